@@ -1,0 +1,182 @@
+"""The ``newsbrief`` command line: the parser and the commands that need only the core.
+
+Commands that run ticks or the bot are added by ``jobs.cli`` (the entry point), which sits above
+``bot`` and ``jobs`` in the layout; this module stays importable without them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from newsbrief.settings import Config, ConfigError, config_path, load_config
+from newsbrief.store import feeds, outbox
+from newsbrief.store.db import Database
+
+Handler = Callable[[argparse.Namespace], int]
+EXIT_CONFIG = 2
+
+
+class SecretFilter(logging.Filter):
+    """Blanks secrets out of every log record, wherever a library put them."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            for secret in self.secrets:
+                message = message.replace(secret, "[secret]")
+            record.msg, record.args = message, None
+        return True
+
+
+def setup_logging(config: Config | None, verbose: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    token = config.telegram.token.get_secret_value() if config and config.telegram.token else ""
+    handler.addFilter(SecretFilter([token]))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True)
+    # httpx logs every request URL, and Telegram's URLs carry the bot token.
+    for noisy in ("httpx", "httpcore", "alembic", "apscheduler.executors", "apscheduler.scheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def load_or_exit(args: argparse.Namespace) -> Config:
+    try:
+        return load_config(args.config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from exc
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default))
+
+
+# -- core commands --------------------------------------------------------------------------
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        if args.json:
+            print_json({"ok": False, "problems": [str(p) for p in exc.problems]})
+        else:
+            for problem in exc.problems:
+                print(problem)
+        return EXIT_CONFIG
+    summary = {"ok": True, "file": str(config_path(args.config)), "feeds": len(config.feeds),
+               "topics": len(config.topics)}
+    if args.json:
+        print_json(summary)
+    else:
+        print(f"{summary['file']}: ok ({summary['feeds']} feeds, {summary['topics']} topics)")
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    config = load_or_exit(args)
+    db = Database(config.database_url)
+    db.upgrade()
+    print(f"database at revision {db.current_revision()}")
+    db.dispose()
+    return 0
+
+
+def cmd_feeds_list(args: argparse.Namespace) -> int:
+    config = load_or_exit(args)
+    db = Database(config.database_url)
+    db.upgrade()
+    with db.session() as session:
+        feeds.sync_feeds(session, config.feed_list(), datetime.now().astimezone())
+        health = feeds.feed_health(session)
+    db.dispose()
+    if args.json:
+        print_json([asdict(h) for h in health])
+        return 0
+    for h in health:
+        last = h.last_success_at.isoformat(timespec="minutes") if h.last_success_at else "never"
+        print(f"{h.id:<20} {h.status:<9} entries={h.entries:<5} last ok={last}  {h.url}")
+        if h.last_error:
+            print(f"{'':<20} error ({h.error_count}x): {h.last_error}")
+    return 0
+
+
+def cmd_deliveries(args: argparse.Namespace) -> int:
+    config = load_or_exit(args)
+    db = Database(config.database_url)
+    db.upgrade()
+    with db.session() as session:
+        rows = outbox.listing(session, args.status, args.limit)
+        data = [
+            {
+                "id": r.id, "key": r.key, "platform": r.platform, "chat_id": r.chat_id,
+                "status": r.status, "attempts": r.attempts, "due_at": r.due_at,
+                "sent_at": r.sent_at, "message_id": r.platform_message_id,
+                "last_error": r.last_error,
+            }
+            for r in rows
+        ]
+    db.dispose()
+    if args.json:
+        print_json(data)
+        return 0
+    for d in data:
+        error = f"  ({d['last_error']})" if d["last_error"] else ""
+        print(f"{d['id']:>6} {d['status']:<8} {d['platform']}:{d['chat_id']} {d['key']}{error}")
+    return 0
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[Any]]:
+    parser = argparse.ArgumentParser(prog="newsbrief", description="Self-hosted news digest bot.")
+    parser.add_argument("--config", help="config file (default: $NEWSBRIEF_CONFIG or config/newsbrief.yaml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    config = sub.add_parser("config", help="check the config").add_subparsers(dest="action", required=True)
+    check = config.add_parser("check", help="validate; print each problem as file:line: reason")
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(handler=cmd_config_check)
+
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="action", required=True)
+    db.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)
+
+    feeds_cmd = sub.add_parser("feeds", help="feeds and their health").add_subparsers(
+        dest="action", required=True
+    )
+    listing = feeds_cmd.add_parser("list", help="each feed's state")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=cmd_feeds_list)
+
+    deliveries = sub.add_parser("deliveries", help="the outbox: what was sent, what waits, what failed")
+    deliveries.add_argument("--json", action="store_true")
+    deliveries.add_argument("--status", choices=["pending", "sending", "sent", "failed", "paused"])
+    deliveries.add_argument("--limit", type=int, default=100)
+    deliveries.set_defaults(handler=cmd_deliveries)
+    return parser, sub
+
+
+def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,194 @@
+"""The named, immutable records handed from one stage to the next.
+
+One record per arrow of the data flow, so each stage reads as ``Record -> Record``::
+
+    Feed/FeedState -> FetchResult -> Entry -> Article -> Story -> Digest -> Message -> Delivery
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """A feed as configured by the admins."""
+
+    id: str
+    url: str
+    topics: tuple[str, ...] = ()
+    interval_minutes: int = 30
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the store remembers between polls of one feed."""
+
+    feed_id: str
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    error_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """One HTTP exchange with a feed. ``body`` is None on 304 or on error."""
+
+    feed_id: str
+    url: str
+    status: int
+    body: bytes | None = None
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One item of a feed, identified stably across polls by ``key``."""
+
+    feed_id: str
+    key: str
+    title: str
+    link: str | None
+    content_html: str
+    published_at: datetime | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """An entry turned into clean text with language, topics and a summary."""
+
+    entry_id: int
+    feed_id: str
+    title: str
+    url: str | None
+    text: str
+    lang: str
+    summary: str
+    topics: tuple[str, ...]
+    fingerprint: str
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryItem:
+    """A story as a digest sees it: its lead article plus how many sources carried it."""
+
+    story_id: int
+    seq: int
+    title: str
+    url: str | None
+    summary: str
+    source: str
+    """The name of the feed that reported it first."""
+    topics: tuple[str, ...]
+    source_count: int = 1
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSection:
+    topic_id: str
+    topic_name: str
+    items: tuple[StoryItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """A subscriber's ranked items, grouped by topic, in the subscriber's language."""
+
+    subscriber_id: int
+    lang: str
+    sections: tuple[DigestSection, ...]
+    cursor: int
+    """The highest story sequence number this digest covers."""
+    more: int = 0
+    """Matching stories left out because of the per-digest item limit."""
+
+    @property
+    def item_count(self) -> int:
+        return sum(len(s.items) for s in self.sections)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One rendered part of a digest (or a reply) for one channel."""
+
+    text: str
+    parse_mode: str | None = "HTML"
+    disable_preview: bool = True
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    """Gave up: permanent error or too many attempts. Visible in ``newsbrief deliveries``."""
+    PAUSED = "paused"
+    """The chat cannot receive right now (blocked the bot, not found); resumes with /start."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A row of the outbox: one message for one chat, sent at most once."""
+
+    id: int
+    key: str
+    subscriber_id: int
+    platform: str
+    chat_id: str
+    thread_id: int | None
+    message: Message
+    status: DeliveryStatus
+    attempts: int = 0
+    last_error: str | None = None
+    platform_message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    id: int
+    platform: str
+    chat_id: str
+    thread_id: int | None
+    lang: str
+    timezone: str
+    schedule: str
+    paused: bool = False
+    topics: tuple[str, ...] = field(default=())
+
+
+class SendOutcome(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"
+    """A passing failure (network, 5xx): try again later with backoff."""
+    RATE_LIMITED = "rate_limited"
+    """The platform asked this chat to wait ``retry_after`` seconds."""
+    CHAT_GONE = "chat_gone"
+    """The chat cannot receive (blocked, kicked, not found): pause its subscriber."""
+    MIGRATED = "migrated"
+    """The chat moved to ``migrate_to`` (group upgraded to a supergroup)."""
+    REJECTED = "rejected"
+    """The platform refused this message itself: fail it, keep the chat."""
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What a channel sender reports back for one message."""
+
+    outcome: SendOutcome
+    message_id: str | None = None
+    retry_after: float | None = None
+    migrate_to: str | None = None
+    error: str | None = None

@@ -1,0 +1,323 @@
+"""Settings: ``config/newsbrief.yaml`` validated with pydantic, overridden from the environment.
+
+Precedence, highest first: ``NEWSBRIEF_<SECTION>__<KEY>`` variables (``NEWSBRIEF_DATABASE_URL``,
+``TELEGRAM_BOT_TOKEN``), the YAML file, the defaults below. Every problem is reported as
+``file:line: reason`` so an admin can jump straight to it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from newsbrief.records import Feed
+
+DEFAULT_CONFIG_PATH = Path("config/newsbrief.yaml")
+ENV_PREFIX = "NEWSBRIEF_"
+LANGUAGES = ("zh-Hans", "en")
+Language = Literal["zh-Hans", "en"]
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def check_http_url(url: str) -> str:
+    """Accept only absolute http(s) URLs with a host; feeds and APIs are nothing else."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    return url.strip()
+
+
+def _check_id(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError(f"{value!r} is not an id (lowercase letters, digits, - and _)")
+    return value
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TopicName(_Section):
+    zh: str
+    en: str
+
+
+class TopicConfig(_Section):
+    id: str
+    name: TopicName
+    keywords: tuple[str, ...] = ()
+    """Words that put an article under this topic; Latin ones match whole words only."""
+
+    _id = field_validator("id")(_check_id)
+
+    def display(self, lang: str) -> str:
+        return self.name.en if lang == "en" else self.name.zh
+
+
+class FeedConfig(_Section):
+    id: str
+    url: str
+    topics: tuple[str, ...] = ()
+    """Topics every entry of this feed belongs to, on top of keyword matches."""
+    interval: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    """Minutes between two checks."""
+
+    _id = field_validator("id")(_check_id)
+    _url = field_validator("url")(check_http_url)
+
+    def to_feed(self) -> Feed:
+        return Feed(id=self.id, url=self.url, topics=self.topics, interval_minutes=self.interval)
+
+
+class SubscriberDefaults(_Section):
+    schedule: str = "instant"
+    timezone: str = "Asia/Shanghai"
+    language: Language = "zh-Hans"
+    max_items: int = Field(default=20, ge=1, le=200)
+    """Most stories in one digest; the rest are counted as "and N more"."""
+    backlog_hours: float = Field(default=24, ge=0, le=24 * 30)
+    """How far back a new subscriber's first digest reaches."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {value!r}") from exc
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        from newsbrief.schedule import parse_schedule
+
+        parse_schedule(value)
+        return value
+
+
+class TelegramConfig(_Section):
+    token: SecretStr | None = None
+    """From ``TELEGRAM_BOT_TOKEN``; never put it in the file."""
+    api_base_url: str = "https://api.telegram.org"
+    """Root of the Bot API server: Telegram's, a self-hosted one, or a test server."""
+    poll_timeout: int = Field(default=30, ge=0, le=50)
+
+    _url = field_validator("api_base_url")(check_http_url)
+
+
+class FetchConfig(_Section):
+    allow_private_networks: bool = False
+    """Allow feeds on loopback/private addresses (tests and the demo set this)."""
+    timeout: float = Field(default=20.0, gt=0, le=300)
+    max_body_bytes: int = Field(default=10_000_000, ge=1024)
+    user_agent: str = "newsbrief/0.1 (+https://github.com/newsbrief/newsbrief)"
+    concurrency: int = Field(default=10, ge=1, le=200)
+
+
+class SchedulerConfig(_Section):
+    """Seconds between two runs of each tick."""
+
+    poll: float = Field(default=60, gt=0)
+    process: float = Field(default=15, gt=0)
+    compose: float = Field(default=30, gt=0)
+    deliver: float = Field(default=2, gt=0)
+
+
+class Config(BaseSettings):
+    model_config = SettingsConfigDict(
+        extra="forbid",
+        frozen=True,
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        case_sensitive=False,
+    )
+
+    database_url: str = "sqlite:///data/newsbrief.db"
+    admins: tuple[int, ...] = ()
+    """Telegram user ids allowed to run admin commands."""
+    telegram: TelegramConfig = TelegramConfig()
+    fetch: FetchConfig = FetchConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
+    subscriber_defaults: SubscriberDefaults = SubscriberDefaults()
+    topics: tuple[TopicConfig, ...] = ()
+    feeds: tuple[FeedConfig, ...] = ()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over the file, which arrives as init kwargs.
+        return (env_settings, init_settings)
+
+    def topic(self, topic_id: str) -> TopicConfig | None:
+        return next((t for t in self.topics if t.id == topic_id), None)
+
+    def feed_list(self) -> list[Feed]:
+        return [f.to_feed() for f in self.feeds]
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}" if self.line else f"{self.file}: {self.reason}"
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def read_yaml(path: Path) -> Any:
+    """Plain data from a YAML file (for the small side files next to the config)."""
+    return _plain(YAML(typ="safe").load(path.read_text(encoding="utf-8")))
+
+
+def config_path(path: str | Path | None = None) -> Path:
+    return Path(path or os.environ.get("NEWSBRIEF_CONFIG") or DEFAULT_CONFIG_PATH)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read, validate and cross-check the config; raise ConfigError listing every problem."""
+    file = config_path(path)
+    environ = os.environ
+    name = str(file)
+    try:
+        raw = YAML(typ="rt").load(file.read_text(encoding="utf-8")) if file.exists() else None
+    except MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise ConfigError([Problem(name, line, f"YAML syntax: {exc.problem}")]) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([Problem(name, None, f"cannot read: {exc}")]) from exc
+    if raw is None:
+        raw = CommentedMap()
+    if not isinstance(raw, CommentedMap):
+        raise ConfigError([Problem(name, 1, "the top level must be a mapping of sections")])
+
+    data = _plain(raw)
+    token = environ.get("TELEGRAM_BOT_TOKEN")
+    if token and not environ.get(f"{ENV_PREFIX}TELEGRAM__TOKEN"):
+        data.setdefault("telegram", {})
+        if isinstance(data["telegram"], dict):
+            data["telegram"]["token"] = token
+
+    problems = [Problem(name, _line_of(raw, loc), msg) for loc, msg in _reference_problems(data)]
+    config: Config | None = None
+    try:
+        config = Config(**data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            where = _env_name(loc, environ)
+            reason = _reason(loc, err["type"], err["msg"])
+            if where:
+                problems.append(Problem(where, None, reason))
+            else:
+                problems.append(Problem(name, _line_of(raw, loc), reason))
+    if problems or config is None:
+        problems.sort(key=lambda p: (p.file != name, p.line or 0))
+        raise ConfigError(problems)
+    return config
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, Mapping):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _dotted(loc: Iterable[object]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _reason(loc: tuple[object, ...], kind: str, msg: str) -> str:
+    if kind == "extra_forbidden":
+        parent = _dotted(loc[:-1])
+        return f"unknown key {loc[-1]!r}" + (f" in {parent}" if parent else "")
+    msg = msg.removeprefix("Value error, ")
+    return f"{_dotted(loc)}: {msg}" if loc else msg
+
+
+def _env_name(loc: tuple[object, ...], env: Mapping[str, str]) -> str | None:
+    """The environment variable a bad value came from, if any."""
+    for depth in range(len(loc), 0, -1):
+        parts = loc[:depth]
+        if all(isinstance(p, str) for p in parts):
+            name = ENV_PREFIX + "__".join(str(p) for p in parts).upper()
+            if name in {k.upper() for k in env}:
+                return f"environment {name}"
+    return None
+
+
+def _line_of(raw: Any, loc: Iterable[object]) -> int | None:
+    """1-based line of the deepest YAML node that ``loc`` reaches."""
+    line: int | None = 1
+    node = raw
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            line = node.lc.key(part)[0] + 1
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            line = node.lc.item(part)[0] + 1
+            node = node[part]
+        else:
+            break
+    return line
+
+
+def _reference_problems(data: Mapping[str, Any]) -> list[tuple[tuple[object, ...], str]]:
+    """Checks across sections: feeds name known topics, ids are unique."""
+    problems: list[tuple[tuple[object, ...], str]] = []
+    topics = data.get("topics") or []
+    feeds = data.get("feeds") or []
+    known: set[str] = set()
+    if isinstance(topics, list):
+        for i, topic in enumerate(topics):
+            if isinstance(topic, dict) and isinstance(topic.get("id"), str):
+                if topic["id"] in known:
+                    problems.append((("topics", i, "id"), f"duplicate topic id {topic['id']!r}"))
+                known.add(topic["id"])
+    seen: set[str] = set()
+    if isinstance(feeds, list):
+        for i, feed in enumerate(feeds):
+            if not isinstance(feed, dict):
+                continue
+            if isinstance(feed.get("id"), str):
+                if feed["id"] in seen:
+                    problems.append((("feeds", i, "id"), f"duplicate feed id {feed['id']!r}"))
+                seen.add(feed["id"])
+            feed_topics = feed.get("topics")
+            if isinstance(feed_topics, list):
+                for j, topic_id in enumerate(feed_topics):
+                    if isinstance(topic_id, str) and topic_id not in known:
+                        problems.append(
+                            (("feeds", i, "topics", j), f"feeds[{i}].topics: unknown topic {topic_id!r}")
+                        )
+    return problems

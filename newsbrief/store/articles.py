@@ -1,0 +1,151 @@
+"""Queries on entries waiting to be processed, articles, and the stories they belong to."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from newsbrief.records import Article, Entry, StoryItem
+from newsbrief.store.tables import ArticleRow, EntryRow, FeedRow, StoryRow, StoryTopicRow
+
+STORY_WINDOW = timedelta(hours=72)
+PAGE = 500
+"""Most stories one digest query reads; the rest wait for the next round."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEntry:
+    id: int
+    entry: Entry
+
+
+def claim_unprocessed(
+    session: Session, now: datetime, limit: int, lease: timedelta
+) -> list[PendingEntry]:
+    query = (
+        select(EntryRow)
+        .where(
+            EntryRow.processed_at.is_(None),
+            or_(EntryRow.lease_until.is_(None), EntryRow.lease_until <= now),
+        )
+        .order_by(EntryRow.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = list(session.scalars(query))
+    for row in rows:
+        row.lease_until = now + lease
+    return [
+        PendingEntry(
+            id=row.id,
+            entry=Entry(
+                feed_id=row.feed_id, key=row.key, title=row.title, link=row.link,
+                content_html=row.content_html, published_at=row.published_at, author=row.author,
+            ),
+        )
+        for row in rows
+    ]
+
+
+def mark_failed(session: Session, entry_id: int, error: str, now: datetime) -> None:
+    """An entry that could not be processed is set aside with its reason, never retried blindly."""
+    row = session.get(EntryRow, entry_id)
+    if row is not None:
+        row.processed_at, row.process_error, row.lease_until = now, error[:2000], None
+
+
+def save_article(session: Session, article: Article, title_key: str, now: datetime) -> int:
+    """Store an article under its story: an existing one if it is the same event, else a new one.
+
+    Same event, for now: the same link, the same normalised title or the same normalised text
+    within the story window. Returns the story id.
+    """
+    since = now - STORY_WINDOW
+    clauses = [ArticleRow.fingerprint == article.fingerprint, ArticleRow.title_key == title_key]
+    if article.url:
+        clauses.append(ArticleRow.url == article.url)
+    story_id = session.scalar(
+        select(ArticleRow.story_id)
+        .where(or_(*clauses), ArticleRow.created_at >= since)
+        .order_by(ArticleRow.id)
+        .limit(1)
+    )
+    if story_id is None:
+        story = StoryRow(
+            title=article.title, url=article.url, summary=article.summary, lang=article.lang,
+            feed_id=article.feed_id, topics=list(article.topics), source_count=1,
+            published_at=article.published_at, created_at=now,
+        )
+        session.add(story)
+        session.flush()
+        story_id = story.id
+        new_topics = set(article.topics)
+    else:
+        story = session.get_one(StoryRow, story_id, with_for_update=True)
+        same_feed = session.scalar(
+            select(func.count()).where(
+                ArticleRow.story_id == story_id, ArticleRow.feed_id == article.feed_id
+            )
+        )
+        if not same_feed:
+            story.source_count += 1
+        new_topics = set(article.topics) - set(story.topics)
+        story.topics = [*story.topics, *sorted(new_topics)]
+    for topic_id in sorted(new_topics):
+        session.add(StoryTopicRow(story_id=story_id, topic_id=topic_id))
+    session.add(
+        ArticleRow(
+            entry_id=article.entry_id, story_id=story_id, feed_id=article.feed_id,
+            title=article.title, url=article.url, text=article.text, lang=article.lang,
+            summary=article.summary, topics=list(article.topics),
+            fingerprint=article.fingerprint, title_key=title_key,
+            published_at=article.published_at, created_at=now,
+        )
+    )
+    entry = session.get_one(EntryRow, article.entry_id)
+    entry.processed_at, entry.lease_until, entry.process_error = now, None, None
+    return story_id
+
+
+def stories_after(
+    session: Session, position: int, upto: int, topics: Sequence[str], limit: int = PAGE
+) -> list[StoryItem]:
+    """Stories numbered in (position, upto] on any of ``topics``, oldest first."""
+    if not topics:
+        return []
+    ids = (
+        select(StoryTopicRow.story_id)
+        .where(
+            StoryTopicRow.topic_id.in_(list(topics)),
+            StoryTopicRow.story_id > position,
+            StoryTopicRow.story_id <= upto,
+        )
+        .distinct()
+    )
+    query = (
+        select(StoryRow, FeedRow.title)
+        .join(FeedRow, FeedRow.id == StoryRow.feed_id, isouter=True)
+        .where(StoryRow.id.in_(ids))
+        .order_by(StoryRow.id)
+        .limit(limit)
+    )
+    return [
+        StoryItem(
+            story_id=row.id, seq=row.id, title=row.title, url=row.url, summary=row.summary,
+            source=feed_title or row.feed_id, topics=tuple(row.topics),
+            source_count=row.source_count, published_at=row.published_at,
+        )
+        for row, feed_title in session.execute(query).tuples()
+    ]
+
+
+def head_position(session: Session, before: datetime | None = None) -> int:
+    """The highest story sequence number (created before ``before``, if given)."""
+    query = select(func.max(StoryRow.id))
+    if before is not None:
+        query = query.where(StoryRow.created_at < before)
+    return int(session.scalar(query) or 0)

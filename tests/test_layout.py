@@ -1,0 +1,78 @@
+"""The arrows of DESIGN.md's layout table, checked on every import statement of the packages."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PURE_STAGES = {
+    "newsbrief/records.py", "newsbrief/feeds.py", "newsbrief/articles.py", "newsbrief/topics.py",
+    "newsbrief/summaries.py", "newsbrief/digests.py", "newsbrief/schedule.py",
+}
+IO_LIBRARIES = {"sqlalchemy", "alembic", "psycopg", "httpx", "telegram", "apscheduler"}
+# Libraries each confined to the modules (or folders) that wrap them.
+CONFINED: dict[str, tuple[str, ...]] = {
+    "feedparser": ("newsbrief/feeds.py",),
+    "httpx": ("newsbrief/fetcher.py",),
+    "telegram": ("bot/telegram_app.py", "bot/telegram_sender.py", "jobs/runtime.py"),
+    "apscheduler": ("jobs/runtime.py",),
+    "alembic": ("newsbrief/store/",),
+    "ruamel": ("newsbrief/settings.py",),
+    "psycopg": (),
+}
+
+
+def imports(path: Path) -> set[str]:
+    """Dotted names of every module a file imports (relative imports resolved)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                found.add(".".join([*base, node.module or ""]).strip("."))
+            elif node.module:
+                found.add(node.module)
+    return found
+
+
+def sources() -> list[Path]:
+    return sorted(p for d in ("newsbrief", "bot", "jobs") for p in (ROOT / d).rglob("*.py"))
+
+
+def top(name: str) -> str:
+    return name.split(".")[0]
+
+
+@pytest.mark.parametrize("path", sources(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_import_arrows(path: Path) -> None:
+    rel = path.relative_to(ROOT).as_posix()
+    names = imports(path)
+    tops = {top(n) for n in names}
+    if rel.startswith("newsbrief/"):
+        assert not tops & {"bot", "jobs"}, f"{rel}: the core must not import bot or jobs"
+    if rel.startswith("bot/"):
+        assert "jobs" not in tops, f"{rel}: bot must not import jobs"
+    if rel in PURE_STAGES:
+        bad = tops & IO_LIBRARIES | {n for n in names if n.startswith(("newsbrief.store", "newsbrief.fetcher"))}
+        assert not bad, f"{rel}: a pure stage imports {sorted(bad)}"
+    if not rel.startswith("newsbrief/store/"):
+        assert "sqlalchemy" not in tops, f"{rel}: SQL lives in newsbrief/store only"
+    for library, allowed in CONFINED.items():
+        if library in tops:
+            assert rel.startswith(allowed), f"{rel}: {library} belongs in {allowed} only"
+
+
+def test_the_checker_sees_violations(tmp_path: Path) -> None:
+    sample = ROOT / "newsbrief" / "_probe_for_layout_test.py"
+    sample.write_text("import sqlalchemy\nfrom bot import commands\n", encoding="utf-8")
+    try:
+        assert {"sqlalchemy", "bot"} <= imports(sample)
+    finally:
+        sample.unlink()
