@@ -103,9 +103,15 @@ class CommandCore:
         defaults = self.config().subscriber_defaults
         with self.db.session() as session:
             return subscribers.ensure(
-                session, command.platform, command.chat_id, command.thread_id,
-                lang=lang, timezone=defaults.timezone, schedule=defaults.schedule,
-                now=self.clock(), backlog=timedelta(hours=defaults.backlog_hours),
+                session,
+                command.platform,
+                command.chat_id,
+                command.thread_id,
+                lang=lang,
+                timezone=defaults.timezone,
+                schedule=defaults.schedule,
+                now=self.clock(),
+                backlog=timedelta(hours=defaults.backlog_hours),
             )
 
     def resolve_topics(self, names: list[str]) -> tuple[list[TopicConfig], list[str]]:
@@ -117,11 +123,11 @@ class CommandCore:
         found: list[TopicConfig] = []
         unknown: list[str] = []
         for name in names:
-            topic = index.get(name.casefold())
-            if topic is None:
+            match = index.get(name.casefold())
+            if match is None:
                 unknown.append(name)
-            elif topic not in found:
-                found.append(topic)
+            elif match not in found:
+                found.append(match)
         return found, unknown
 
     def _names(self, topic_ids: list[str], lang: str) -> str:
@@ -186,7 +192,7 @@ class CommandCore:
             return Reply(t("not_subscribed", lang, names=self._names(ids, lang)))
         return Reply(t("unsubscribed", lang, names=self._names(removed, lang)))
 
-    def list(self, command: Command, args: list[str], lang: str) -> Reply:
+    def show_list(self, command: Command, args: list[str], lang: str) -> Reply:
         with self.db.session() as session:
             found = subscribers.find(session, command.platform, command.chat_id, command.thread_id)
         if found is None or not found.topics:
@@ -211,7 +217,7 @@ _HANDLERS: dict[str, Callable[[CommandCore, Command, list[str], str], Reply]] = 
     "topics": CommandCore.topics,
     "subscribe": CommandCore.subscribe,
     "unsubscribe": CommandCore.unsubscribe,
-    "list": CommandCore.list,
+    "list": CommandCore.show_list,
     "digest": CommandCore.digest,
 }
 _CHANGES_SUBSCRIPTIONS = frozenset({"subscribe", "unsubscribe"})

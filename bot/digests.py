@@ -31,7 +31,7 @@ def compose_for(
             subscriber.lang,
             topics,
             stories,
-            lambda topic_id, lang: (t.display(lang) if (t := config.topic(topic_id)) else topic_id),
+            lambda topic_id, lang: t.display(lang) if (t := config.topic(topic_id)) else topic_id,
             max_items=config.subscriber_defaults.max_items,
         )
         queued = 0
@@ -46,7 +46,9 @@ def compose_for(
             try:
                 due = next_due(parse_schedule(subscriber.schedule), subscriber.timezone, now)
             except ValueError:
-                due = next_due(parse_schedule(config.subscriber_defaults.schedule), subscriber.timezone, now)
+                due = next_due(
+                    parse_schedule(config.subscriber_defaults.schedule), subscriber.timezone, now
+                )
         subscribers.advance(
             session, subscriber.id, position, due, now, sent_digest=digest is not None
         )

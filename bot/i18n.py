@@ -35,8 +35,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "/help — this help"
         ),
     },
-    "topics_header": {"zh-Hans": "<b>可订阅的话题</b>（✓ 为已订阅）", "en": "<b>Topics</b> (✓ = following)"},
-    "topics_empty": {"zh-Hans": "暂无话题，请联系管理员配置。", "en": "No topics are configured yet."},
+    "topics_header": {
+        "zh-Hans": "<b>可订阅的话题</b>（✓ 为已订阅）",
+        "en": "<b>Topics</b> (✓ = following)",
+    },
+    "topics_empty": {
+        "zh-Hans": "暂无话题，请联系管理员配置。",
+        "en": "No topics are configured yet.",
+    },
     "topics_footer": {
         "zh-Hans": "用 <code>/subscribe 话题</code> 订阅。",
         "en": "Follow one with <code>/subscribe topic</code>.",
@@ -85,9 +91,15 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh-Hans": "抱歉，处理时出错了，请稍后再试。",
         "en": "Sorry, something went wrong. Please try again later.",
     },
-    "digest_title": {"zh-Hans": "📰 <b>新闻简报</b> · {count} 条", "en": "📰 <b>News digest</b> · {count} stories"},
+    "digest_title": {
+        "zh-Hans": "📰 <b>新闻简报</b> · {count} 条",
+        "en": "📰 <b>News digest</b> · {count} stories",
+    },
     "continued": {"zh-Hans": "（续）", "en": "(continued)"},
-    "also_reported": {"zh-Hans": "另有 {count} 个来源报道", "en": "also reported by {count} sources"},
+    "also_reported": {
+        "zh-Hans": "另有 {count} 个来源报道",
+        "en": "also reported by {count} sources",
+    },
     "more_items": {"zh-Hans": "……还有 {count} 条未列出", "en": "…and {count} more not shown"},
     "list_sep": {"zh-Hans": "、", "en": ", "},
 }

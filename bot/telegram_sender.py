@@ -21,7 +21,12 @@ from newsbrief.records import Delivery, SendOutcome, SendResult
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 # 400 answers that mean the chat, not the message, is the problem.
-_CHAT_GONE = ("chat not found", "user is deactivated", "have no rights to send", "not enough rights")
+_CHAT_GONE = (
+    "chat not found",
+    "user is deactivated",
+    "have no rights to send",
+    "not enough rights",
+)
 
 
 def bot_base_url(api_base_url: str) -> str:

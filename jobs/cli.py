@@ -86,8 +86,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser, sub = build_parser()
     run_cmd = sub.add_parser("run", help="run the ticks and the Telegram bot (long polling)")
-    run_cmd.add_argument("--role", action="append", choices=[*ROLES, "all"],
-                         help="run only these parts (repeatable; default all)")
+    run_cmd.add_argument(
+        "--role",
+        action="append",
+        choices=[*ROLES, "all"],
+        help="run only these parts (repeatable; default all)",
+    )
     run_cmd.set_defaults(handler=cmd_run)
 
     poll = sub.add_parser("poll", help="poll feeds")

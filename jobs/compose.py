@@ -1,8 +1,8 @@
 """The compose tick.
 
-    subscribers whose schedule is due | stories after cursor on their topics
-        | rank + group -> digest | render per channel -> messages | outbox (keyed)
-        | advance cursor, one transaction per subscriber
+subscribers whose schedule is due | stories after cursor on their topics
+    | rank + group -> digest | render per channel -> messages | outbox (keyed)
+    | advance cursor, one transaction per subscriber
 """
 
 from __future__ import annotations

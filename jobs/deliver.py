@@ -100,6 +100,8 @@ class Deliverer:
                     )
                 case _:
                     backoff = min(timedelta(seconds=5 * 2**delivery.attempts), MAX_BACKOFF)
-                    outbox.hold_chat(session, platform, chat, now + backoff, "waiting behind a retry")
+                    outbox.hold_chat(
+                        session, platform, chat, now + backoff, "waiting behind a retry"
+                    )
                     outbox.retry_later(session, delivery, result.error or "failed", now + backoff)
         return False

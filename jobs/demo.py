@@ -25,8 +25,6 @@ DEMO_TOPICS = ("ai", "crypto")
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".xml": "application/xml"}
-
     def log_message(self, format: str, *args: Any) -> None:  # the demo prints digests only
         pass
 
@@ -46,9 +44,7 @@ def serve_directory(directory: Path) -> Iterator[str]:
 
 def sample_feeds(samples: Path, base: str) -> tuple[FeedConfig, ...]:
     listing = read_yaml(samples / "feeds.yaml")
-    return tuple(
-        FeedConfig(**{**item, "url": item["url"].format(base=base)}) for item in listing
-    )
+    return tuple(FeedConfig(**{**item, "url": item["url"].format(base=base)}) for item in listing)
 
 
 def demo_config(config: Config, samples: Path, base: str, workdir: Path) -> Config:
@@ -64,7 +60,10 @@ def demo_config(config: Config, samples: Path, base: str, workdir: Path) -> Conf
 
 async def run_demo(config: Config, samples: Path, write: Callable[[str], None] = print) -> int:
     """Returns the number of digest messages printed."""
-    with tempfile.TemporaryDirectory(prefix="newsbrief-demo-") as tmp, serve_directory(samples) as base:
+    with (
+        tempfile.TemporaryDirectory(prefix="newsbrief-demo-") as tmp,
+        serve_directory(samples) as base,
+    ):
         runtime = Runtime(
             demo_config(config, samples, base, Path(tmp)),
             senders={"console": ConsoleSender(write)},
@@ -74,11 +73,19 @@ async def run_demo(config: Config, samples: Path, write: Callable[[str], None] =
             now = runtime.ctx.clock()
             with runtime.db.session() as session:
                 subscriber, _ = subscribers.ensure(
-                    session, "console", "demo-reader", None,
-                    lang=config.subscriber_defaults.language, timezone="Asia/Shanghai",
-                    schedule="instant", now=now, backlog=timedelta(0),
+                    session,
+                    "console",
+                    "demo-reader",
+                    None,
+                    lang=config.subscriber_defaults.language,
+                    timezone="Asia/Shanghai",
+                    schedule="instant",
+                    now=now,
+                    backlog=timedelta(0),
                 )
-                topics = [t for t in DEMO_TOPICS if config.topic(t)] or [t.id for t in config.topics[:2]]
+                topics = [t for t in DEMO_TOPICS if config.topic(t)] or [
+                    t.id for t in config.topics[:2]
+                ]
                 subscribers.subscribe(session, subscriber.id, topics, now)
             write(f"Serving {len(runtime.config.feeds)} sample feeds at {base}")
             write(f"A reader follows: {', '.join(topics)}")

@@ -1,7 +1,7 @@
 """The poll tick.
 
-    due feeds (next_check_at <= now) | fetch (conditional GET) | parse -> entries
-        | store new | plan next check
+due feeds (next_check_at <= now) | fetch (conditional GET) | parse -> entries
+    | store new | plan next check
 """
 
 from __future__ import annotations
@@ -55,7 +55,9 @@ def _store(ctx: JobContext, result: FetchResult) -> int:
         log.warning("feed %s: %s", result.feed_id, result.error or error)
     with ctx.db.session() as session:
         new = feeds.record_fetch(
-            session, result, ctx.clock(),
+            session,
+            result,
+            ctx.clock(),
             entries=parsed.entries if parsed else (),
             title=parsed.title if parsed else None,
             error=error,

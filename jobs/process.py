@@ -1,6 +1,6 @@
 """The process tick.
 
-    unprocessed entries | extract + clean -> article | topics | summary | match story | store
+unprocessed entries | extract + clean -> article | topics | summary | match story | store
 """
 
 from __future__ import annotations
@@ -22,9 +22,7 @@ LEASE = timedelta(minutes=5)
 
 
 def matcher_for(ctx: JobContext) -> TopicMatcher:
-    rules = [
-        TopicRule(t.id, (t.name.zh, t.name.en, *t.keywords)) for t in ctx.config.topics
-    ]
+    rules = [TopicRule(t.id, (t.name.zh, t.name.en, *t.keywords)) for t in ctx.config.topics]
     return TopicMatcher(rules)
 
 
@@ -53,9 +51,9 @@ def process_batch(ctx: JobContext) -> int:
             log.exception("entry %s could not be processed", item.id)
             built.append((item.id, None, f"{type(exc).__name__}: {exc}"))
     with ctx.db.session() as session:
-        for entry_id, article, error in built:
-            if article is None:
+        for entry_id, done, error in built:
+            if done is None:
                 articles.mark_failed(session, entry_id, error or "unknown error", now)
             else:
-                articles.save_article(session, article, fingerprint(article.title), now)
+                articles.save_article(session, done, fingerprint(done.title), now)
     return len(pending)

@@ -111,7 +111,10 @@ class Runtime:
         for name, (tick, seconds) in ticks.items():
             if name in roles:
                 scheduler.add_job(
-                    _logged(name, tick), "interval", seconds=seconds, id=name,
+                    _logged(name, tick),
+                    "interval",
+                    seconds=seconds,
+                    id=name,
                     next_run_time=_now_for(scheduler),
                 )
         app = None

@@ -9,51 +9,14 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from html.parser import HTMLParser
 
+from newsbrief.html_text import html_to_text
 from newsbrief.records import Article, Entry
 from newsbrief.summaries import summarize
 from newsbrief.topics import TopicMatcher
 
-_BLOCK_TAGS = frozenset(
-    "address article aside blockquote br dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 "
-    "header hr li main nav ol p pre section table tr td th ul".split()
-)
-_SKIP_TAGS = frozenset("script style noscript template svg iframe head".split())
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
-
-
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP_TAGS:
-            self.skipping += 1
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP_TAGS:
-            self.skipping = max(0, self.skipping - 1)
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self.parts.append(data)
-
-
-def html_to_text(html: str) -> str:
-    """Readable text with one line per block; tolerant of any broken markup."""
-    parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
-    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
-    return "\n".join(line for line in lines if line)
 
 
 def detect_language(text: str) -> str:
@@ -81,7 +44,7 @@ def fingerprint(text: str) -> str:
 def build_article(
     entry_id: int, entry: Entry, matcher: TopicMatcher, feed_topics: tuple[str, ...] = ()
 ) -> Article:
-    title = html_to_text(entry.title).replace("\n", " ").strip()
+    title = " ".join(entry.title.split())
     text = html_to_text(entry.content_html)
     lang = detect_language(f"{title}\n{text}")
     return Article(

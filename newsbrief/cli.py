@@ -44,7 +44,9 @@ def setup_logging(config: Config | None, verbose: bool = False) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     token = config.telegram.token.get_secret_value() if config and config.telegram.token else ""
     handler.addFilter(SecretFilter([token]))
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True
+    )
     # httpx logs every request URL, and Telegram's URLs carry the bot token.
     for noisy in ("httpx", "httpcore", "alembic", "apscheduler.executors", "apscheduler.scheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -82,8 +84,12 @@ def cmd_config_check(args: argparse.Namespace) -> int:
             for problem in exc.problems:
                 print(problem)
         return EXIT_CONFIG
-    summary = {"ok": True, "file": str(config_path(args.config)), "feeds": len(config.feeds),
-               "topics": len(config.topics)}
+    summary = {
+        "ok": True,
+        "file": str(config_path(args.config)),
+        "feeds": len(config.feeds),
+        "topics": len(config.topics),
+    }
     if args.json:
         print_json(summary)
     else:
@@ -127,9 +133,15 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
         rows = outbox.listing(session, args.status, args.limit)
         data = [
             {
-                "id": r.id, "key": r.key, "platform": r.platform, "chat_id": r.chat_id,
-                "status": r.status, "attempts": r.attempts, "due_at": r.due_at,
-                "sent_at": r.sent_at, "message_id": r.platform_message_id,
+                "id": r.id,
+                "key": r.key,
+                "platform": r.platform,
+                "chat_id": r.chat_id,
+                "status": r.status,
+                "attempts": r.attempts,
+                "due_at": r.due_at,
+                "sent_at": r.sent_at,
+                "message_id": r.platform_message_id,
                 "last_error": r.last_error,
             }
             for r in rows
@@ -146,16 +158,22 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
 
 def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[Any]]:
     parser = argparse.ArgumentParser(prog="newsbrief", description="Self-hosted news digest bot.")
-    parser.add_argument("--config", help="config file (default: $NEWSBRIEF_CONFIG or config/newsbrief.yaml)")
+    parser.add_argument(
+        "--config", help="config file (default: $NEWSBRIEF_CONFIG or config/newsbrief.yaml)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    config = sub.add_parser("config", help="check the config").add_subparsers(dest="action", required=True)
+    config = sub.add_parser("config", help="check the config").add_subparsers(
+        dest="action", required=True
+    )
     check = config.add_parser("check", help="validate; print each problem as file:line: reason")
     check.add_argument("--json", action="store_true")
     check.set_defaults(handler=cmd_config_check)
 
-    db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="action", required=True)
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(
+        dest="action", required=True
+    )
     db.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)
 
     feeds_cmd = sub.add_parser("feeds", help="feeds and their health").add_subparsers(
@@ -165,7 +183,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=cmd_feeds_list)
 
-    deliveries = sub.add_parser("deliveries", help="the outbox: what was sent, what waits, what failed")
+    deliveries = sub.add_parser(
+        "deliveries", help="the outbox: what was sent, what waits, what failed"
+    )
     deliveries.add_argument("--json", action="store_true")
     deliveries.add_argument("--status", choices=["pending", "sending", "sent", "failed", "paused"])
     deliveries.add_argument("--limit", type=int, default=100)

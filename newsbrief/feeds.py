@@ -10,6 +10,7 @@ from typing import Any
 
 import feedparser
 
+from newsbrief.html_text import html_to_text
 from newsbrief.records import Entry
 
 
@@ -59,7 +60,10 @@ def entry_key(guid: str | None, link: str | None, title: str, content: str) -> s
 
 
 def _entry(feed_id: str, e: Any) -> Entry:
-    title = str(e.get("title") or "").strip()
+    title = str(e.get("title") or "")
+    if "html" in str(e.get("title_detail", {}).get("type", "")):
+        title = html_to_text(title)
+    title = " ".join(title.split())
     link = e.get("link") or None
     content = ""
     if e.get("content"):

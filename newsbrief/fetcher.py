@@ -62,7 +62,9 @@ class Fetcher:
         await self._client.aclose()
 
     async def fetch_feed(self, state: FeedState) -> FetchResult:
-        headers = {"Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.8"}
+        headers = {
+            "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.8"
+        }
         if state.etag:
             headers["If-None-Match"] = state.etag
         if state.last_modified:
@@ -73,12 +75,16 @@ class Fetcher:
             return FetchResult(feed_id=state.feed_id, url=state.url, status=0, error=str(exc))
         except httpx.TimeoutException:
             return FetchResult(
-                feed_id=state.feed_id, url=state.url, status=0,
+                feed_id=state.feed_id,
+                url=state.url,
+                status=0,
                 error=f"timed out after {self.config.timeout:g}s",
             )
         except httpx.HTTPError as exc:
             return FetchResult(
-                feed_id=state.feed_id, url=state.url, status=0,
+                feed_id=state.feed_id,
+                url=state.url,
+                status=0,
                 error=f"{type(exc).__name__}: {exc}",
             )
 

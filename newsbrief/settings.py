@@ -181,7 +181,11 @@ class Problem:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.reason}" if self.line else f"{self.file}: {self.reason}"
+        return (
+            f"{self.file}:{self.line}: {self.reason}"
+            if self.line
+            else f"{self.file}: {self.reason}"
+        )
 
 
 class ConfigError(Exception):
@@ -318,6 +322,9 @@ def _reference_problems(data: Mapping[str, Any]) -> list[tuple[tuple[object, ...
                 for j, topic_id in enumerate(feed_topics):
                     if isinstance(topic_id, str) and topic_id not in known:
                         problems.append(
-                            (("feeds", i, "topics", j), f"feeds[{i}].topics: unknown topic {topic_id!r}")
+                            (
+                                ("feeds", i, "topics", j),
+                                f"feeds[{i}].topics: unknown topic {topic_id!r}",
+                            )
                         )
     return problems

@@ -58,7 +58,10 @@ def test_config_check_command_prints_problems_and_exits_2(tmp_path: Path) -> Non
     path = write(tmp_path, BROKEN)
     done = subprocess.run(
         [sys.executable, "-m", "jobs.cli", "--config", str(path), "config", "check"],
-        capture_output=True, text=True, cwd=ROOT, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
     )
     assert done.returncode == 2
     out = done.stdout.splitlines()
@@ -71,7 +74,10 @@ def test_config_check_accepts_a_good_file(tmp_path: Path) -> None:
     path = write(tmp_path, BROKEN.split("  - id: bad-url")[0].replace("  colour: blue\n", ""))
     done = subprocess.run(
         [sys.executable, "-m", "jobs.cli", "--config", str(path), "config", "check"],
-        capture_output=True, text=True, cwd=ROOT, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "ok (1 feeds, 1 topics)" in done.stdout

@@ -43,8 +43,13 @@ def claim_unprocessed(
         PendingEntry(
             id=row.id,
             entry=Entry(
-                feed_id=row.feed_id, key=row.key, title=row.title, link=row.link,
-                content_html=row.content_html, published_at=row.published_at, author=row.author,
+                feed_id=row.feed_id,
+                key=row.key,
+                title=row.title,
+                link=row.link,
+                content_html=row.content_html,
+                published_at=row.published_at,
+                author=row.author,
             ),
         )
         for row in rows
@@ -76,9 +81,15 @@ def save_article(session: Session, article: Article, title_key: str, now: dateti
     )
     if story_id is None:
         story = StoryRow(
-            title=article.title, url=article.url, summary=article.summary, lang=article.lang,
-            feed_id=article.feed_id, topics=list(article.topics), source_count=1,
-            published_at=article.published_at, created_at=now,
+            title=article.title,
+            url=article.url,
+            summary=article.summary,
+            lang=article.lang,
+            feed_id=article.feed_id,
+            topics=list(article.topics),
+            source_count=1,
+            published_at=article.published_at,
+            created_at=now,
         )
         session.add(story)
         session.flush()
@@ -99,11 +110,19 @@ def save_article(session: Session, article: Article, title_key: str, now: dateti
         session.add(StoryTopicRow(story_id=story_id, topic_id=topic_id))
     session.add(
         ArticleRow(
-            entry_id=article.entry_id, story_id=story_id, feed_id=article.feed_id,
-            title=article.title, url=article.url, text=article.text, lang=article.lang,
-            summary=article.summary, topics=list(article.topics),
-            fingerprint=article.fingerprint, title_key=title_key,
-            published_at=article.published_at, created_at=now,
+            entry_id=article.entry_id,
+            story_id=story_id,
+            feed_id=article.feed_id,
+            title=article.title,
+            url=article.url,
+            text=article.text,
+            lang=article.lang,
+            summary=article.summary,
+            topics=list(article.topics),
+            fingerprint=article.fingerprint,
+            title_key=title_key,
+            published_at=article.published_at,
+            created_at=now,
         )
     )
     entry = session.get_one(EntryRow, article.entry_id)
@@ -135,11 +154,17 @@ def stories_after(
     )
     return [
         StoryItem(
-            story_id=row.id, seq=row.id, title=row.title, url=row.url, summary=row.summary,
-            source=feed_title or row.feed_id, topics=tuple(row.topics),
-            source_count=row.source_count, published_at=row.published_at,
+            story_id=row.id,
+            seq=row.id,
+            title=row.title,
+            url=row.url,
+            summary=row.summary,
+            source=feed_title or row.feed_id,
+            topics=tuple(row.topics),
+            source_count=row.source_count,
+            published_at=row.published_at,
         )
-        for row, feed_title in session.execute(query).tuples()
+        for row, feed_title in session.execute(query)
     ]
 
 

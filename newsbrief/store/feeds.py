@@ -24,8 +24,12 @@ def sync_feeds(session: Session, feeds: Sequence[Feed], now: datetime) -> None:
         if row is None:
             session.add(
                 FeedRow(
-                    id=feed.id, url=feed.url, interval_minutes=feed.interval_minutes,
-                    enabled=True, next_check_at=now, error_count=0,
+                    id=feed.id,
+                    url=feed.url,
+                    interval_minutes=feed.interval_minutes,
+                    enabled=True,
+                    next_check_at=now,
+                    error_count=0,
                 )
             )
             continue
@@ -39,7 +43,9 @@ def sync_feeds(session: Session, feeds: Sequence[Feed], now: datetime) -> None:
         row.enabled = False
 
 
-def claim_due_feeds(session: Session, now: datetime, limit: int, lease: timedelta) -> list[FeedState]:
+def claim_due_feeds(
+    session: Session, now: datetime, limit: int, lease: timedelta
+) -> list[FeedState]:
     """Feeds whose check is due, leased so another poller skips them until the lease ends."""
     query = (
         select(FeedRow)
@@ -57,8 +63,11 @@ def claim_due_feeds(session: Session, now: datetime, limit: int, lease: timedelt
         row.lease_until = now + lease
         claimed.append(
             FeedState(
-                feed_id=row.id, url=row.url, etag=row.etag,
-                last_modified=row.last_modified, error_count=row.error_count,
+                feed_id=row.id,
+                url=row.url,
+                etag=row.etag,
+                last_modified=row.last_modified,
+                error_count=row.error_count,
             )
         )
     return claimed
@@ -113,22 +122,24 @@ def _insert_new_entries(session: Session, entries: Sequence[Entry], now: datetim
     for entry in entries:
         by_hash.setdefault((entry.feed_id, key_hash(entry.key)), entry)
     feed_ids = {feed_id for feed_id, _ in by_hash}
-    existing = set(
-        session.execute(
-            select(EntryRow.feed_id, EntryRow.key_hash).where(
-                EntryRow.feed_id.in_(feed_ids),
-                EntryRow.key_hash.in_([h for _, h in by_hash]),
-            )
-        ).tuples()
+    query = select(EntryRow.feed_id, EntryRow.key_hash).where(
+        EntryRow.feed_id.in_(feed_ids), EntryRow.key_hash.in_([h for _, h in by_hash])
     )
+    existing = {(feed_id, digest) for feed_id, digest in session.execute(query)}
     new = [(k, e) for k, e in by_hash.items() if k not in existing]
     # Feeds list newest first; store oldest first so the sequence follows publication order.
     for (_, digest), entry in reversed(new):
         session.add(
             EntryRow(
-                feed_id=entry.feed_id, key=entry.key, key_hash=digest, title=entry.title,
-                link=entry.link, content_html=entry.content_html, author=entry.author,
-                published_at=entry.published_at, fetched_at=now,
+                feed_id=entry.feed_id,
+                key=entry.key,
+                key_hash=digest,
+                title=entry.title,
+                link=entry.link,
+                content_html=entry.content_html,
+                author=entry.author,
+                published_at=entry.published_at,
+                fetched_at=now,
             )
         )
     return len(new)
@@ -149,9 +160,8 @@ class FeedHealth:
 
 
 def feed_health(session: Session) -> list[FeedHealth]:
-    counts = dict(
-        session.execute(select(EntryRow.feed_id, func.count()).group_by(EntryRow.feed_id)).tuples()
-    )
+    query = select(EntryRow.feed_id, func.count()).group_by(EntryRow.feed_id)
+    counts = {feed_id: int(n) for feed_id, n in session.execute(query)}
     out = []
     for row in session.scalars(select(FeedRow).order_by(FeedRow.id)):
         if not row.enabled:
@@ -164,9 +174,15 @@ def feed_health(session: Session) -> list[FeedHealth]:
             status = "ok"
         out.append(
             FeedHealth(
-                id=row.id, url=row.url, title=row.title, enabled=row.enabled, status=status,
-                last_success_at=row.last_success_at, last_error=row.last_error,
-                error_count=row.error_count, next_check_at=row.next_check_at,
+                id=row.id,
+                url=row.url,
+                title=row.title,
+                enabled=row.enabled,
+                status=status,
+                last_success_at=row.last_success_at,
+                last_error=row.last_error,
+                error_count=row.error_count,
+                next_check_at=row.next_check_at,
                 entries=counts.get(row.id, 0),
             )
         )

@@ -16,10 +16,18 @@ MAX_ATTEMPTS = 8
 
 def _record(row: DeliveryRow) -> Delivery:
     return Delivery(
-        id=row.id, key=row.key, subscriber_id=row.subscriber_id or 0, platform=row.platform,
-        chat_id=row.chat_id, thread_id=row.thread_id or None,
-        message=Message(text=row.text, parse_mode=row.parse_mode, disable_preview=row.disable_preview),
-        status=DeliveryStatus(row.status), attempts=row.attempts, last_error=row.last_error,
+        id=row.id,
+        key=row.key,
+        subscriber_id=row.subscriber_id or 0,
+        platform=row.platform,
+        chat_id=row.chat_id,
+        thread_id=row.thread_id or None,
+        message=Message(
+            text=row.text, parse_mode=row.parse_mode, disable_preview=row.disable_preview
+        ),
+        status=DeliveryStatus(row.status),
+        attempts=row.attempts,
+        last_error=row.last_error,
         platform_message_id=row.platform_message_id,
     )
 
@@ -36,10 +44,18 @@ def enqueue(
             continue
         session.add(
             DeliveryRow(
-                key=part_key, subscriber_id=subscriber.id, platform=subscriber.platform,
-                chat_id=subscriber.chat_id, thread_id=subscriber.thread_id or 0, text=message.text,
-                parse_mode=message.parse_mode, disable_preview=message.disable_preview,
-                status=DeliveryStatus.PENDING, attempts=0, due_at=now, created_at=now,
+                key=part_key,
+                subscriber_id=subscriber.id,
+                platform=subscriber.platform,
+                chat_id=subscriber.chat_id,
+                thread_id=subscriber.thread_id or 0,
+                text=message.text,
+                parse_mode=message.parse_mode,
+                disable_preview=message.disable_preview,
+                status=DeliveryStatus.PENDING,
+                attempts=0,
+                due_at=now,
+                created_at=now,
             )
         )
         added += 1
@@ -77,8 +93,11 @@ def mark_sent(session: Session, delivery_id: int, message_id: str | None, now: d
         update(DeliveryRow)
         .where(DeliveryRow.id == delivery_id)
         .values(
-            status=DeliveryStatus.SENT, platform_message_id=message_id, sent_at=now,
-            lease_until=None, last_error=None,
+            status=DeliveryStatus.SENT,
+            platform_message_id=message_id,
+            sent_at=now,
+            lease_until=None,
+            last_error=None,
         )
     )
 
@@ -101,9 +120,7 @@ def fail(session: Session, delivery_id: int, error: str) -> None:
     )
 
 
-def hold_chat(
-    session: Session, platform: str, chat_id: str, due_at: datetime, reason: str
-) -> None:
+def hold_chat(session: Session, platform: str, chat_id: str, due_at: datetime, reason: str) -> None:
     """Rate limited: everything queued for this chat waits until ``due_at``; other chats go on."""
     session.execute(
         update(DeliveryRow)

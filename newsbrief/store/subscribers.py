@@ -15,8 +15,14 @@ from newsbrief.store.tables import DeliveryRow, DigestCursorRow, SubscriberRow, 
 
 def _record(row: SubscriberRow, topics: Iterable[str] = ()) -> Subscriber:
     return Subscriber(
-        id=row.id, platform=row.platform, chat_id=row.chat_id, thread_id=row.thread_id or None,
-        lang=row.lang, timezone=row.timezone, schedule=row.schedule, paused=row.paused,
+        id=row.id,
+        platform=row.platform,
+        chat_id=row.chat_id,
+        thread_id=row.thread_id or None,
+        lang=row.lang,
+        timezone=row.timezone,
+        schedule=row.schedule,
+        paused=row.paused,
         topics=tuple(topics),
     )
 
@@ -57,15 +63,23 @@ def ensure(
     if found is not None:
         return found, False
     row = SubscriberRow(
-        platform=platform, chat_id=chat_id, thread_id=thread_id or 0, lang=lang,
-        timezone=timezone, schedule=schedule, paused=False, created_at=now,
+        platform=platform,
+        chat_id=chat_id,
+        thread_id=thread_id or 0,
+        lang=lang,
+        timezone=timezone,
+        schedule=schedule,
+        paused=False,
+        created_at=now,
     )
     session.add(row)
     session.flush()
     session.add(
         DigestCursorRow(
-            subscriber_id=row.id, position=head_position(session, before=now - backlog),
-            next_due_at=now, digests_sent=0,
+            subscriber_id=row.id,
+            position=head_position(session, before=now - backlog),
+            next_due_at=now,
+            digests_sent=0,
         )
     )
     return _record(row), True
@@ -81,7 +95,9 @@ def topics_of(session: Session, subscriber_id: int) -> list[str]:
     )
 
 
-def subscribe(session: Session, subscriber_id: int, topic_ids: Iterable[str], now: datetime) -> list[str]:
+def subscribe(
+    session: Session, subscriber_id: int, topic_ids: Iterable[str], now: datetime
+) -> list[str]:
     """Add subscriptions; returns the topics that were new."""
     have = set(topics_of(session, subscriber_id))
     added = [t for t in dict.fromkeys(topic_ids) if t not in have]
@@ -105,7 +121,9 @@ def unsubscribe(session: Session, subscriber_id: int, topic_ids: Iterable[str]) 
 
 
 def set_language(session: Session, subscriber_id: int, lang: str) -> None:
-    session.execute(update(SubscriberRow).where(SubscriberRow.id == subscriber_id).values(lang=lang))
+    session.execute(
+        update(SubscriberRow).where(SubscriberRow.id == subscriber_id).values(lang=lang)
+    )
 
 
 def resume(session: Session, subscriber_id: int) -> bool:

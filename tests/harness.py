@@ -1,0 +1,82 @@
+"""The whole bot on loopback: Bot API server, feed server, runtime with the bot long polling."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from jobs.runtime import Runtime
+from newsbrief.settings import Config
+from tests.servers.botapi import BotApiServer
+from tests.servers.feeds import FeedServer, rss
+
+CHAT = 424242
+OLD = {"title": "Old AI news", "link": "https://news.example/old", "guid": "old"}
+NEW = {
+    "title": "OpenAI ships a new model &amp; more",
+    "link": "https://news.example/new?id=7&amp;src=rss",
+    "guid": "new",
+    "description": "&lt;p&gt;A new large language model is out. It is fast.&lt;/p&gt;",
+}
+
+
+def make_config(database_url: str, botapi: BotApiServer, feeds: FeedServer, **extra: Any) -> Config:
+    return Config(
+        database_url=database_url,
+        telegram={
+            "token": botapi.token,
+            "api_base_url": f"http://127.0.0.1:{botapi.port}",
+            "poll_timeout": 1,
+        },
+        fetch={"allow_private_networks": True, "timeout": 5},
+        subscriber_defaults={"backlog_hours": 0, "language": "zh-Hans"},
+        topics=[
+            {"id": "ai", "name": {"zh": "人工智能", "en": "AI"}, "keywords": ["language model"]},
+            {"id": "crypto", "name": {"zh": "加密货币", "en": "Crypto"}, "keywords": ["bitcoin"]},
+        ],
+        feeds=[{"id": "wire", "url": feeds.url("/wire.xml")}],
+        **extra,
+    )
+
+
+@dataclass
+class Harness:
+    runtime: Runtime
+    botapi: BotApiServer
+    feeds: FeedServer
+
+    async def say(self, text: str, *, expect: int, chat: int = CHAT, **kw: Any) -> str:
+        """Send a message as the user; wait for the chat to hold ``expect`` bot messages."""
+        self.botapi.send_user_message(chat, text, **kw)
+        messages = await self.botapi.wait_for_messages(chat, expect, timeout=15)
+        return messages[-1].text
+
+    async def round(self) -> None:
+        await self.runtime.poll_once(all_feeds=True)
+        await self.runtime.digest_once()
+
+
+async def running_harness(database_url: str) -> AsyncIterator[Harness]:
+    with BotApiServer() as botapi, FeedServer() as feeds:
+        feeds.set("/wire.xml", rss([OLD], title="Wire"))
+        runtime = Runtime(make_config(database_url, botapi, feeds))
+        runtime.start()
+        stop = asyncio.Event()
+        task = asyncio.create_task(runtime.run(("bot",), stop))
+        try:
+            yield Harness(runtime, botapi, feeds)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 20)
+            await runtime.aclose()
+
+
+async def eventually(check: Any, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    """Wait until ``check()`` is true: for state written just after a message went out."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"still false after {timeout}s: {check}")
+        await asyncio.sleep(0.02)

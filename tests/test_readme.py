@@ -1,0 +1,69 @@
+"""The README's quick start and references stay true to the code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from newsbrief.settings import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def quick_start() -> list[str]:
+    section = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block, "the quick start needs a fenced sh block"
+    return [line for line in block.group(1).splitlines() if line.strip()]
+
+
+def test_quick_start_is_two_commands_and_ci_runs_the_second() -> None:
+    demo, tests = quick_start()
+    assert demo.endswith("newsbrief demo")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert tests in ci.splitlines()
+
+
+def keys(model: type[BaseModel], prefix: str = "") -> list[str]:
+    out = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        inner = getattr(annotation, "__args__", (annotation,))[0]
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            out += keys(annotation, f"{prefix}{name}.")
+        elif isinstance(inner, type) and issubclass(inner, BaseModel):
+            out += keys(inner, f"{prefix}{name}[].")
+        else:
+            out.append(prefix + name)
+    return out
+
+
+def test_every_config_key_is_documented() -> None:
+    documented = README.split("## Configuration", 1)[1]
+    missing = [
+        k
+        for k in keys(Config)
+        if f"`{k}`" not in documented and f"`{k.rsplit('.', 1)[0]}." not in documented
+    ]
+    assert not missing, f"config keys missing from the README: {missing}"
+
+
+def test_every_command_is_documented() -> None:
+    from bot.commands import COMMANDS
+
+    for name in COMMANDS:
+        assert f"`/{name}" in README, f"/{name} is not in the README"
+    for command in (
+        "demo",
+        "run",
+        "poll --once",
+        "digest --once",
+        "config check",
+        "db upgrade",
+        "feeds list",
+        "deliveries",
+    ):
+        assert f"`newsbrief {command}" in README, command

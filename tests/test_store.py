@@ -1,0 +1,61 @@
+"""Migrations, and the claims that let several processes share the work."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from newsbrief.records import Entry, Feed, FetchResult
+from newsbrief.store import feeds
+from newsbrief.store.db import Database
+from newsbrief.store.tables import Base
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def test_migrations_match_the_tables(db: Database) -> None:
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    db.upgrade()  # idempotent
+    assert db.current_revision() == "0001"
+
+
+def test_claimed_feeds_are_leased(db: Database) -> None:
+    with db.session() as s:
+        feeds.sync_feeds(s, [Feed("a", "https://a/x"), Feed("b", "https://b/x")], NOW)
+    with db.session() as s:
+        first = feeds.claim_due_feeds(s, NOW, 10, timedelta(minutes=5))
+    with db.session() as s:
+        again = feeds.claim_due_feeds(s, NOW, 10, timedelta(minutes=5))
+    assert sorted(f.feed_id for f in first) == ["a", "b"] and again == []
+    with db.session() as s:  # a crashed poller's lease runs out
+        later = feeds.claim_due_feeds(s, NOW + timedelta(minutes=6), 10, timedelta(minutes=5))
+    assert len(later) == 2
+
+
+def test_entries_are_stored_once_and_errors_back_off(db: Database) -> None:
+    with db.session() as s:
+        feeds.sync_feeds(s, [Feed("a", "https://a/x", interval_minutes=10)], NOW)
+    entry = Entry(feed_id="a", key="guid-1", title="t", link=None, content_html="")
+    ok = FetchResult("a", "https://a/x", 200, body=b"", etag='"1"')
+    with db.session() as s:
+        assert feeds.record_fetch(s, ok, NOW, entries=[entry, entry]) == 1
+    with db.session() as s:
+        assert feeds.record_fetch(s, ok, NOW, entries=[entry]) == 0
+    failed = FetchResult("a", "https://a/x", 500, error="HTTP 500 Internal Server Error")
+    with db.session() as s:
+        feeds.record_fetch(s, failed, NOW)
+        feeds.record_fetch(s, failed, NOW)
+    with db.session() as s:
+        (health,) = feeds.feed_health(s)
+    assert health.status == "failing" and health.error_count == 2 and health.entries == 1
+    assert health.next_check_at == NOW + timedelta(minutes=40)
+    assert health.last_error == "HTTP 500 Internal Server Error"
+    not_modified = FetchResult("a", "https://a/x", 304)
+    with db.session() as s:
+        feeds.record_fetch(s, not_modified, NOW)
+        (health,) = feeds.feed_health(s)
+    assert health.status == "ok" and health.error_count == 0
