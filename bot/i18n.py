@@ -102,6 +102,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "more_items": {"zh-Hans": "……还有 {count} 条未列出", "en": "…and {count} more not shown"},
     "list_sep": {"zh-Hans": "、", "en": ", "},
+    "feed_disabled": {
+        "zh-Hans": "⚠️ 订阅源 <b>{feed}</b> 已停用：{reason}\n地址：{url}\n修好后用 <code>newsbrief feeds enable {feed}</code> 重新启用。",
+        "en": "⚠️ Feed <b>{feed}</b> was disabled: {reason}\nURL: {url}\nOnce fixed, re-enable it with <code>newsbrief feeds enable {feed}</code>.",
+    },
 }
 
 COMMAND_DESCRIPTIONS: dict[str, dict[str, str]] = {

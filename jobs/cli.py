@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from jobs.demo import run_demo
+from jobs.poll import PollSummary
 from jobs.runtime import ROLES, Runtime
 from newsbrief.cli import build_parser, load_or_exit, run, setup_logging
 
@@ -46,13 +47,13 @@ def cmd_poll(args: argparse.Namespace) -> int:
     runtime = Runtime(config)
     runtime.start()
 
-    async def main() -> int:
+    async def main() -> PollSummary:
         try:
             return await runtime.poll_once(all_feeds=args.all)
         finally:
             await runtime.aclose()
 
-    print(f"{asyncio.run(main())} new entries")
+    print(asyncio.run(main()))
     return 0
 
 

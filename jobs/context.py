@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from bot.senders import Sender
 from newsbrief.fetcher import Fetcher
@@ -16,6 +20,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+T = TypeVar("T")
+
+
+def _cpu_pool() -> ThreadPoolExecutor:
+    # One thread: the GIL allows no more parallelism, and several threads only fight over it
+    # (and over the import lock that feedparser and httpcore take on every call).
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbrief-cpu")
+
+
 @dataclass
 class JobContext:
     db: Database
@@ -23,3 +36,9 @@ class JobContext:
     fetcher: Fetcher
     senders: dict[str, Sender] = field(default_factory=dict)
     clock: Callable[[], datetime] = utcnow
+    cpu: ThreadPoolExecutor = field(default_factory=_cpu_pool)
+
+    async def run_cpu(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a CPU-bound pure stage off the event loop, so the bot keeps answering."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.cpu, functools.partial(fn, *args, **kwargs))

@@ -89,9 +89,9 @@ async def run_demo(config: Config, samples: Path, write: Callable[[str], None] =
                 subscribers.subscribe(session, subscriber.id, topics, now)
             write(f"Serving {len(runtime.config.feeds)} sample feeds at {base}")
             write(f"A reader follows: {', '.join(topics)}")
-            new = await runtime.poll_once()
+            polled = await runtime.poll_once()
             stored = await runtime.process_all()
-            write(f"Fetched {new} entries, processed {stored} into articles.\n")
+            write(f"Fetched {polled.new} entries, processed {stored} into articles.\n")
             _, sent = await runtime.digest_once()
             write(f"\n{sent} digest message(s) delivered.")
             return sent

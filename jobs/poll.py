@@ -1,67 +1,160 @@
 """The poll tick.
 
-due feeds (next_check_at <= now) | fetch (conditional GET) | parse -> entries
-    | store new | plan next check
+due feeds (next_check_at <= now), claimed in batches with a lease
+    | fetch (conditional GET; per-host and global limits in the fetcher)
+    | parse -> entries (in a worker thread)
+    | store new and edited entries, validators, health; plan the next check (batched writes)
+    | tell the admins about feeds given up on
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.admin_notices import feed_disabled
 from jobs.context import JobContext
-from newsbrief.feeds import FeedParseError, ParsedFeed, parse_feed
-from newsbrief.records import FeedState, FetchResult
-from newsbrief.store import feeds
+from newsbrief.feeds import FeedParseError, parse_feed
+from newsbrief.records import ErrorKind, FeedState, FetchResult
+from newsbrief.store import feeds, outbox
+from newsbrief.store.feeds import PollOutcome, PollRecord
 
 log = logging.getLogger(__name__)
 
-BATCH = 50
-LEASE = timedelta(minutes=5)
+CLAIM = 500
+"""Feeds claimed at once; their fetches queue behind the fetcher's limits."""
+WRITE_BATCH = 100
+"""Polls stored per transaction."""
+LEASE = timedelta(minutes=10)
 
 
-async def poll_tick(ctx: JobContext) -> int:
-    """Check every due feed once; returns how many new entries were stored."""
-    now = ctx.clock()
+@dataclass
+class PollSummary:
+    feeds: int = 0
+    new: int = 0
+    updated: int = 0
+    failed: int = 0
+    disabled: int = 0
 
-    def claim() -> list[FeedState]:
-        with ctx.db.session() as session:
-            return feeds.claim_due_feeds(session, now, BATCH, LEASE)
+    def __bool__(self) -> bool:
+        return self.feeds > 0
 
-    due = await asyncio.to_thread(claim)
-    if not due:
-        return 0
-    limit = asyncio.Semaphore(ctx.config.fetch.concurrency)
-
-    async def one(state: FeedState) -> int:
-        async with limit:
-            result = await ctx.fetcher.fetch_feed(state)
-        return await asyncio.to_thread(_store, ctx, result)
-
-    counts = await asyncio.gather(*(one(state) for state in due))
-    return sum(counts)
-
-
-def _store(ctx: JobContext, result: FetchResult) -> int:
-    parsed: ParsedFeed | None = None
-    error = None
-    if result.body is not None:
-        try:
-            parsed = parse_feed(result.feed_id, result.body, content_type=result.content_type)
-        except FeedParseError as exc:
-            error = str(exc)
-    if result.error or error:
-        log.warning("feed %s: %s", result.feed_id, result.error or error)
-    with ctx.db.session() as session:
-        new = feeds.record_fetch(
-            session,
-            result,
-            ctx.clock(),
-            entries=parsed.entries if parsed else (),
-            title=parsed.title if parsed else None,
-            error=error,
+    def __str__(self) -> str:
+        return (
+            f"{self.feeds} feeds polled, {self.new} new entries, {self.updated} updated, "
+            f"{self.failed} failed, {self.disabled} disabled"
         )
-    if new:
-        log.info("feed %s: %d new entries", result.feed_id, new)
-    return new
+
+
+def parse_outcome(result: FetchResult, *, feedparser_defaults: bool = False) -> PollOutcome:
+    """Fetch result -> what to store. CPU-bound: runs in a worker thread."""
+    if result.body is None:
+        return PollOutcome(result)
+    try:
+        parsed = parse_feed(
+            result.feed_id,
+            result.body,
+            content_type=result.content_type,
+            feedparser_defaults=feedparser_defaults,
+        )
+    except FeedParseError as exc:
+        kind = ErrorKind.NOT_A_FEED if exc.kind == "not_a_feed" else ErrorKind.PARSE
+        return PollOutcome(result, error_kind=kind, error=str(exc))
+    if parsed.warning:
+        log.info("feed %s: recoverable problem: %s", result.feed_id, parsed.warning)
+    return PollOutcome(
+        result, entries=parsed.entries, title=parsed.title, ttl_minutes=parsed.ttl_minutes
+    )
+
+
+async def poll_tick(ctx: JobContext, *, feedparser_defaults: bool = False) -> PollSummary:
+    """Poll every due feed once, batch after batch, until none is due."""
+    summary = PollSummary()
+    while due := await asyncio.to_thread(_claim, ctx):
+        await _poll_batch(ctx, due, summary, feedparser_defaults)
+        if len(due) < CLAIM:
+            break
+    return summary
+
+
+def _claim(ctx: JobContext) -> list[FeedState]:
+    with ctx.db.session() as session:
+        return feeds.claim_due_feeds(session, ctx.clock(), CLAIM, LEASE)
+
+
+async def _poll_batch(
+    ctx: JobContext, due: list[FeedState], summary: PollSummary, feedparser_defaults: bool
+) -> None:
+    queue: asyncio.Queue[PollOutcome | None] = asyncio.Queue()
+    writer = asyncio.create_task(_write(ctx, queue, summary))
+
+    async def one(state: FeedState) -> None:
+        result = await ctx.fetcher.fetch_feed(state)
+        if result.body is None:
+            await queue.put(PollOutcome(result))
+        else:
+            outcome = await ctx.run_cpu(
+                parse_outcome, result, feedparser_defaults=feedparser_defaults
+            )
+            await queue.put(outcome)
+
+    try:
+        await asyncio.gather(*(one(state) for state in due))
+    finally:
+        await queue.put(None)
+        await writer
+
+
+async def _write(
+    ctx: JobContext, queue: asyncio.Queue[PollOutcome | None], summary: PollSummary
+) -> None:
+    """Store outcomes as they arrive, many per transaction."""
+    done = False
+    while not done:
+        batch: list[PollOutcome] = []
+        item = await queue.get()
+        while item is not None:
+            batch.append(item)
+            if len(batch) >= WRITE_BATCH or queue.empty():
+                break
+            item = queue.get_nowait()
+        done = item is None
+        if batch:
+            records = await asyncio.to_thread(_store, ctx, batch)
+            for outcome, record in zip(batch, records, strict=True):
+                summary.feeds += 1
+                summary.new += record.new
+                summary.updated += record.updated
+                summary.failed += outcome.failure is not None
+                summary.disabled += record.disabled is not None
+
+
+def _store(ctx: JobContext, batch: Sequence[PollOutcome]) -> list[PollRecord]:
+    now = ctx.clock()
+    records = []
+    with ctx.db.session() as session:
+        for outcome in batch:
+            record = feeds.record_poll(session, outcome, now, ctx.config.polling)
+            records.append(record)
+            if failure := outcome.failure:
+                log.warning("feed %s: %s", record.feed_id, failure[1])
+            if record.disabled:
+                log.error("feed %s disabled: %s", record.feed_id, record.disabled)
+                message = feed_disabled(
+                    ctx.config, record.feed_id, outcome.result.url, record.disabled
+                )
+                for admin in ctx.config.admins:
+                    outbox.enqueue_to(
+                        session,
+                        "telegram",
+                        str(admin),
+                        f"admin:feed-disabled:{record.feed_id}:{now:%Y%m%dT%H%M%S}:{admin}",
+                        [message],
+                        now,
+                    )
+            elif record.new or record.updated:
+                log.info("feed %s: %d new, %d updated", record.feed_id, record.new, record.updated)
+    return records

@@ -5,7 +5,6 @@ unprocessed entries | extract + clean -> article | topics | summary | match stor
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 
@@ -28,8 +27,7 @@ def matcher_for(ctx: JobContext) -> TopicMatcher:
 
 async def process_tick(ctx: JobContext) -> int:
     """Turn waiting entries into articles under stories; returns how many were processed."""
-    # The CPU-bound work runs in a worker thread so the bot keeps answering meanwhile.
-    return await asyncio.to_thread(process_batch, ctx)
+    return await ctx.run_cpu(process_batch, ctx)
 
 
 def process_batch(ctx: JobContext) -> int:
@@ -41,6 +39,7 @@ def process_batch(ctx: JobContext) -> int:
     matcher = matcher_for(ctx)
     feed_topics = {f.id: f.topics for f in ctx.config.feeds}
     built: list[tuple[int, Article | None, str | None]] = []
+    announce = {item.id for item in pending if item.announce}
     for item in pending:
         try:
             article = build_article(
@@ -55,5 +54,7 @@ def process_batch(ctx: JobContext) -> int:
             if done is None:
                 articles.mark_failed(session, entry_id, error or "unknown error", now)
             else:
-                articles.save_article(session, done, fingerprint(done.title), now)
+                articles.save_article(
+                    session, done, fingerprint(done.title), now, announce=entry_id in announce
+                )
     return len(pending)

@@ -22,7 +22,7 @@ from bot.telegram_sender import TelegramSender, bot_base_url
 from jobs.compose import compose_tick
 from jobs.context import JobContext
 from jobs.deliver import Deliverer
-from jobs.poll import poll_tick
+from jobs.poll import PollSummary, poll_tick
 from jobs.process import process_tick
 from newsbrief.fetcher import Fetcher
 from newsbrief.settings import Config
@@ -61,13 +61,14 @@ class Runtime:
 
     async def aclose(self) -> None:
         await self.ctx.fetcher.aclose()
+        self.ctx.cpu.shutdown(wait=True)
         if self.bot is not None:
             await self.bot.shutdown()
         self.db.dispose()
 
     # -- one round of each tick, for cron-style use and tests --------------------------------
 
-    async def poll_once(self, *, all_feeds: bool = False) -> int:
+    async def poll_once(self, *, all_feeds: bool = False) -> PollSummary:
         if all_feeds:
             with self.db.session() as session:
                 feeds.make_all_due(session, self.ctx.clock())

@@ -10,11 +10,13 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from newsbrief.cli_feeds import add_feed_commands
 from newsbrief.settings import Config, ConfigError, config_path, load_config
 from newsbrief.store import feeds, outbox
 from newsbrief.store.db import Database
@@ -97,39 +99,58 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_db_upgrade(args: argparse.Namespace) -> int:
+@contextmanager
+def open_database(args: argparse.Namespace) -> Iterator[tuple[Config, Database]]:
+    """The configured database, migrated, for one command."""
     config = load_or_exit(args)
     db = Database(config.database_url)
-    db.upgrade()
-    print(f"database at revision {db.current_revision()}")
-    db.dispose()
+    try:
+        db.upgrade()
+        yield config, db
+    finally:
+        db.dispose()
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    with open_database(args) as (_, db):
+        print(f"database at revision {db.current_revision()}")
     return 0
 
 
+def _when(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "never"
+
+
 def cmd_feeds_list(args: argparse.Namespace) -> int:
-    config = load_or_exit(args)
-    db = Database(config.database_url)
-    db.upgrade()
-    with db.session() as session:
-        feeds.sync_feeds(session, config.feed_list(), datetime.now().astimezone())
+    with open_database(args) as (config, db), db.session() as session:
+        feeds.sync_feeds(session, config.feed_list(), datetime.now(UTC))
         health = feeds.feed_health(session)
-    db.dispose()
     if args.json:
         print_json([asdict(h) for h in health])
         return 0
     for h in health:
-        last = h.last_success_at.isoformat(timespec="minutes") if h.last_success_at else "never"
-        print(f"{h.id:<20} {h.status:<9} entries={h.entries:<5} last ok={last}  {h.url}")
+        rate = f"{h.entries_per_week:g}/week" if h.entries_per_week is not None else "?/week"
+        print(
+            f"{h.id:<20} {h.status:<9} {h.entries:>6} entries {rate:>10}  "
+            f"last ok {_when(h.last_success_at)}  next {_when(h.next_check_at)}  {h.url}"
+        )
         if h.last_error:
-            print(f"{'':<20} error ({h.error_count}x): {h.last_error}")
+            print(f"{'':<20} {h.last_error_kind or 'error'} ({h.error_count}x): {h.last_error}")
+    return 0
+
+
+def cmd_feeds_enable(args: argparse.Namespace) -> int:
+    with open_database(args) as (_, db), db.session() as session:
+        found = feeds.enable(session, args.feed_id, datetime.now(UTC))
+    if not found:
+        print(f"no feed {args.feed_id!r} in the database", file=sys.stderr)
+        return 1
+    print(f"{args.feed_id}: enabled; it is polled on the next round")
     return 0
 
 
 def cmd_deliveries(args: argparse.Namespace) -> int:
-    config = load_or_exit(args)
-    db = Database(config.database_url)
-    db.upgrade()
-    with db.session() as session:
+    with open_database(args) as (_, db), db.session() as session:
         rows = outbox.listing(session, args.status, args.limit)
         data = [
             {
@@ -146,7 +167,6 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
             }
             for r in rows
         ]
-    db.dispose()
     if args.json:
         print_json(data)
         return 0
@@ -182,6 +202,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[
     listing = feeds_cmd.add_parser("list", help="each feed's state")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=cmd_feeds_list)
+    enable = feeds_cmd.add_parser("enable", help="poll a feed disabled after failures again")
+    enable.add_argument("feed_id")
+    enable.set_defaults(handler=cmd_feeds_enable)
+    add_feed_commands(feeds_cmd)
 
     deliveries = sub.add_parser(
         "deliveries", help="the outbox: what was sent, what waits, what failed"

@@ -1,6 +1,17 @@
-"""The HTTP fetcher: conditional GET, size limit, redirect limit, private-address guard.
+"""The HTTP fetcher: the only module that talks to feed and page servers.
 
-The only module that talks to the network for feeds and pages (the chat senders live in ``bot``).
+What it guarantees, whatever the server does:
+- conditional GET (ETag, Last-Modified); scheduling hints read from the answer (Cache-Control
+  max-age, Expires, Retry-After);
+- connect, read and total timeouts; a raw body limit enforced while streaming and a separate
+  limit on the decompressed size (we decompress ourselves, in bounded steps, so a gzip bomb
+  costs at most the limit);
+- at most ``MAX_REDIRECTS`` hops; every hop's host is resolved and refused if it is private,
+  loopback, link-local, multicast or reserved (unless allowed), and the address actually
+  connected to is checked again, so DNS rebinding does not get through;
+- politeness: a global concurrency limit, a per-host concurrency limit and a minimum spacing
+  between two requests to one host;
+- it never raises for a network or server failure: the result carries a classified error.
 """
 
 from __future__ import annotations
@@ -8,115 +19,409 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
+import time
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from newsbrief.records import FeedState, FetchResult
+from newsbrief.records import ErrorKind, FeedState, FetchResult
 from newsbrief.settings import FetchConfig
 
 MAX_REDIRECTS = 5
 _REDIRECTS = (301, 302, 303, 307, 308)
+_PERMANENT = (301, 308)
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, "
+    "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
+)
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class FetchError(Exception):
-    """A fetch that failed for a reason worth telling the admin."""
+    """A failure with its class and a message an admin can act on."""
+
+    def __init__(self, kind: ErrorKind, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def is_public(address: Address) -> bool:
+    return address.is_global and not address.is_multicast
+
+
+class AddressGuard:
+    """Decides which addresses may be fetched (SSRF protection)."""
+
+    def __init__(self, allow_private: bool, allowed_networks: Sequence[str] = ()) -> None:
+        self.allow_private = allow_private
+        self.allowed: list[Network] = [
+            ipaddress.ip_network(n, strict=False) for n in allowed_networks
+        ]
+
+    def check(self, host: str, address: Address) -> None:
+        if self.allow_private or is_public(address):
+            return
+        if any(address in network for network in self.allowed):
+            return
+        raise FetchError(
+            ErrorKind.BLOCKED,
+            f"{host} resolves to a non-public address ({address}); "
+            "set fetch.allow_private_networks or fetch.allowed_networks to allow it",
+        )
+
+    async def resolve(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchError(ErrorKind.HTTP, f"not an http(s) URL: {url}")
+        host = parts.hostname
+        try:
+            literal: Address | None = ipaddress.ip_address(host)
+        except ValueError:
+            literal = None
+        if literal is not None:
+            self.check(host, literal)
+            return
+        if self.allow_private and not self.allowed:
+            return  # nothing to refuse; let the connection do the lookup
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host,
+                parts.port or (443 if parts.scheme == "https" else 80),
+                type=socket.SOCK_STREAM,
+            )
+        except socket.gaierror as exc:
+            raise FetchError(
+                ErrorKind.DNS, f"DNS lookup failed for {host}: {exc.strerror}"
+            ) from exc
+        for info in infos:
+            self.check(host, ipaddress.ip_address(info[4][0]))
 
 
 async def check_address(url: str, *, allow_private: bool) -> None:
     """Refuse hosts that resolve to private, loopback, link-local or multicast addresses."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise FetchError(f"not an http(s) URL: {url}")
-    if allow_private:
-        return
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    await AddressGuard(allow_private).resolve(url)
+
+
+@dataclass
+class _Host:
+    slots: asyncio.Semaphore
+    next_start: float = 0.0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class Politeness:
+    """Per-host concurrency and spacing, plus a global concurrency limit."""
+
+    def __init__(self, concurrency: int, per_host: int, spacing: float) -> None:
+        self.global_slots = asyncio.Semaphore(concurrency)
+        self.per_host = per_host
+        self.spacing = spacing
+        self._hosts: dict[str, _Host] = {}
+
+    def _host(self, name: str) -> _Host:
+        host = self._hosts.get(name)
+        if host is None:
+            host = self._hosts[name] = _Host(asyncio.Semaphore(self.per_host))
+        return host
+
+    async def acquire(self, name: str) -> _Host:
+        host = self._host(name)
+        await host.slots.acquire()
+        try:
+            async with host.lock:
+                loop = asyncio.get_running_loop()
+                wait = host.next_start - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                host.next_start = loop.time() + self.spacing
+        except BaseException:
+            host.slots.release()
+            raise
+        return host
+
+
+class _Decoder:
+    """gzip/deflate decompression in bounded steps; identity passes through."""
+
+    def __init__(self, encoding: str) -> None:
+        encoding = encoding.strip().lower()
+        if encoding in ("", "identity"):
+            self._z = None
+        elif encoding in ("gzip", "x-gzip"):
+            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._z = zlib.decompressobj()
+        else:
+            raise FetchError(ErrorKind.HTTP, f"unsupported Content-Encoding {encoding!r}")
+        self.encoding = encoding
+
+    def feed(self, chunk: bytes, room: int) -> bytes:
+        """Decompress ``chunk``, producing at most ``room + 1`` bytes (so overflow is seen)."""
+        if self._z is None:
+            return chunk
+        out = bytearray()
+        data = chunk
+        try:
+            while data and len(out) <= room:
+                piece = self._z.decompress(data, room + 1 - len(out))
+                out += piece
+                data = self._z.unconsumed_tail
+                if self._z.eof and self._z.unused_data:
+                    # A gzip stream may hold several members one after another.
+                    data = self._z.unused_data + data
+                    self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        except zlib.error as exc:
+            raise FetchError(ErrorKind.HTTP, f"corrupt {self.encoding} body: {exc}") from exc
+        return bytes(out)
+
+
+def _seconds_until(value: str | None, now: datetime) -> float | None:
+    """Retry-After / Expires: delta-seconds or an HTTP date, as seconds from ``now``."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            parts.hostname, port, type=socket.SOCK_STREAM
-        )
-    except socket.gaierror as exc:
-        raise FetchError(f"DNS lookup failed for {parts.hostname}: {exc.strerror}") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global or address.is_multicast:
-            raise FetchError(
-                f"{parts.hostname} resolves to a non-public address ({address}); "
-                "set fetch.allow_private_networks to allow it"
-            )
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def cache_lifetime(headers: httpx.Headers, now: datetime) -> float | None:
+    """How long the server says the answer stays fresh (max-age wins over Expires)."""
+    for directive in headers.get("cache-control", "").split(","):
+        name, _, value = directive.strip().partition("=")
+        if name.lower() in ("max-age", "s-maxage") and value.strip('"').isdigit():
+            return float(value.strip('"'))
+        if name.lower() in ("no-cache", "no-store"):
+            return 0.0
+    return _seconds_until(headers.get("expires"), now)
+
+
+def classify(exc: Exception) -> FetchError:
+    """An httpx/OS exception as a FetchError with a message for humans."""
+    if isinstance(exc, FetchError):
+        return exc
+    text = str(exc) or type(exc).__name__
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(exc, httpx.ConnectTimeout):
+        return FetchError(ErrorKind.TIMEOUT, "timed out connecting")
+    if isinstance(exc, httpx.TimeoutException):
+        return FetchError(ErrorKind.TIMEOUT, "timed out waiting for the server")
+    if isinstance(exc, httpx.ConnectError):
+        if isinstance(cause, ssl.SSLError) or "SSL" in text or "certificate" in text:
+            return FetchError(ErrorKind.TLS, f"TLS handshake failed: {text}")
+        if isinstance(cause, socket.gaierror) or "Name or service not known" in text:
+            return FetchError(ErrorKind.DNS, f"DNS lookup failed: {text}")
+        return FetchError(ErrorKind.CONNECT, f"cannot connect: {text}")
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return FetchError(ErrorKind.CONNECT, f"the server broke the connection: {text}")
+    if isinstance(exc, ssl.SSLError):
+        return FetchError(ErrorKind.TLS, f"TLS error: {text}")
+    return FetchError(ErrorKind.CONNECT, f"{type(exc).__name__}: {text}")
+
+
+class _Deadline:
+    """The total time budget of one fetch; it starts with the first request actually sent,
+    so time spent queueing behind the politeness limits does not count."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at: float | None = None
+
+    def start(self) -> float:
+        if self.at is None:
+            self.at = asyncio.get_running_loop().time() + self.seconds
+        return self.at
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    url: str
+    status: int
+    reason: str
+    headers: httpx.Headers
+    body: bytes | None
+    permanent_redirect: str | None
 
 
 class Fetcher:
-    """One shared httpx client; ``fetch_feed`` never raises, it reports errors in the result."""
+    """One shared httpx client with the guards above. Create it inside the running loop."""
 
-    def __init__(self, config: FetchConfig, transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(
+        self, config: FetchConfig, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self.config = config
+        self.guard = AddressGuard(config.allow_private_networks, config.allowed_networks)
+        self.politeness = Politeness(
+            config.concurrency, config.per_host_concurrency, config.host_spacing
+        )
         self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(config.timeout),
-            headers={"User-Agent": config.user_agent},
+            timeout=httpx.Timeout(
+                connect=config.connect_timeout,
+                read=config.timeout,
+                write=config.timeout,
+                pool=None,
+            ),
+            headers={"User-Agent": config.user_agent, "Accept-Encoding": "gzip, deflate"},
             follow_redirects=False,
             transport=transport,
+            # httpcore scans every pooled connection (a syscall each) for every request: a pool
+            # much larger than the concurrency makes polling many hosts quadratic.
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=config.concurrency),
         )
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
     async def fetch_feed(self, state: FeedState) -> FetchResult:
-        headers = {
-            "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.8"
-        }
+        headers = {"Accept": FEED_ACCEPT}
         if state.etag:
             headers["If-None-Match"] = state.etag
         if state.last_modified:
             headers["If-Modified-Since"] = state.last_modified
-        try:
-            return await self._get(state.feed_id, state.url, headers)
-        except FetchError as exc:
-            return FetchResult(feed_id=state.feed_id, url=state.url, status=0, error=str(exc))
-        except httpx.TimeoutException:
-            return FetchResult(
-                feed_id=state.feed_id,
-                url=state.url,
-                status=0,
-                error=f"timed out after {self.config.timeout:g}s",
-            )
-        except httpx.HTTPError as exc:
-            return FetchResult(
-                feed_id=state.feed_id,
-                url=state.url,
-                status=0,
-                error=f"{type(exc).__name__}: {exc}",
-            )
+        return await self._fetch(state.feed_id, state.url, headers)
 
-    async def _get(self, feed_id: str, url: str, headers: dict[str, str]) -> FetchResult:
+    async def fetch_url(self, url: str, *, accept: str = PAGE_ACCEPT) -> FetchResult:
+        """A page (article, site front page for feed discovery) with the same guards."""
+        return await self._fetch("", url, {"Accept": accept})
+
+    async def _fetch(self, feed_id: str, url: str, headers: dict[str, str]) -> FetchResult:
+        started = time.monotonic()
+        now = datetime.now(UTC)
+        try:
+            answer = await self._get(url, headers, _Deadline(self.config.total_timeout))
+        except TimeoutError:
+            late = FetchError(
+                ErrorKind.TIMEOUT, f"took longer than {self.config.total_timeout:g}s in total"
+            )
+            return self._failed(feed_id, url, late, started)
+        except Exception as exc:  # every failure becomes a classified result
+            return self._failed(feed_id, url, classify(exc), started)
+        status = answer.status
+        error_kind: ErrorKind | None = None
+        error: str | None = None
+        if status not in (200, 304):
+            error_kind, error = ErrorKind.HTTP, f"HTTP {status} {answer.reason}".strip()
+        retry_after = None
+        if status in (429, 503):
+            retry_after = _seconds_until(answer.headers.get("retry-after"), now)
+        return FetchResult(
+            feed_id=feed_id,
+            url=answer.url,
+            status=status,
+            body=answer.body if status == 200 else None,
+            content_type=answer.headers.get("content-type"),
+            etag=answer.headers.get("etag"),
+            last_modified=answer.headers.get("last-modified"),
+            error=error,
+            error_kind=error_kind,
+            retry_after=retry_after,
+            max_age=cache_lifetime(answer.headers, now) if status in (200, 304) else None,
+            permanent_redirect=answer.permanent_redirect,
+            elapsed=time.monotonic() - started,
+        )
+
+    def _failed(self, feed_id: str, url: str, error: FetchError, started: float) -> FetchResult:
+        return FetchResult(
+            feed_id=feed_id,
+            url=url,
+            status=0,
+            error=str(error),
+            error_kind=error.kind,
+            elapsed=time.monotonic() - started,
+        )
+
+    async def _get(self, url: str, headers: dict[str, str], deadline: _Deadline) -> _Answer:
+        permanent: str | None = None
+        all_permanent = True
+        seen = {url}
         for _ in range(MAX_REDIRECTS + 1):
-            await check_address(url, allow_private=self.config.allow_private_networks)
-            async with self._client.stream("GET", url, headers=headers) as response:
-                if response.status_code in _REDIRECTS and "location" in response.headers:
-                    url = urljoin(url, response.headers["location"])
-                    continue
-                body = await self._read_limited(response)
-                status = response.status_code
-                error = None if status in (200, 304) else f"HTTP {status} {response.reason_phrase}"
-                return FetchResult(
-                    feed_id=feed_id,
-                    url=url,
-                    status=status,
-                    body=body if status == 200 else None,
-                    content_type=response.headers.get("content-type"),
-                    etag=response.headers.get("etag"),
-                    last_modified=response.headers.get("last-modified"),
-                    error=error,
+            await self.guard.resolve(url)
+            answer = await self._exchange(url, headers, deadline)
+            location = answer.headers.get("location")
+            if answer.status not in _REDIRECTS or not location:
+                return _Answer(
+                    url, answer.status, answer.reason, answer.headers, answer.body, permanent
                 )
-        raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+            all_permanent &= answer.status in _PERMANENT
+            url = urljoin(url, location.strip())
+            if url in seen:
+                raise FetchError(ErrorKind.REDIRECT, f"redirect loop at {url}")
+            seen.add(url)
+            permanent = url if all_permanent else None
+        raise FetchError(ErrorKind.REDIRECT, f"more than {MAX_REDIRECTS} redirects")
+
+    async def _exchange(self, url: str, headers: dict[str, str], deadline: _Deadline) -> _Answer:
+        """One request within the politeness limits; the body is read only on 200."""
+        host_name = urlsplit(url).hostname or ""
+        # The host slot first: a task queued behind a busy host holds no global slot.
+        host = await self.politeness.acquire(host_name)
+        try:
+            async with self.politeness.global_slots, asyncio.timeout_at(deadline.start()):
+                for attempt in (1, 2):
+                    try:
+                        async with self._client.stream("GET", url, headers=headers) as response:
+                            self._check_peer(host_name, response)
+                            body = None
+                            if response.status_code == 200:
+                                body = await self._read_limited(response)
+                            return _Answer(
+                                url,
+                                response.status_code,
+                                response.reason_phrase,
+                                response.headers,
+                                body,
+                                None,
+                            )
+                    except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
+                        # A pooled keep-alive connection can be dead before the server answers
+                        # anything; GET is idempotent, so one fresh try is safe.
+                        if attempt == 2:
+                            raise
+                raise AssertionError("unreachable")
+        finally:
+            host.slots.release()
+
+    def _check_peer(self, host: str, response: httpx.Response) -> None:
+        stream = response.extensions.get("network_stream")
+        peer = stream.get_extra_info("server_addr") if stream is not None else None
+        if peer:
+            self.guard.check(host, ipaddress.ip_address(peer[0]))
 
     async def _read_limited(self, response: httpx.Response) -> bytes:
-        limit = self.config.max_body_bytes
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > limit:
-                raise FetchError(f"response larger than {limit} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        raw_limit = self.config.max_body_bytes
+        limit = self.config.max_decompressed_bytes
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > raw_limit:
+            raise FetchError(
+                ErrorKind.TOO_LARGE,
+                f"body of {int(length):,} bytes is over the {raw_limit:,}-byte limit",
+            )
+        decoder = _Decoder(response.headers.get("content-encoding", ""))
+        out = bytearray()
+        raw = 0
+        async for chunk in response.aiter_raw():
+            raw += len(chunk)
+            if raw > raw_limit:
+                raise FetchError(ErrorKind.TOO_LARGE, f"body over the {raw_limit:,}-byte limit")
+            out += decoder.feed(chunk, limit - len(out))
+            if len(out) > limit:
+                raise FetchError(
+                    ErrorKind.TOO_LARGE,
+                    f"body decompresses to over {limit:,} bytes ({decoder.encoding} bomb?)",
+                )
+        return bytes(out)

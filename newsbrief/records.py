@@ -20,6 +20,9 @@ class Feed:
     url: str
     topics: tuple[str, ...] = ()
     interval_minutes: int = 30
+    min_interval: int | None = None
+    max_interval: int | None = None
+    announce_updates: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,18 +36,44 @@ class FeedState:
     error_count: int = 0
 
 
+class ErrorKind(StrEnum):
+    """Why a fetch failed, for health reports and backoff decisions."""
+
+    DNS = "dns"
+    CONNECT = "connect"
+    TIMEOUT = "timeout"
+    TLS = "tls"
+    HTTP = "http"
+    TOO_LARGE = "too_large"
+    REDIRECT = "redirect"
+    BLOCKED = "blocked"
+    """The address is private/loopback/link-local and such addresses are not allowed."""
+    NOT_A_FEED = "not_a_feed"
+    PARSE = "parse_error"
+
+
 @dataclass(frozen=True, slots=True)
 class FetchResult:
-    """One HTTP exchange with a feed. ``body`` is None on 304 or on error."""
+    """One HTTP exchange with a feed or page. ``body`` is None unless the status is 200."""
 
     feed_id: str
     url: str
+    """The URL finally answered, after redirects."""
     status: int
+    """HTTP status, 0 when no answer came (DNS, connect, timeout, refused by the guard…)."""
     body: bytes | None = None
     content_type: str | None = None
     etag: str | None = None
     last_modified: str | None = None
     error: str | None = None
+    error_kind: ErrorKind | None = None
+    retry_after: float | None = None
+    """Seconds the server asked us to wait (Retry-After on 429/503)."""
+    max_age: float | None = None
+    """Seconds the answer stays fresh (Cache-Control max-age or Expires)."""
+    permanent_redirect: str | None = None
+    """Where every redirect on the way was permanent (301/308), the final URL."""
+    elapsed: float = 0.0
 
     @property
     def not_modified(self) -> bool:

@@ -7,6 +7,7 @@ Precedence, highest first: ``NEWSBRIEF_<SECTION>__<KEY>`` variables (``NEWSBRIEF
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -72,13 +73,27 @@ class FeedConfig(_Section):
     topics: tuple[str, ...] = ()
     """Topics every entry of this feed belongs to, on top of keyword matches."""
     interval: int = Field(default=30, ge=1, le=7 * 24 * 60)
-    """Minutes between two checks."""
+    """Minutes between two checks until the feed's own rhythm is known (adaptive polling)."""
+    min_interval: int | None = Field(default=None, ge=1)
+    """Minutes: never check this feed more often (on top of polling.min_interval)."""
+    max_interval: int | None = Field(default=None, ge=1)
+    """Minutes: check this feed at least this often (below polling.max_interval)."""
+    announce_updates: bool = False
+    """Announce an entry again when its content changes (default: update it silently)."""
 
     _id = field_validator("id")(_check_id)
     _url = field_validator("url")(check_http_url)
 
     def to_feed(self) -> Feed:
-        return Feed(id=self.id, url=self.url, topics=self.topics, interval_minutes=self.interval)
+        return Feed(
+            id=self.id,
+            url=self.url,
+            topics=self.topics,
+            interval_minutes=self.interval,
+            min_interval=self.min_interval,
+            max_interval=self.max_interval,
+            announce_updates=self.announce_updates,
+        )
 
 
 class SubscriberDefaults(_Section):
@@ -120,11 +135,54 @@ class TelegramConfig(_Section):
 
 class FetchConfig(_Section):
     allow_private_networks: bool = False
-    """Allow feeds on loopback/private addresses (tests and the demo set this)."""
+    """Allow feeds on loopback/private/link-local addresses (tests and the demo set this)."""
+    allowed_networks: tuple[str, ...] = ()
+    """Private networks allowed anyway, as CIDRs (an intranet feed server: ``10.1.2.0/24``)."""
+    connect_timeout: float = Field(default=10.0, gt=0, le=120)
     timeout: float = Field(default=20.0, gt=0, le=300)
+    """Seconds to wait for each read from the server."""
+    total_timeout: float = Field(default=60.0, gt=0, le=900)
+    """Seconds one fetch may take in all, redirects and a slowly dripping body included."""
     max_body_bytes: int = Field(default=10_000_000, ge=1024)
+    """Largest body accepted, as sent on the wire."""
+    max_decompressed_bytes: int = Field(default=30_000_000, ge=1024)
+    """Largest body accepted after gzip/deflate decompression (gzip bombs)."""
     user_agent: str = "newsbrief/0.1 (+https://github.com/newsbrief/newsbrief)"
-    concurrency: int = Field(default=10, ge=1, le=200)
+    concurrency: int = Field(default=20, ge=1, le=1000)
+    """Requests in flight at once, over all hosts."""
+    per_host_concurrency: int = Field(default=2, ge=1, le=100)
+    """Requests in flight at once to one host."""
+    host_spacing: float = Field(default=0.5, ge=0, le=60)
+    """Minimum seconds between the starts of two requests to one host."""
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{network!r} is not a network like 10.0.0.0/8") from exc
+        return value
+
+
+class PollingConfig(_Section):
+    """When feeds are checked, and when a failing feed is given up on."""
+
+    min_interval: int = Field(default=5, ge=1)
+    """Minutes: no feed is checked more often, whatever it or its config says."""
+    max_interval: int = Field(default=24 * 60, ge=1)
+    """Minutes: every feed is checked at least this often."""
+    jitter: float = Field(default=0.1, ge=0, le=0.5)
+    """Each interval is stretched or shrunk by up to this fraction, so checks spread out."""
+    adaptive: bool = True
+    """Check busy feeds more often and quiet ones less, from entries seen per week."""
+    max_errors: int = Field(default=10, ge=1)
+    """Consecutive failures after which a feed is disabled (and the admins told)."""
+    max_errors_gone: int = Field(default=3, ge=1)
+    """Consecutive 404/410 answers after which a feed is disabled."""
+    redirect_confirmations: int = Field(default=3, ge=1)
+    """Polls that must see the same permanent redirect before the stored URL changes."""
 
 
 class SchedulerConfig(_Section):
@@ -150,6 +208,7 @@ class Config(BaseSettings):
     """Telegram user ids allowed to run admin commands."""
     telegram: TelegramConfig = TelegramConfig()
     fetch: FetchConfig = FetchConfig()
+    polling: PollingConfig = PollingConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     subscriber_defaults: SubscriberDefaults = SubscriberDefaults()
     topics: tuple[TopicConfig, ...] = ()

@@ -59,7 +59,8 @@ async def test_body_size_is_limited_while_streaming(server: FeedServer) -> None:
         result = await fetcher.fetch_feed(FeedState("f", server.url("/big.xml")))
     finally:
         await fetcher.aclose()
-    assert result.body is None and result.error == "response larger than 10000 bytes"
+    assert result.body is None and result.error_kind == "too_large"
+    assert result.error == "body of 50,011 bytes is over the 10,000-byte limit"
 
 
 async def test_unreachable_host_is_an_error_not_an_exception() -> None:

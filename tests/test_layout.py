@@ -26,7 +26,7 @@ CONFINED: dict[str, tuple[str, ...]] = {
     "telegram": ("bot/telegram_app.py", "bot/telegram_sender.py", "jobs/runtime.py"),
     "apscheduler": ("jobs/runtime.py",),
     "alembic": ("newsbrief/store/",),
-    "ruamel": ("newsbrief/settings.py",),
+    "ruamel": ("newsbrief/settings.py", "newsbrief/config_edit.py"),
     "psycopg": (),
 }
 

@@ -64,6 +64,10 @@ def test_every_command_is_documented() -> None:
         "config check",
         "db upgrade",
         "feeds list",
+        "feeds enable",
+        "feeds add",
+        "feeds import",
+        "feeds export",
         "deliveries",
     ):
         assert f"`newsbrief {command}" in README, command

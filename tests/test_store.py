@@ -6,13 +6,23 @@ from datetime import UTC, datetime, timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
-from newsbrief.records import Entry, Feed, FetchResult
+from newsbrief.records import Entry, ErrorKind, Feed, FetchResult
+from newsbrief.settings import PollingConfig
 from newsbrief.store import feeds
-from newsbrief.store.db import Database
+from newsbrief.store.db import MIGRATIONS, Database
+from newsbrief.store.feeds import PollOutcome
 from newsbrief.store.tables import Base
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+POLLING = PollingConfig(jitter=0, adaptive=False)
+
+
+def head_revision() -> str:
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert head is not None
+    return head
 
 
 def test_migrations_match_the_tables(db: Database) -> None:
@@ -20,7 +30,7 @@ def test_migrations_match_the_tables(db: Database) -> None:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
     db.upgrade()  # idempotent
-    assert db.current_revision() == "0001"
+    assert db.current_revision() == head_revision()
 
 
 def test_claimed_feeds_are_leased(db: Database) -> None:
@@ -39,23 +49,30 @@ def test_claimed_feeds_are_leased(db: Database) -> None:
 def test_entries_are_stored_once_and_errors_back_off(db: Database) -> None:
     with db.session() as s:
         feeds.sync_feeds(s, [Feed("a", "https://a/x", interval_minutes=10)], NOW)
-    entry = Entry(feed_id="a", key="guid-1", title="t", link=None, content_html="")
+    entry = Entry(feed_id="a", key="guid-1", title="t", link=None, content_html="v1")
     ok = FetchResult("a", "https://a/x", 200, body=b"", etag='"1"')
     with db.session() as s:
-        assert feeds.record_fetch(s, ok, NOW, entries=[entry, entry]) == 1
+        assert feeds.record_poll(s, PollOutcome(ok, [entry, entry]), NOW, POLLING).new == 1
     with db.session() as s:
-        assert feeds.record_fetch(s, ok, NOW, entries=[entry]) == 0
-    failed = FetchResult("a", "https://a/x", 500, error="HTTP 500 Internal Server Error")
+        again = feeds.record_poll(s, PollOutcome(ok, [entry]), NOW, POLLING)
+        assert (again.new, again.updated) == (0, 0)
+    edited = Entry(feed_id="a", key="guid-1", title="t", link=None, content_html="v2")
     with db.session() as s:
-        feeds.record_fetch(s, failed, NOW)
-        feeds.record_fetch(s, failed, NOW)
+        assert feeds.record_poll(s, PollOutcome(ok, [edited]), NOW, POLLING).updated == 1
+    failed = FetchResult(
+        "a", "https://a/x", 500, error="HTTP 500 Internal Server Error", error_kind=ErrorKind.HTTP
+    )
+    with db.session() as s:
+        feeds.record_poll(s, PollOutcome(failed), NOW, POLLING)
+        feeds.record_poll(s, PollOutcome(failed), NOW, POLLING)
     with db.session() as s:
         (health,) = feeds.feed_health(s)
     assert health.status == "failing" and health.error_count == 2 and health.entries == 1
-    assert health.next_check_at == NOW + timedelta(minutes=40)
+    assert health.next_check_at == NOW + timedelta(minutes=20)  # 10 min, doubled once
     assert health.last_error == "HTTP 500 Internal Server Error"
+    assert health.last_error_kind == "http"
     not_modified = FetchResult("a", "https://a/x", 304)
     with db.session() as s:
-        feeds.record_fetch(s, not_modified, NOW)
+        feeds.record_poll(s, PollOutcome(not_modified), NOW, POLLING)
         (health,) = feeds.feed_health(s)
     assert health.status == "ok" and health.error_count == 0

@@ -21,6 +21,8 @@ PAGE = 500
 class PendingEntry:
     id: int
     entry: Entry
+    announce: bool = False
+    """An edited entry whose feed wants edits announced as news."""
 
 
 def claim_unprocessed(
@@ -51,6 +53,7 @@ def claim_unprocessed(
                 published_at=row.published_at,
                 author=row.author,
             ),
+            announce=row.announce,
         )
         for row in rows
     ]
@@ -63,22 +66,65 @@ def mark_failed(session: Session, entry_id: int, error: str, now: datetime) -> N
         row.processed_at, row.process_error, row.lease_until = now, error[:2000], None
 
 
-def save_article(session: Session, article: Article, title_key: str, now: datetime) -> int:
+def save_article(
+    session: Session, article: Article, title_key: str, now: datetime, *, announce: bool = False
+) -> int:
     """Store an article under its story: an existing one if it is the same event, else a new one.
 
     Same event, for now: the same link, the same normalised title or the same normalised text
-    within the story window. Returns the story id.
+    within the story window. An edited entry updates its article in place and stays in its
+    story, unless ``announce`` asks for it to be news again. Returns the story id.
     """
-    since = now - STORY_WINDOW
+    previous = session.scalar(select(ArticleRow).where(ArticleRow.entry_id == article.entry_id))
+    if previous is not None and not announce:
+        _update_article(session, previous, article, title_key)
+        story_id = previous.story_id
+    else:
+        match = None if previous is not None else _matching_story(session, article, title_key, now)
+        story_id = _attach(session, match, article, now)
+        if previous is not None:
+            _update_article(session, previous, article, title_key)
+            previous.story_id = story_id
+        else:
+            session.add(
+                ArticleRow(
+                    entry_id=article.entry_id,
+                    story_id=story_id,
+                    feed_id=article.feed_id,
+                    title=article.title,
+                    url=article.url,
+                    text=article.text,
+                    lang=article.lang,
+                    summary=article.summary,
+                    topics=list(article.topics),
+                    fingerprint=article.fingerprint,
+                    title_key=title_key,
+                    published_at=article.published_at,
+                    created_at=now,
+                )
+            )
+    entry = session.get_one(EntryRow, article.entry_id)
+    entry.processed_at, entry.lease_until, entry.process_error = now, None, None
+    entry.announce = False
+    return story_id
+
+
+def _matching_story(
+    session: Session, article: Article, title_key: str, now: datetime
+) -> int | None:
     clauses = [ArticleRow.fingerprint == article.fingerprint, ArticleRow.title_key == title_key]
     if article.url:
         clauses.append(ArticleRow.url == article.url)
-    story_id = session.scalar(
+    return session.scalar(
         select(ArticleRow.story_id)
-        .where(or_(*clauses), ArticleRow.created_at >= since)
+        .where(or_(*clauses), ArticleRow.created_at >= now - STORY_WINDOW)
         .order_by(ArticleRow.id)
         .limit(1)
     )
+
+
+def _attach(session: Session, story_id: int | None, article: Article, now: datetime) -> int:
+    """Add the article's source and topics to a story, or start a new story with it."""
     if story_id is None:
         story = StoryRow(
             title=article.title,
@@ -93,7 +139,6 @@ def save_article(session: Session, article: Article, title_key: str, now: dateti
         )
         session.add(story)
         session.flush()
-        story_id = story.id
         new_topics = set(article.topics)
     else:
         story = session.get_one(StoryRow, story_id, with_for_update=True)
@@ -107,27 +152,22 @@ def save_article(session: Session, article: Article, title_key: str, now: dateti
         new_topics = set(article.topics) - set(story.topics)
         story.topics = [*story.topics, *sorted(new_topics)]
     for topic_id in sorted(new_topics):
-        session.add(StoryTopicRow(story_id=story_id, topic_id=topic_id))
-    session.add(
-        ArticleRow(
-            entry_id=article.entry_id,
-            story_id=story_id,
-            feed_id=article.feed_id,
-            title=article.title,
-            url=article.url,
-            text=article.text,
-            lang=article.lang,
-            summary=article.summary,
-            topics=list(article.topics),
-            fingerprint=article.fingerprint,
-            title_key=title_key,
-            published_at=article.published_at,
-            created_at=now,
-        )
+        session.add(StoryTopicRow(story_id=story.id, topic_id=topic_id))
+    return story.id
+
+
+def _update_article(session: Session, row: ArticleRow, article: Article, title_key: str) -> None:
+    row.title, row.url, row.text, row.lang = article.title, article.url, article.text, article.lang
+    row.summary, row.topics, row.fingerprint = (
+        article.summary,
+        list(article.topics),
+        article.fingerprint,
     )
-    entry = session.get_one(EntryRow, article.entry_id)
-    entry.processed_at, entry.lease_until, entry.process_error = now, None, None
-    return story_id
+    row.title_key = title_key
+    story = session.get_one(StoryRow, row.story_id)
+    if story.feed_id == row.feed_id and story.url == row.url:
+        # The story shows its first article: keep what it shows in step with the edit.
+        story.title, story.summary = article.title, article.summary
 
 
 def stories_after(

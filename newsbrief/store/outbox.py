@@ -36,6 +36,30 @@ def enqueue(
     session: Session, subscriber: Subscriber, key: str, messages: Sequence[Message], now: datetime
 ) -> int:
     """Write the parts of one digest (or reply) once: ``key:part`` is unique. Returns rows added."""
+    return enqueue_to(
+        session,
+        subscriber.platform,
+        subscriber.chat_id,
+        key,
+        messages,
+        now,
+        thread_id=subscriber.thread_id,
+        subscriber_id=subscriber.id,
+    )
+
+
+def enqueue_to(
+    session: Session,
+    platform: str,
+    chat_id: str,
+    key: str,
+    messages: Sequence[Message],
+    now: datetime,
+    *,
+    thread_id: int | None = None,
+    subscriber_id: int | None = None,
+) -> int:
+    """Queue messages for any chat (admins need not be subscribers)."""
     keys = [f"{key}:{i}" for i in range(len(messages))]
     existing = set(session.scalars(select(DeliveryRow.key).where(DeliveryRow.key.in_(keys))))
     added = 0
@@ -45,10 +69,10 @@ def enqueue(
         session.add(
             DeliveryRow(
                 key=part_key,
-                subscriber_id=subscriber.id,
-                platform=subscriber.platform,
-                chat_id=subscriber.chat_id,
-                thread_id=subscriber.thread_id or 0,
+                subscriber_id=subscriber_id,
+                platform=platform,
+                chat_id=chat_id,
+                thread_id=thread_id or 0,
                 text=message.text,
                 parse_mode=message.parse_mode,
                 disable_preview=message.disable_preview,

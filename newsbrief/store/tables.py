@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -59,9 +60,18 @@ class FeedRow(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     url: Mapped[str] = mapped_column(Text)
+    """Where the feed is fetched: the configured URL, or where it permanently moved to."""
+    config_url: Mapped[str] = mapped_column(Text, default="")
+    """The URL as configured, to tell a config change from an adopted redirect."""
     title: Mapped[str | None] = mapped_column(Text)
     interval_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    min_interval: Mapped[int | None] = mapped_column(Integer)
+    max_interval: Mapped[int | None] = mapped_column(Integer)
+    announce_updates: Mapped[bool] = mapped_column(Boolean, default=False)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    """False when the feed left the config, or was disabled after failing (see disabled_reason)."""
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
     next_check_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
@@ -69,7 +79,15 @@ class FeedRow(Base):
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_kind: Mapped[str | None] = mapped_column(String(16))
     error_count: Mapped[int] = mapped_column(Integer, default=0)
+    """Consecutive failed polls."""
+    gone_count: Mapped[int] = mapped_column(Integer, default=0)
+    """Consecutive 404/410 answers."""
+    redirect_url: Mapped[str | None] = mapped_column(Text)
+    """Where the feed has permanently redirected to, not yet adopted."""
+    redirect_seen: Mapped[int] = mapped_column(Integer, default=0)
+    entries_per_week: Mapped[float | None] = mapped_column(Float)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -84,9 +102,15 @@ class EntryRow(Base):
     title: Mapped[str] = mapped_column(Text)
     link: Mapped[str | None] = mapped_column(Text)
     content_html: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(40), default="")
+    """Of title, link and content: tells an edited entry from an unchanged one."""
     author: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    announce: Mapped[bool] = mapped_column(Boolean, default=False)
+    """An edited entry of a feed with announce_updates: process it as news again."""
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     process_error: Mapped[str | None] = mapped_column(Text)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

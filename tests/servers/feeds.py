@@ -19,7 +19,9 @@ class Resource:
 
 
 class FeedServer:
-    def __init__(self) -> None:
+    def __init__(self, *, conditional: bool = True) -> None:
+        self.conditional = conditional
+        """False: always answer 200 with the body, ignoring If-None-Match (as many servers do)."""
         self._resources: dict[str, Resource] = {}
         self._lock = threading.Lock()
         self.log: list[tuple[str, int]] = []
@@ -33,7 +35,7 @@ class FeedServer:
                 if resource is None:
                     self._answer(404, b"not found", "text/plain")
                     return
-                if self.headers.get("If-None-Match") == resource.etag:
+                if server.conditional and self.headers.get("If-None-Match") == resource.etag:
                     self._answer(304, b"", None, resource)
                     return
                 self._answer(200, resource.body, resource.content_type, resource)
@@ -58,7 +60,9 @@ class FeedServer:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def base_url(self) -> str:

@@ -1,0 +1,13 @@
+"""Messages to the admins about the bot itself, e.g. a feed it gave up on."""
+
+from __future__ import annotations
+
+from bot.i18n import t
+from bot.telegram_render import esc
+from newsbrief.records import Message
+from newsbrief.settings import Config
+
+
+def feed_disabled(config: Config, feed_id: str, url: str, reason: str) -> Message:
+    lang = config.subscriber_defaults.language
+    return Message(t("feed_disabled", lang, feed=esc(feed_id), reason=esc(reason), url=esc(url)))
