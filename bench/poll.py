@@ -26,12 +26,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import psycopg
 
+from jobs.poll import poll_tick
 from jobs.runtime import Runtime
 from newsbrief.settings import Config
+from newsbrief.store import feeds as feed_store
 
 PORT = 18080
 POSTGRES_ADMIN = os.environ.get(
@@ -171,13 +171,9 @@ async def cycle(url: str, host_list: list[str], feeds: int, baseline: bool) -> d
         assert warm.failed == 0, warm
         await runtime.ctx.fetcher.fetch_url(f"http://{host_list[0]}:{PORT}/_mode/cycle")
         with runtime.db.session() as session:
-            from newsbrief.store import feeds as feed_store
-
             feed_store.make_all_due(session, runtime.ctx.clock())
         cpu0 = time.process_time()
         t0 = time.perf_counter()
-        from jobs.poll import poll_tick
-
         result = await poll_tick(runtime.ctx, feedparser_defaults=baseline)
         wall = time.perf_counter() - t0
         cpu = time.process_time() - cpu0

@@ -11,12 +11,16 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from bot.digests import compose_for
 from bot.i18n import normalize_lang, t
-from bot.telegram_render import esc
+from bot.telegram_render import MAX_TEXT_UTF16, esc, visible_len
+from newsbrief.config_edit import add_feeds, plan_additions
+from newsbrief.discovery import DiscoveryError, PageFetcher, discover_feed
 from newsbrief.records import Subscriber
-from newsbrief.settings import Config, TopicConfig
+from newsbrief.settings import Config, ConfigError, TopicConfig, check_http_url
+from newsbrief.store import feeds as feed_store
 from newsbrief.store import subscribers
 from newsbrief.store.db import Database
 
@@ -62,10 +66,17 @@ class CommandCore:
         config: Callable[[], Config],
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        fetcher: PageFetcher | None = None,
+        config_file: Path | None = None,
+        on_config_change: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.db = db
         self.config = config
         self.clock = clock
+        self.fetcher = fetcher
+        self.config_file = config_file
+        """The YAML file admin commands edit; None when the config did not come from a file."""
+        self.on_config_change = on_config_change
 
     async def handle(
         self, command: Command, is_chat_admin: Callable[[], Awaitable[bool]] | None = None
@@ -76,8 +87,10 @@ class CommandCore:
             return None
         handler = _HANDLERS.get(name)
         lang = await asyncio.to_thread(self._language, command)
-        if handler is None:
+        if handler is None and name not in _ASYNC_HANDLERS:
             return Reply(t("unknown_command", lang))
+        if name in _ADMIN_COMMANDS and not self.is_admin(command):
+            return Reply(t("admins_only", lang))
         if (
             name in _CHANGES_SUBSCRIPTIONS
             and command.chat_type in GROUP_CHATS
@@ -85,12 +98,19 @@ class CommandCore:
         ):
             return Reply(t("group_admins_only", lang))
         try:
+            if handler is None:
+                return await _ASYNC_HANDLERS[name](self, command, args, lang)
             return await asyncio.to_thread(handler, self, command, args, lang)
         except Exception:
             log.exception("command /%s failed in chat %s", name, command.chat_id)
             return Reply(t("error", lang))
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def is_admin(self, command: Command) -> bool:
+        """Admins are listed by Telegram user id in the config; nobody else is one."""
+        admins = {str(a) for a in self.config().admins}
+        return command.platform == "telegram" and command.sender_id in admins
 
     def _language(self, command: Command) -> str:
         with self.db.session() as session:
@@ -210,6 +230,85 @@ class CommandCore:
             return Reply(t("digest_nothing", lang))
         return Reply("", wake_delivery=True)
 
+    # -- admin commands --------------------------------------------------------------------
+
+    def feeds(self, command: Command, args: list[str], lang: str) -> Reply:
+        with self.db.session() as session:
+            health = feed_store.feed_health(session)
+        # Trouble first: that is what an admin asking is looking for.
+        order = {"disabled": 0, "failing": 1, "new": 2, "ok": 3, "removed": 4}
+        health.sort(key=lambda h: (order.get(h.status, 9), h.id))
+        lines = [t("feeds_header", lang, count=len(health))]
+        shown = 0
+        for h in health:
+            icon = {"ok": "✅", "new": "🆕", "failing": "⚠️", "disabled": "⛔"}.get(h.status, "▫️")
+            rate = f"{h.entries_per_week:g}" if h.entries_per_week is not None else "?"
+            last = (
+                h.last_success_at.strftime("%m-%d %H:%M") if h.last_success_at else t("never", lang)
+            )
+            block = t(
+                "feeds_line",
+                lang,
+                icon=icon,
+                feed=esc(h.id),
+                status=h.status,
+                entries=h.entries,
+                rate=rate,
+                last=last,
+            )
+            if h.last_error:
+                block += "\n" + t(
+                    "feeds_error",
+                    lang,
+                    kind=esc(h.last_error_kind or "error"),
+                    count=h.error_count,
+                    error=esc(h.last_error[:200]),
+                )
+            if visible_len("\n".join([*lines, block])) > MAX_TEXT_UTF16 - 200:
+                break
+            lines.append(block)
+            shown += 1
+        if shown < len(health):
+            lines.append(t("feeds_more", lang, count=len(health) - shown))
+        return Reply("\n".join(lines))
+
+    async def addfeed(self, command: Command, args: list[str], lang: str) -> Reply:
+        if not args:
+            return Reply(t("addfeed_usage", lang))
+        if self.config_file is None or self.fetcher is None:
+            return Reply(t("addfeed_no_config", lang))
+        url, names = args[0], args[1:]
+        found, unknown = self.resolve_topics(names)
+        if unknown:
+            return Reply(t("unknown_topics", lang, names=esc(t("list_sep", lang).join(unknown))))
+        try:
+            check_http_url(url)
+            feed = await discover_feed(self.fetcher, url)
+        except (ValueError, DiscoveryError) as exc:
+            return Reply(t("addfeed_failed", lang, reason=esc(str(exc))))
+        entry = {"url": feed.url, "topics": [topic.id for topic in found]}
+        existing = [(f.id, f.url) for f in self.config().feeds]
+        (plan,) = plan_additions(existing, [entry])
+        if plan.duplicate is not None:
+            return Reply(t("addfeed_duplicate", lang, reason=esc(plan.duplicate)))
+        try:
+            added = await asyncio.to_thread(add_feeds, self.config_file, [entry])
+        except ConfigError as exc:
+            reason = "; ".join(str(p) for p in exc.problems)
+            return Reply(t("addfeed_failed", lang, reason=esc(reason)))
+        if self.on_config_change is not None:
+            await self.on_config_change()
+        feed_id = added[0] if added else plan.id
+        return Reply(
+            t(
+                "addfeed_done",
+                lang,
+                feed=esc(str(feed_id)),
+                title=esc(feed.title),
+                url=esc(feed.url),
+            )
+        )
+
 
 _HANDLERS: dict[str, Callable[[CommandCore, Command, list[str], str], Reply]] = {
     "start": CommandCore.start,
@@ -219,6 +318,11 @@ _HANDLERS: dict[str, Callable[[CommandCore, Command, list[str], str], Reply]] = 
     "unsubscribe": CommandCore.unsubscribe,
     "list": CommandCore.show_list,
     "digest": CommandCore.digest,
+    "feeds": CommandCore.feeds,
+}
+_ASYNC_HANDLERS: dict[str, Callable[[CommandCore, Command, list[str], str], Awaitable[Reply]]] = {
+    "addfeed": CommandCore.addfeed,
 }
 _CHANGES_SUBSCRIPTIONS = frozenset({"subscribe", "unsubscribe"})
-COMMANDS = tuple(_HANDLERS)
+_ADMIN_COMMANDS = frozenset({"feeds", "addfeed"})
+COMMANDS = (*_HANDLERS, *_ASYNC_HANDLERS)

@@ -102,6 +102,45 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "more_items": {"zh-Hans": "……还有 {count} 条未列出", "en": "…and {count} more not shown"},
     "list_sep": {"zh-Hans": "、", "en": ", "},
+    "admins_only": {
+        "zh-Hans": "这是管理员命令，你没有权限。",
+        "en": "That is an admin command; you are not an admin.",
+    },
+    "feeds_header": {"zh-Hans": "<b>订阅源</b>（{count} 个）", "en": "<b>Feeds</b> ({count})"},
+    "feeds_line": {
+        "zh-Hans": "{icon} <code>{feed}</code> {status} · {entries} 条 · 每周 {rate} · 上次成功 {last}",
+        "en": "{icon} <code>{feed}</code> {status} · {entries} entries · {rate}/week · last ok {last}",
+    },
+    "feeds_error": {
+        "zh-Hans": "    └ {kind}（连续 {count} 次）：{error}",
+        "en": "    └ {kind} ({count}× in a row): {error}",
+    },
+    "feeds_more": {
+        "zh-Hans": "……还有 {count} 个，完整列表：<code>newsbrief feeds list</code>",
+        "en": "…and {count} more: <code>newsbrief feeds list</code> has them all",
+    },
+    "never": {"zh-Hans": "从未", "en": "never"},
+    "addfeed_usage": {
+        "zh-Hans": "用法：<code>/addfeed 网址 [话题…]</code>，网址可以是订阅源，也可以是网站首页。",
+        "en": "Usage: <code>/addfeed URL [topic…]</code>; the URL may be a feed or a site's page.",
+    },
+    "addfeed_searching": {
+        "zh-Hans": "正在查找 {url} 的订阅源……",
+        "en": "Looking for the feed of {url}…",
+    },
+    "addfeed_done": {
+        "zh-Hans": "✅ 已添加 <code>{feed}</code>：{title}\n{url}",
+        "en": "✅ Added <code>{feed}</code>: {title}\n{url}",
+    },
+    "addfeed_duplicate": {
+        "zh-Hans": "这个订阅源已经在配置里了（{reason}）。",
+        "en": "That feed is in the config already ({reason}).",
+    },
+    "addfeed_failed": {"zh-Hans": "添加失败：{reason}", "en": "Could not add it: {reason}"},
+    "addfeed_no_config": {
+        "zh-Hans": "这个进程不是从配置文件启动的，无法修改配置。",
+        "en": "This process was not started from a config file, so it cannot edit one.",
+    },
     "feed_disabled": {
         "zh-Hans": "⚠️ 订阅源 <b>{feed}</b> 已停用：{reason}\n地址：{url}\n修好后用 <code>newsbrief feeds enable {feed}</code> 重新启用。",
         "en": "⚠️ Feed <b>{feed}</b> was disabled: {reason}\nURL: {url}\nOnce fixed, re-enable it with <code>newsbrief feeds enable {feed}</code>.",
@@ -117,6 +156,7 @@ COMMAND_DESCRIPTIONS: dict[str, dict[str, str]] = {
     "list": {"zh-Hans": "我的订阅", "en": "What I follow"},
     "digest": {"zh-Hans": "立即获取简报", "en": "What is new, now"},
 }
+"""The menu every user sees; admin commands work without being advertised."""
 
 
 def normalize_lang(code: str | None, default: str = DEFAULT_LANG) -> str:

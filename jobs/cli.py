@@ -13,6 +13,7 @@ from jobs.demo import run_demo
 from jobs.poll import PollSummary
 from jobs.runtime import ROLES, Runtime
 from newsbrief.cli import build_parser, load_or_exit, run, setup_logging
+from newsbrief.settings import config_path
 
 SAMPLES = Path(__file__).resolve().parent.parent / "config" / "samples"
 
@@ -21,7 +22,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = load_or_exit(args)
     setup_logging(config, args.verbose)
     roles = tuple(args.role) if args.role and "all" not in args.role else ROLES
-    runtime = Runtime(config)
+    runtime = Runtime(config, config_file=config_path(args.config))
     runtime.start()
 
     async def main() -> None:

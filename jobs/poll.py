@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from bot.admin_notices import feed_disabled
 from jobs.context import JobContext
-from newsbrief.feeds import FeedParseError, parse_feed
+from newsbrief.feeds import FeedParseError, parse_feed, resolve_links
 from newsbrief.records import ErrorKind, FeedState, FetchResult
 from newsbrief.store import feeds, outbox
 from newsbrief.store.feeds import PollOutcome, PollRecord
@@ -66,7 +66,10 @@ def parse_outcome(result: FetchResult, *, feedparser_defaults: bool = False) -> 
     if parsed.warning:
         log.info("feed %s: recoverable problem: %s", result.feed_id, parsed.warning)
     return PollOutcome(
-        result, entries=parsed.entries, title=parsed.title, ttl_minutes=parsed.ttl_minutes
+        result,
+        entries=resolve_links(parsed.entries, result.url),
+        title=parsed.title,
+        ttl_minutes=parsed.ttl_minutes,
     )
 
 
@@ -134,11 +137,9 @@ async def _write(
 
 def _store(ctx: JobContext, batch: Sequence[PollOutcome]) -> list[PollRecord]:
     now = ctx.clock()
-    records = []
     with ctx.db.session() as session:
-        for outcome in batch:
-            record = feeds.record_poll(session, outcome, now, ctx.config.polling)
-            records.append(record)
+        records = feeds.record_polls(session, batch, now, ctx.config.polling)
+        for outcome, record in zip(batch, records, strict=True):
             if failure := outcome.failure:
                 log.warning("feed %s: %s", record.feed_id, failure[1])
             if record.disabled:

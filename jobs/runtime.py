@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -25,7 +26,7 @@ from jobs.deliver import Deliverer
 from jobs.poll import PollSummary, poll_tick
 from jobs.process import process_tick
 from newsbrief.fetcher import Fetcher
-from newsbrief.settings import Config
+from newsbrief.settings import Config, ConfigError, load_config
 from newsbrief.store import feeds
 from newsbrief.store.db import Database
 
@@ -35,8 +36,15 @@ ROLES = ("poll", "process", "compose", "deliver", "bot")
 
 
 class Runtime:
-    def __init__(self, config: Config, *, senders: dict[str, Sender] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        senders: dict[str, Sender] | None = None,
+        config_file: Path | None = None,
+    ) -> None:
         self.config = config
+        self.config_file = config_file
         self.db = Database(config.database_url)
         self.ctx = JobContext(db=self.db, config=config, fetcher=Fetcher(config.fetch))
         self.bot: Bot | None = None
@@ -50,7 +58,13 @@ class Runtime:
                 senders["telegram"] = TelegramSender(self.bot)
         self.ctx.senders = senders
         self.deliverer = Deliverer(self.ctx)
-        self.core = CommandCore(self.db, lambda: self.ctx.config)
+        self.core = CommandCore(
+            self.db,
+            lambda: self.ctx.config,
+            fetcher=self.ctx.fetcher,
+            config_file=config_file,
+            on_config_change=self.reload_config,
+        )
         self._background: set[asyncio.Task[int]] = set()
 
     def start(self) -> None:
@@ -58,6 +72,21 @@ class Runtime:
         self.db.upgrade()
         with self.db.session() as session:
             feeds.sync_feeds(session, self.config.feed_list(), self.ctx.clock())
+
+    async def reload_config(self) -> bool:
+        """Read the config file again; a bad file is refused and the last good config stays."""
+        if self.config_file is None:
+            return False
+        try:
+            config = await asyncio.to_thread(load_config, self.config_file)
+        except ConfigError as exc:
+            log.error("config not reloaded, keeping the last good one:\n%s", exc)
+            return False
+        self.config = self.ctx.config = config
+        with self.db.session() as session:
+            feeds.sync_feeds(session, config.feed_list(), self.ctx.clock())
+        log.info("config reloaded from %s", self.config_file)
+        return True
 
     async def aclose(self) -> None:
         await self.ctx.fetcher.aclose()

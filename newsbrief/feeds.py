@@ -17,9 +17,10 @@ import json
 import re
 import xml.sax
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
@@ -120,6 +121,14 @@ def parse_feed(
         warning="; ".join(warnings) or None,
         format=version or "unknown",
         ttl_minutes=_ttl(meta.get("ttl")),
+    )
+
+
+def resolve_links(entries: tuple[Entry, ...], base_url: str) -> tuple[Entry, ...]:
+    """Relative entry links made absolute against the feed's URL (identity keys stay as read)."""
+    return tuple(
+        replace(e, link=urljoin(base_url, e.link)) if e.link and not urlsplit(e.link).scheme else e
+        for e in entries
     )
 
 

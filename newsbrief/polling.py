@@ -3,13 +3,14 @@
 interval = base interval, or one check per expected new entry (adaptive)
          ≥ what the server says stays fresh (RSS <ttl>, Cache-Control max-age, Expires)
          clamped to [max(global min, feed min), min(global max, feed max)]
-on failure: × 2^consecutive errors (capped at the maximum); Retry-After is a floor
+on failure: × 2^(consecutive errors - 1), capped at the maximum; Retry-After is a floor
 ± jitter, so feeds added together do not stay in lockstep
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -40,6 +41,24 @@ class PollObservation:
     ttl_minutes: float | None = None
     max_age_seconds: float | None = None
     retry_after_seconds: float | None = None
+
+
+RATE_WINDOW = timedelta(days=28)
+
+
+def entries_per_week(published: Sequence[datetime | None], now: datetime) -> float | None:
+    """A feed's rhythm from the dates of the items it lists now, or None if it gives no dates.
+
+    The window is the last four weeks, or less when the listed items span less (a feed showing
+    its last 40 items of two days posts ~140 a week, not 10).
+    """
+    dates = [d for d in published if d is not None and d <= now]
+    if len(dates) < len(published) / 2 or not dates:
+        return None
+    oldest = max(min(dates), now - RATE_WINDOW)
+    span = max(now - oldest, timedelta(hours=1))
+    recent = sum(1 for d in dates if d >= oldest)
+    return round(recent * (timedelta(weeks=1) / span), 2)
 
 
 def base_interval(policy: IntervalPolicy, seen: PollObservation) -> float:

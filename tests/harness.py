@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from jobs.runtime import Runtime
-from newsbrief.settings import Config
+from newsbrief.settings import Config, load_config
 from tests.servers.botapi import BotApiServer
 from tests.servers.feeds import FeedServer, rss
 
@@ -58,10 +59,51 @@ class Harness:
         await self.runtime.digest_once()
 
 
-async def running_harness(database_url: str) -> AsyncIterator[Harness]:
+CONFIG_FILE = """\
+# Hand-written notes that admin edits must keep.
+database_url: {database_url}
+admins: [{admin}]   # the only admin
+telegram:
+  token: "{token}"
+  api_base_url: http://127.0.0.1:{port}
+  poll_timeout: 1
+fetch:
+  allow_private_networks: true
+  host_spacing: 0
+subscriber_defaults: {{backlog_hours: 0, language: en}}
+topics:
+  - id: ai
+    name: {{zh: 人工智能, en: AI}}
+    keywords: [language model]   # keep this comment
+  - id: crypto
+    name: {{zh: 加密货币, en: Crypto}}
+    keywords: [bitcoin]
+feeds:
+  - id: wire
+    url: {wire}
+"""
+
+
+async def running_harness(
+    database_url: str, config_file: Path | None = None, admin: int = 1
+) -> AsyncIterator[Harness]:
+    """The bot on loopback; with ``config_file``, its config is a real YAML file admins edit."""
     with BotApiServer() as botapi, FeedServer() as feeds:
         feeds.set("/wire.xml", rss([OLD], title="Wire"))
-        runtime = Runtime(make_config(database_url, botapi, feeds))
+        if config_file is None:
+            runtime = Runtime(make_config(database_url, botapi, feeds))
+        else:
+            config_file.write_text(
+                CONFIG_FILE.format(
+                    database_url=database_url,
+                    admin=admin,
+                    token=botapi.token,
+                    port=botapi.port,
+                    wire=feeds.url("/wire.xml"),
+                ),
+                encoding="utf-8",
+            )
+            runtime = Runtime(load_config(config_file), config_file=config_file)
         runtime.start()
         stop = asyncio.Event()
         task = asyncio.create_task(runtime.run(("bot",), stop))

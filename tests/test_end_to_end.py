@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import select
+
+from newsbrief.store.tables import ArticleRow
 from tests.harness import CHAT, NEW, OLD, Harness
 from tests.servers.feeds import rss
 
@@ -123,3 +126,20 @@ async def test_hostile_titles_and_summaries_reach_the_chat_intact(harness: Harne
     urls = {e["url"] for e in messages[2].entities if e["type"] == "text_link"}
     assert "https://news.example/0?a=1&b=<2>" in urls
     assert all(m.parse_mode == "HTML" for m in messages)
+
+
+async def test_an_edited_entry_is_updated_not_announced_again(harness: Harness) -> None:
+    await harness.say("/start", expect=1)
+    await harness.say("/subscribe ai", expect=2)
+    harness.feeds.set("/wire.xml", rss([NEW, OLD], title="Wire"))
+    await harness.round()
+    assert len(await harness.botapi.wait_for_messages(CHAT, 3)) == 3
+    edited = {**NEW, "description": "&lt;p&gt;Corrected: the language model is slower.&lt;/p&gt;"}
+    harness.feeds.set("/wire.xml", rss([edited, OLD], title="Wire"))
+    await harness.round()
+    await asyncio.sleep(0.3)
+    assert len(harness.botapi.messages(CHAT)) == 3  # no second announcement
+    # ...but what the bot knows follows the edit.
+    with harness.runtime.db.session() as session:
+        texts = [a.text for a in session.scalars(select(ArticleRow))]
+    assert any("Corrected: the language model is slower." in t for t in texts)

@@ -5,10 +5,17 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newsbrief.polling import IntervalPolicy, PollObservation, base_interval, plan_next_check
+from newsbrief.polling import (
+    IntervalPolicy,
+    PollObservation,
+    base_interval,
+    entries_per_week,
+    plan_next_check,
+)
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 POLICY = IntervalPolicy(base=30, min=5, max=24 * 60, jitter=0)
@@ -74,3 +81,14 @@ def test_jitter_spreads_checks() -> None:
         for _ in range(50)
     }
     assert len(waits) > 30 and min(waits) >= 54 and max(waits) <= 66
+
+
+def test_entries_per_week_from_the_items_a_feed_lists() -> None:
+    hours = [NOW - timedelta(hours=h) for h in range(0, 48, 2)]  # 24 items over two days
+    assert entries_per_week(hours, NOW) == pytest.approx(24 * 7 / (46 / 24), rel=0.01)
+    sparse = [NOW - timedelta(days=d) for d in (1, 8, 15, 40, 90)]  # 3 in the last four weeks
+    assert entries_per_week(sparse, NOW) == 0.75
+    assert entries_per_week([None, None, NOW], NOW) is None  # mostly undated: unknown
+    assert entries_per_week([], NOW) is None
+    future = [NOW + timedelta(days=3), NOW - timedelta(days=7)]
+    assert entries_per_week(future, NOW) == 1.0  # future-dated items are ignored

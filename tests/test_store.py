@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from alembic.autogenerate import compare_metadata
@@ -76,3 +77,32 @@ def test_entries_are_stored_once_and_errors_back_off(db: Database) -> None:
         feeds.record_poll(s, PollOutcome(not_modified), NOW, POLLING)
         (health,) = feeds.feed_health(s)
     assert health.status == "ok" and health.error_count == 0
+
+
+def test_an_edit_stays_in_its_story_unless_announced(db: Database) -> None:
+    from newsbrief.articles import build_article
+    from newsbrief.store import articles
+    from newsbrief.topics import TopicMatcher
+
+    with db.session() as s:
+        feeds.sync_feeds(s, [Feed("a", "https://a/x")], NOW)
+    entry = Entry(
+        feed_id="a", key="k", title="Title", link="https://a/1", content_html="<p>One.</p>"
+    )
+    ok = FetchResult("a", "https://a/x", 200, body=b"")
+    with db.session() as s:
+        feeds.record_poll(s, PollOutcome(ok, [entry]), NOW, POLLING)
+        (pending,) = articles.claim_unprocessed(s, NOW, 10, timedelta(minutes=1))
+    matcher = TopicMatcher([])
+
+    def save(content: str, announce: bool) -> int:
+        article = build_article(pending.id, replace(entry, content_html=content), matcher)
+        with db.session() as s:
+            return articles.save_article(s, article, article.title, NOW, announce=announce)
+
+    first = save("<p>One.</p>", announce=False)
+    assert save("<p>One, corrected.</p>", announce=False) == first
+    announced = save("<p>One, corrected again.</p>", announce=True)
+    assert announced > first
+    with db.session() as s:
+        assert articles.head_position(s) == announced

@@ -11,13 +11,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from newsbrief.polling import IntervalPolicy, PollObservation, plan_next_check
+from newsbrief.polling import (
+    RATE_WINDOW,
+    IntervalPolicy,
+    PollObservation,
+    entries_per_week,
+    plan_next_check,
+)
 from newsbrief.records import Entry, ErrorKind, Feed, FeedState, FetchResult
 from newsbrief.settings import PollingConfig
 from newsbrief.store.tables import EntryRow, FeedRow
 
-RATE_WINDOW = timedelta(days=28)
-"""Entries per week are averaged over this window."""
 _GONE = (404, 410)
 
 
@@ -150,6 +154,32 @@ def policy_for(row: FeedRow, polling: PollingConfig) -> IntervalPolicy:
     )
 
 
+def record_polls(
+    session: Session,
+    outcomes: Sequence[PollOutcome],
+    now: datetime,
+    polling: PollingConfig,
+    rng: random.Random | None = None,
+) -> list[PollRecord]:
+    """Store polls: new and edited entries, validators, health, the next check of each feed.
+
+    The feed rows are locked and loaded in one query, not one per poll.
+    """
+    ids = [o.result.feed_id for o in outcomes]
+    rows = {
+        row.id: row
+        for row in session.scalars(select(FeedRow).where(FeedRow.id.in_(ids)).with_for_update())
+    }
+    # The feed rows' changes are written together at commit, not flushed before every query.
+    with session.no_autoflush:
+        return [
+            _record_poll(session, rows[o.result.feed_id], o, now, polling, rng)
+            if o.result.feed_id in rows
+            else PollRecord(o.result.feed_id)
+            for o in outcomes
+        ]
+
+
 def record_poll(
     session: Session,
     outcome: PollOutcome,
@@ -157,11 +187,20 @@ def record_poll(
     polling: PollingConfig,
     rng: random.Random | None = None,
 ) -> PollRecord:
-    """Store one poll: new and edited entries, validators, health, the next check."""
+    """Store one poll (see ``record_polls``)."""
+    (record,) = record_polls(session, [outcome], now, polling, rng)
+    return record
+
+
+def _record_poll(
+    session: Session,
+    row: FeedRow,
+    outcome: PollOutcome,
+    now: datetime,
+    polling: PollingConfig,
+    rng: random.Random | None,
+) -> PollRecord:
     result = outcome.result
-    row = session.get(FeedRow, result.feed_id, with_for_update=True)
-    if row is None:
-        return PollRecord(result.feed_id)
     row.last_checked_at, row.last_status, row.lease_until = now, result.status, None
     policy = policy_for(row, polling)
     failure = outcome.failure
@@ -180,8 +219,10 @@ def record_poll(
         row.title = outcome.title
     _follow_redirect(row, result.permanent_redirect, polling.redirect_confirmations)
     new, updated = _store_entries(session, row, outcome.entries, now)
-    if new or (row.entries_per_week is None and not result.not_modified):
-        row.entries_per_week = _entries_per_week(session, row.id, now)
+    if outcome.entries:
+        rate = entries_per_week([e.published_at for e in outcome.entries], now)
+        # Undated feeds: count what we stored over the window instead.
+        row.entries_per_week = rate if rate is not None else _stored_per_week(session, row.id, now)
     seen = PollObservation(
         ok=True,
         entries_per_week=row.entries_per_week,
@@ -242,21 +283,20 @@ def _store_entries(
     by_hash: dict[str, Entry] = {}
     for entry in entries:
         by_hash.setdefault(key_hash(entry.key), entry)
+    # Only the hashes: reading every stored entry's content back would cost more than the poll.
+    known = select(EntryRow.key_hash, EntryRow.id, EntryRow.content_hash).where(
+        EntryRow.feed_id == feed.id, EntryRow.key_hash.in_(list(by_hash))
+    )
     existing = {
-        row.key_hash: row
-        for row in session.scalars(
-            select(EntryRow).where(
-                EntryRow.feed_id == feed.id, EntryRow.key_hash.in_(list(by_hash))
-            )
-        )
+        digest: (entry_id, fingerprint) for digest, entry_id, fingerprint in session.execute(known)
     }
     rows: list[dict[str, object]] = []
     updated = 0
     # Feeds list newest first; store oldest first so the sequence follows publication order.
     for digest, entry in reversed(by_hash.items()):
         fingerprint = content_hash(entry)
-        row = existing.get(digest)
-        if row is None:
+        stored = existing.get(digest)
+        if stored is None:
             rows.append(
                 {
                     "feed_id": feed.id,
@@ -273,7 +313,8 @@ def _store_entries(
                     "announce": False,
                 }
             )
-        elif row.content_hash != fingerprint:
+        elif stored[1] != fingerprint:
+            row = session.get_one(EntryRow, stored[0])
             row.title, row.link, row.content_html = entry.title, entry.link, entry.content_html
             row.content_hash, row.author, row.updated_at = fingerprint, entry.author, now
             row.revision += 1
@@ -286,7 +327,7 @@ def _store_entries(
     return len(rows), updated
 
 
-def _entries_per_week(session: Session, feed_id: str, now: datetime) -> float:
+def _stored_per_week(session: Session, feed_id: str, now: datetime) -> float:
     since = now - RATE_WINDOW
     when = func.coalesce(EntryRow.published_at, EntryRow.fetched_at)
     count = session.scalar(
