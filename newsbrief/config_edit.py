@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from newsbrief.settings import FeedConfig, config_path, load_config
+from newsbrief.settings import FeedConfig, config_path, load_config, plain_data
 
 if sys.platform != "win32":
     import fcntl
@@ -183,7 +183,7 @@ def remove_feed(path: str | Path | None, feed_id: str) -> bool:
         if index is None:
             return None
         if feeds.fa.flow_style():
-            rest = [_plain(f) for i, f in enumerate(feeds) if i != index]
+            rest = [plain_data(f) for i, f in enumerate(feeds) if i != index]
             return _rewrite_section(text, doc, rest)
         lines = text.splitlines(keepends=True)
         start = feeds.lc.item(index)[0]
@@ -331,7 +331,7 @@ def _render(entries: Sequence[Mapping[str, Any]], dash: int, content: int, newli
 def _append(text: str, doc: CommentedMap, entries: Sequence[Mapping[str, Any]]) -> str:
     feeds = doc.get("feeds")
     if not isinstance(feeds, CommentedSeq) or not feeds or feeds.fa.flow_style():
-        existing = [_plain(f) for f in feeds] if isinstance(feeds, CommentedSeq) else []
+        existing = [plain_data(f) for f in feeds] if isinstance(feeds, CommentedSeq) else []
         return _rewrite_section(text, doc, [*existing, *entries])
     lines = text.splitlines(keepends=True)
     last = feeds.lc.item(len(feeds) - 1)[0]
@@ -365,11 +365,3 @@ def _rewrite_section(text: str, doc: CommentedMap, entries: Sequence[Mapping[str
             end = i
     lines[start : end + 1] = [section]
     return "".join(lines)
-
-
-def _plain(node: Any) -> Any:
-    if isinstance(node, Mapping):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    return node

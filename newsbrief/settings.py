@@ -255,7 +255,7 @@ class ConfigError(Exception):
 
 def read_yaml(path: Path) -> Any:
     """Plain data from a YAML file (for the small side files next to the config)."""
-    return _plain(YAML(typ="safe").load(path.read_text(encoding="utf-8")))
+    return plain_data(YAML(typ="safe").load(path.read_text(encoding="utf-8")))
 
 
 def config_path(path: str | Path | None = None) -> Path:
@@ -279,7 +279,7 @@ def load_config(path: str | Path | None = None) -> Config:
     if not isinstance(raw, CommentedMap):
         raise ConfigError([Problem(name, 1, "the top level must be a mapping of sections")])
 
-    data = _plain(raw)
+    data = plain_data(raw)
     token = environ.get("TELEGRAM_BOT_TOKEN")
     if token and not environ.get(f"{ENV_PREFIX}TELEGRAM__TOKEN"):
         data.setdefault("telegram", {})
@@ -305,11 +305,12 @@ def load_config(path: str | Path | None = None) -> Config:
     return config
 
 
-def _plain(node: Any) -> Any:
+def plain_data(node: Any) -> Any:
+    """ruamel's commented YAML nodes as plain dicts and lists."""
     if isinstance(node, Mapping):
-        return {str(k): _plain(v) for k, v in node.items()}
+        return {str(k): plain_data(v) for k, v in node.items()}
     if isinstance(node, list):
-        return [_plain(v) for v in node]
+        return [plain_data(v) for v in node]
     return node
 
 
