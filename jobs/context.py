@@ -37,6 +37,8 @@ class JobContext:
     senders: dict[str, Sender] = field(default_factory=dict)
     clock: Callable[[], datetime] = utcnow
     cpu: ThreadPoolExecutor = field(default_factory=_cpu_pool)
+    extras: dict[str, Any] = field(default_factory=dict)
+    """State a tick keeps between runs in this process (e.g. the story index)."""
 
     async def run_cpu(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a CPU-bound pure stage off the event loop, so the bot keeps answering."""

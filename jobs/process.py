@@ -1,49 +1,132 @@
 """The process tick.
 
-unprocessed entries | extract + clean -> article | topics | summary | match story | store
+unprocessed entries | article page when the feed gives a teaser (fulltext) -> main text
+    | clean -> article (language, topics, summary, keywords)
+    | story: same canonical URL / title / text, else a near duplicate (MinHash index)
+    | store, with the text's signature so the index survives restarts
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from jobs.context import JobContext
-from newsbrief.articles import build_article, fingerprint
-from newsbrief.records import Article
+from newsbrief.articles import build_article, fingerprint, matching_text
+from newsbrief.dedup import StoryIndex, StorySignature
+from newsbrief.extract import ExtractError, extract_page
+from newsbrief.html_text import html_to_text
+from newsbrief.records import Article, Entry
 from newsbrief.store import articles
-from newsbrief.topics import TopicMatcher, TopicRule
+from newsbrief.store.articles import PendingEntry
+from newsbrief.topics import TopicMatcher
 
 log = logging.getLogger(__name__)
 
 BATCH = 100
 LEASE = timedelta(minutes=5)
+PARTIAL_CHARS = 400
+"""Feed text shorter than this is taken for a teaser (fulltext: auto)."""
+_CUT_MARKS = ("...", "…", "[…]", "[...]", "阅读全文", "Read more", "Continue reading")
 
 
 def matcher_for(ctx: JobContext) -> TopicMatcher:
-    rules = [TopicRule(t.id, (t.name.zh, t.name.en, *t.keywords)) for t in ctx.config.topics]
-    return TopicMatcher(rules)
+    """One matcher per config: compiling the taxonomy's rules is not free."""
+    cached = ctx.extras.get("matcher")
+    if cached is None or cached[0] is not ctx.config:
+        cached = ctx.extras["matcher"] = (ctx.config, TopicMatcher(ctx.config.topic_rules()))
+    matcher: TopicMatcher = cached[1]
+    return matcher
+
+
+@dataclass
+class StoryMemory:
+    """The near-duplicate index of this process, kept in step with the database.
+
+    Each batch first adds what other processes stored since the last look, so several process
+    workers see each other's stories.
+    """
+
+    index: StoryIndex = field(default_factory=StoryIndex)
+    last_article: int = 0
+
+    def sync(self, ctx: JobContext, now: datetime) -> None:
+        since = now - self.index.window
+        with ctx.db.session() as session:
+            rows = articles.recent_signatures(session, since, self.last_article)
+        for article_id, story_id, data, when in rows:
+            try:
+                self.index.add_signature(story_id, StorySignature.from_bytes(data), when)
+            except ValueError:
+                log.warning("article %s has an unreadable signature; skipped", article_id)
+            self.last_article = max(self.last_article, article_id)
+
+
+def needs_page(entry: Entry, mode: str) -> bool:
+    """Whether to fetch the article page: the feed's text is missing or looks cut short."""
+    if not entry.link or mode == "never":
+        return False
+    if mode == "always":
+        return True
+    text = html_to_text(entry.content_html).rstrip()
+    return len(text) < PARTIAL_CHARS or text.endswith(_CUT_MARKS)
+
+
+async def fetch_pages(ctx: JobContext, pending: list[PendingEntry]) -> dict[int, bytes]:
+    """Article pages for the entries that need them, fetched with the feed fetcher's guards."""
+    modes = {f.id: f.fulltext for f in ctx.config.feeds}
+    wanted = [p for p in pending if needs_page(p.entry, modes.get(p.entry.feed_id, "auto"))]
+    results = await asyncio.gather(*(ctx.fetcher.fetch_url(p.entry.link or "") for p in wanted))
+    pages = {}
+    for item, result in zip(wanted, results, strict=True):
+        if result.body is not None:
+            pages[item.id] = result.body
+        else:
+            log.info("entry %s: no full text from %s: %s", item.id, result.url, result.error)
+    return pages
 
 
 async def process_tick(ctx: JobContext) -> int:
     """Turn waiting entries into articles under stories; returns how many were processed."""
-    return await ctx.run_cpu(process_batch, ctx)
 
+    def claim() -> list[PendingEntry]:
+        with ctx.db.session() as session:
+            return articles.claim_unprocessed(session, ctx.clock(), BATCH, LEASE)
 
-def process_batch(ctx: JobContext) -> int:
-    now = ctx.clock()
-    with ctx.db.session() as session:
-        pending = articles.claim_unprocessed(session, now, BATCH, LEASE)
+    pending = await asyncio.to_thread(claim)
     if not pending:
         return 0
+    pages = await fetch_pages(ctx, pending)
+    return await ctx.run_cpu(process_batch, ctx, pending, pages)
+
+
+def page_text(body: bytes, url: str | None) -> str | None:
+    try:
+        return extract_page(body, url).text or None
+    except ExtractError as exc:
+        log.info("article page %s: %s", url, exc)
+        return None
+
+
+def process_batch(ctx: JobContext, pending: list[PendingEntry], pages: dict[int, bytes]) -> int:
+    now = ctx.clock()
+    memory: StoryMemory = ctx.extras.setdefault("stories", StoryMemory())
+    memory.sync(ctx, now)
     matcher = matcher_for(ctx)
     feed_topics = {f.id: f.topics for f in ctx.config.feeds}
     built: list[tuple[int, Article | None, str | None]] = []
     announce = {item.id for item in pending if item.announce}
     for item in pending:
         try:
+            page = pages.get(item.id)
             article = build_article(
-                item.id, item.entry, matcher, feed_topics.get(item.entry.feed_id, ())
+                item.id,
+                item.entry,
+                matcher,
+                feed_topics.get(item.entry.feed_id, ()),
+                text=page_text(page, item.entry.link) if page else None,
             )
             built.append((item.id, article, None))
         except Exception as exc:  # one bad entry must not stop the batch
@@ -53,8 +136,19 @@ def process_batch(ctx: JobContext) -> int:
         for entry_id, done, error in built:
             if done is None:
                 articles.mark_failed(session, entry_id, error or "unknown error", now)
-            else:
-                articles.save_article(
-                    session, done, fingerprint(done.title), now, announce=entry_id in announce
-                )
+                continue
+            signature = StorySignature.of(matching_text(done.title, done.text, done.lang))
+            near = memory.index.match_signature(signature, now)
+            article_id, story_id = articles.save_article(
+                session,
+                done,
+                fingerprint(done.title),
+                now,
+                announce=entry_id in announce,
+                near_story=near,
+                signature=signature.to_bytes(),
+            )
+            # Later articles of this batch must find this one too; the next sync skips it.
+            memory.index.add_signature(story_id, signature, now)
+            memory.last_article = max(memory.last_article, article_id)
     return len(pending)

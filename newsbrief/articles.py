@@ -1,34 +1,25 @@
-"""Entry -> Article: main text from the entry's HTML, its language, a fingerprint for dedup.
+"""Entry -> Article: clean text, language, topics, summary and keywords, ready for story matching.
 
-Topics and the summary come from their own stages (``topics``, ``summaries``); ``build_article``
-puts them together.
+    feed HTML -> text -> clean (ads, 摘要 echo, footers, site boilerplate) -> language
+      -> Simplified copy for matching -> topics -> summary + keywords -> canonical URL
+
+Story matching needs the index of recent stories, so it happens in the process stage.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 import unicodedata
 
+from newsbrief.canonical import canonical_url
+from newsbrief.chinese import to_simplified
+from newsbrief.cleaner import clean_text
 from newsbrief.html_text import html_to_text
+from newsbrief.keywords import keywords
+from newsbrief.language import detect_language
 from newsbrief.records import Article, Entry
 from newsbrief.summaries import summarize
 from newsbrief.topics import TopicMatcher
-
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN = re.compile(r"[A-Za-z]")
-
-
-def detect_language(text: str) -> str:
-    """zh-Hans when CJK characters carry the text, en when Latin letters do, else other."""
-    sample = text[:4000]
-    cjk = len(_CJK.findall(sample))
-    latin = len(_LATIN.findall(sample))
-    if cjk and cjk * 3 >= latin:
-        return "zh-Hans"
-    if latin:
-        return "en"
-    return "other"
 
 
 def normalize_for_match(text: str) -> str:
@@ -41,12 +32,27 @@ def fingerprint(text: str) -> str:
     return hashlib.sha1(normalize_for_match(text).encode(), usedforsecurity=False).hexdigest()
 
 
+def matching_text(title: str, text: str, lang: str) -> str:
+    """What topics and stories are matched on: Simplified script for any Chinese text."""
+    joined = f"{title}\n{text}"
+    return to_simplified(joined) if lang == "zh-Hant" else joined
+
+
 def build_article(
-    entry_id: int, entry: Entry, matcher: TopicMatcher, feed_topics: tuple[str, ...] = ()
+    entry_id: int,
+    entry: Entry,
+    matcher: TopicMatcher,
+    feed_topics: tuple[str, ...] = (),
+    site_lines: frozenset[str] = frozenset(),
+    *,
+    text: str | None = None,
 ) -> Article:
+    """``text``: the main text extracted from the article page, when it was fetched."""
     title = " ".join(entry.title.split())
-    text = html_to_text(entry.content_html)
+    raw = text if text is not None else html_to_text(entry.content_html)
+    text = clean_text(raw, title=title or None, site_lines=site_lines)
     lang = detect_language(f"{title}\n{text}")
+    simple = matching_text(title, text, lang)
     return Article(
         entry_id=entry_id,
         feed_id=entry.feed_id,
@@ -55,7 +61,9 @@ def build_article(
         text=text,
         lang=lang,
         summary=summarize(text, lang),
-        topics=matcher.match(f"{title}\n{text}", feed_topics),
+        topics=matcher.match(simple, feed_topics),
         fingerprint=fingerprint(text or title),
         published_at=entry.published_at,
+        canonical_url=canonical_url(entry.link) if entry.link else None,
+        keywords=tuple(keywords(simple, lang)),
     )

@@ -176,6 +176,18 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from newsbrief.analyze import Analyzer, analyze_lines  # loads dictionaries: only when asked
+    from newsbrief.topics import TopicMatcher
+
+    config = load_or_exit(args)
+    analyzer = Analyzer(TopicMatcher(config.topic_rules()))
+    for line in analyze_lines(sys.stdin, analyzer):
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+    return 0
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[Any]]:
     parser = argparse.ArgumentParser(prog="newsbrief", description="Self-hosted news digest bot.")
     parser.add_argument(
@@ -206,6 +218,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[
     enable.add_argument("feed_id")
     enable.set_defaults(handler=cmd_feeds_enable)
     add_feed_commands(feeds_cmd)
+
+    analyze = sub.add_parser(
+        "analyze",
+        help="the article pipeline as a filter: JSON Lines in on stdin, one JSON line out per input",
+    )
+    analyze.set_defaults(handler=cmd_analyze)
 
     deliveries = sub.add_parser(
         "deliveries", help="the outbox: what was sent, what waits, what failed"

@@ -23,6 +23,7 @@ class Feed:
     min_interval: int | None = None
     max_interval: int | None = None
     announce_updates: bool = False
+    fulltext: str = "auto"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,8 @@ class Article:
     topics: tuple[str, ...]
     fingerprint: str
     published_at: datetime | None = None
+    canonical_url: str | None = None
+    keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

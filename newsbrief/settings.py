@@ -24,6 +24,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from newsbrief.records import Feed
+from newsbrief.taxonomy import TaxonomyError, load_taxonomy
+from newsbrief.topics import TopicRule
 
 DEFAULT_CONFIG_PATH = Path("config/newsbrief.yaml")
 ENV_PREFIX = "NEWSBRIEF_"
@@ -53,18 +55,46 @@ class _Section(BaseModel):
 class TopicName(_Section):
     zh: str
     en: str
+    zh_hant: str = ""
+    """The Traditional Chinese name; converted from ``zh`` when empty."""
 
 
 class TopicConfig(_Section):
+    """A topic subscribers follow. Most come from the taxonomy file (``topics_file``); a few
+    can be written inline under ``topics``. See config/topics.yaml for what each field does."""
+
     id: str
     name: TopicName
     keywords: tuple[str, ...] = ()
     """Words that put an article under this topic; Latin ones match whole words only."""
+    aliases: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    regex: tuple[str, ...] = ()
+    parent: str | None = None
+    group: str | None = None
 
     _id = field_validator("id")(_check_id)
 
     def display(self, lang: str) -> str:
-        return self.name.en if lang == "en" else self.name.zh
+        if lang == "en":
+            return self.name.en
+        if lang == "zh-Hant":
+            return self.name.zh_hant or self.name.zh
+        return self.name.zh
+
+    def rule(self) -> TopicRule:
+        # Inline topics match their names too; taxonomy topics list their matching names as
+        # aliases (see newsbrief.taxonomy).
+        names = () if self.aliases else (self.name.zh, self.name.en)
+        return TopicRule(
+            id=self.id,
+            keywords=(*names, *self.keywords),
+            aliases=self.aliases,
+            exclude=self.exclude,
+            regex=self.regex,
+            parent=self.parent,
+            group=self.group,
+        )
 
 
 class FeedConfig(_Section):
@@ -80,6 +110,9 @@ class FeedConfig(_Section):
     """Minutes: check this feed at least this often (below polling.max_interval)."""
     announce_updates: bool = False
     """Announce an entry again when its content changes (default: update it silently)."""
+    fulltext: Literal["auto", "always", "never"] = "auto"
+    """Fetch the article page for its main text: when the feed's content looks partial
+    (``auto``), for every entry (``always``), or not at all (``never``)."""
 
     _id = field_validator("id")(_check_id)
     _url = field_validator("url")(check_http_url)
@@ -93,6 +126,7 @@ class FeedConfig(_Section):
             min_interval=self.min_interval,
             max_interval=self.max_interval,
             announce_updates=self.announce_updates,
+            fulltext=self.fulltext,
         )
 
 
@@ -204,6 +238,9 @@ class Config(BaseSettings):
     )
 
     database_url: str = "sqlite:///data/newsbrief.db"
+    topics_file: str | None = None
+    """The topic taxonomy, relative to this config file's folder; its topics come before the
+    inline ``topics``."""
     admins: tuple[int, ...] = ()
     """Telegram user ids allowed to run admin commands."""
     telegram: TelegramConfig = TelegramConfig()
@@ -225,6 +262,9 @@ class Config(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The environment wins over the file, which arrives as init kwargs.
         return (env_settings, init_settings)
+
+    def topic_rules(self) -> list[TopicRule]:
+        return [t.rule() for t in self.topics]
 
     def topic(self, topic_id: str) -> TopicConfig | None:
         return next((t for t in self.topics if t.id == topic_id), None)
@@ -286,7 +326,15 @@ def load_config(path: str | Path | None = None) -> Config:
         if isinstance(data["telegram"], dict):
             data["telegram"]["token"] = token
 
-    problems = [Problem(name, _line_of(raw, loc), msg) for loc, msg in _reference_problems(data)]
+    problems: list[Problem] = []
+    taxonomy = _taxonomy_topics(file, data.get("topics_file"), problems)
+    if isinstance(data.get("topics", []), list):
+        data["topics"] = [*taxonomy, *data.get("topics", [])]
+    inline_offset = len(taxonomy)
+    problems += [
+        Problem(name, _line_of(raw, _shift(loc, inline_offset)), msg)
+        for loc, msg in _reference_problems(data)
+    ]
     config: Config | None = None
     try:
         config = Config(**data)
@@ -298,11 +346,50 @@ def load_config(path: str | Path | None = None) -> Config:
             if where:
                 problems.append(Problem(where, None, reason))
             else:
-                problems.append(Problem(name, _line_of(raw, loc), reason))
+                problems.append(Problem(name, _line_of(raw, _shift(loc, inline_offset)), reason))
     if problems or config is None:
         problems.sort(key=lambda p: (p.file != name, p.line or 0))
         raise ConfigError(problems)
     return config
+
+
+def _taxonomy_topics(
+    config_file: Path, topics_file: Any, problems: list[Problem]
+) -> list[dict[str, Any]]:
+    """The taxonomy's topics as inline-topic mappings; its problems are reported with its name."""
+    if not topics_file or not isinstance(topics_file, str):
+        return []
+    path = (config_file.parent / topics_file).resolve()
+    if not path.exists():
+        problems.append(
+            Problem(str(config_file), None, f"topics_file {topics_file!r} not found at {path}")
+        )
+        return []
+    try:
+        taxonomy = load_taxonomy(path)
+    except TaxonomyError as exc:
+        problems.extend(Problem(str(path), line, reason) for line, reason in exc.problems)
+        return []
+    return [
+        {
+            "id": t.id,
+            "name": {"zh": t.names.zh_hans, "en": t.names.en, "zh_hant": t.names.zh_hant},
+            "keywords": list(t.keywords),
+            "aliases": list(t.aliases),
+            "exclude": list(t.exclude),
+            "regex": list(t.regex),
+            "parent": t.parent,
+            "group": t.group,
+        }
+        for t in taxonomy.topics
+    ]
+
+
+def _shift(loc: tuple[object, ...], offset: int) -> tuple[object, ...]:
+    """Taxonomy topics come first in ``topics``: point inline-topic errors at the file's lines."""
+    if offset and len(loc) >= 2 and loc[0] == "topics" and isinstance(loc[1], int):
+        return ("topics", loc[1] - offset, *loc[2:])
+    return loc
 
 
 def plain_data(node: Any) -> Any:

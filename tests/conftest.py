@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -36,6 +38,23 @@ def _postgres_database() -> Iterator[str]:
             yield f"{base}/{name}"
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+_real_getaddrinfo = socket.getaddrinfo
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+
+
+def _loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
+    name = host.decode() if isinstance(host, bytes) else str(host)
+    if name not in LOOPBACK_NAMES and not name.startswith("127."):
+        raise socket.gaierror(socket.EAI_NONAME, f"tests may not resolve {name!r} (loopback only)")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any name lookup beyond loopback fails loudly: the suite must pass with no internet."""
+    monkeypatch.setattr(socket, "getaddrinfo", _loopback_only)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

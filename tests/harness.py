@@ -37,7 +37,8 @@ def make_config(database_url: str, botapi: BotApiServer, feeds: FeedServer, **ex
             {"id": "ai", "name": {"zh": "人工智能", "en": "AI"}, "keywords": ["language model"]},
             {"id": "crypto", "name": {"zh": "加密货币", "en": "Crypto"}, "keywords": ["bitcoin"]},
         ],
-        feeds=[{"id": "wire", "url": feeds.url("/wire.xml")}],
+        # The entries link to made-up sites: never fetch their pages (tests stay on loopback).
+        feeds=[{"id": "wire", "url": feeds.url("/wire.xml"), "fulltext": "never"}],
         **extra,
     )
 
@@ -81,6 +82,7 @@ topics:
 feeds:
   - id: wire
     url: {wire}
+    fulltext: never
 """
 
 

@@ -44,6 +44,8 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("NEWSBRIEF_FETCH__HOST_SPACING", "0")
     path = tmp_path / "newsbrief.yaml"
     path.write_bytes(SHIPPED.read_bytes())
+    # The shipped config names its taxonomy file, which sits next to it.
+    (tmp_path / "topics.yaml").write_bytes((SHIPPED.parent / "topics.yaml").read_bytes())
     return path
 
 
@@ -93,7 +95,7 @@ def test_add_refuses_bad_arguments_before_fetching(
     before = config.read_bytes()
     requests = len(site.log)
     cases = [
-        (["--topic", "nope"], "unknown topic 'nope' (topics: ai, crypto, tech)"),
+        (["--topic", "nope"], "unknown topic 'nope' (topics: ai, crypto, bitcoin,"),
         (["--id", "Bad Id"], "'Bad Id' is not an id"),
         (["--id", "ithome"], "the id 'ithome' is already used by https://www.ithome.com/rss/"),
         (["--interval", "0"], "--interval is minutes, from 1 to 10080"),

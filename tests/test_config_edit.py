@@ -27,6 +27,8 @@ topics:
 def config(tmp_path: Path) -> Path:
     path = tmp_path / "newsbrief.yaml"
     path.write_bytes(SHIPPED.read_bytes())
+    # The shipped config names its taxonomy file, which sits next to it.
+    (tmp_path / "topics.yaml").write_bytes((SHIPPED.parent / "topics.yaml").read_bytes())
     return path
 
 
@@ -65,7 +67,9 @@ def test_adding_keeps_every_other_byte(config: Path) -> None:
     loaded = load_config(config)
     assert [f.id for f in loaded.feeds][-2:] == ["solidot", "quoted"]
     assert loaded.feeds[-1].url == "https://example.com/feed?a=1#x: y"
-    assert not [p for p in config.parent.iterdir() if p.name != config.name]  # no temp files
+    assert not [
+        p for p in config.parent.iterdir() if p.name not in (config.name, "topics.yaml")
+    ]  # no temp files
 
 
 def test_duplicates_by_url_or_id_are_skipped(config: Path) -> None:
@@ -102,7 +106,7 @@ def test_an_invalid_edit_is_undone_and_reported_with_its_line(config: Path) -> N
     assert str(problem).startswith(f"{config}:{problem.line}: ")
     assert config.read_bytes() == before
     assert stat.S_IMODE(config.stat().st_mode) == 0o640
-    assert [p.name for p in config.parent.iterdir()] == [config.name]
+    assert sorted(p.name for p in config.parent.iterdir()) == [config.name, "topics.yaml"]
 
     with pytest.raises(ConfigError, match="interval"):
         add_feeds(config, [{"url": "https://x.example/feed", "interval": 0}])

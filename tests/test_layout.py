@@ -17,6 +17,15 @@ PURE_STAGES = {
     "newsbrief/digests.py",
     "newsbrief/schedule.py",
     "newsbrief/html_text.py",
+    "newsbrief/keywords.py",
+    "newsbrief/language.py",
+    "newsbrief/cleaner.py",
+    "newsbrief/canonical.py",
+    "newsbrief/dedup.py",
+    "newsbrief/extract.py",
+    "newsbrief/chinese.py",
+    "newsbrief/polling.py",
+    "newsbrief/analyze.py",
 }
 IO_LIBRARIES = {"sqlalchemy", "alembic", "psycopg", "httpx", "telegram", "apscheduler"}
 # Libraries each confined to the modules (or folders) that wrap them.
@@ -26,7 +35,13 @@ CONFINED: dict[str, tuple[str, ...]] = {
     "telegram": ("bot/telegram_app.py", "bot/telegram_sender.py", "jobs/runtime.py"),
     "apscheduler": ("jobs/runtime.py",),
     "alembic": ("newsbrief/store/",),
-    "ruamel": ("newsbrief/settings.py", "newsbrief/config_edit.py"),
+    "ruamel": ("newsbrief/settings.py", "newsbrief/config_edit.py", "newsbrief/taxonomy.py"),
+    "jieba": ("newsbrief/keywords.py",),
+    "re2": ("newsbrief/topics.py",),
+    "opencc": ("newsbrief/chinese.py",),
+    "trafilatura": ("newsbrief/extract.py",),
+    "readability": ("newsbrief/extract.py",),
+    "datasketch": ("newsbrief/dedup.py",),
     "psycopg": (),
 }
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from newsbrief.articles import build_article, detect_language, fingerprint
+from newsbrief.articles import build_article, fingerprint
 from newsbrief.digests import compose_digest
 from newsbrief.feeds import FeedParseError, entry_key, parse_feed
 from newsbrief.html_text import html_to_text
+from newsbrief.language import detect_language
 from newsbrief.records import Entry, StoryItem
 from newsbrief.schedule import next_due, parse_schedule
 from newsbrief.summaries import split_sentences, summarize
@@ -66,7 +67,7 @@ def test_topic_keywords_match_whole_latin_words_only() -> None:
     assert matcher.match("New AI model released") == ("ai",)
     assert matcher.match("PAID subscribers in Thailand") == ()
     assert matcher.match("国产大模型开源") == ("ai",)
-    assert matcher.match("btc hits a high; AI-driven trading") == ("ai", "crypto")
+    assert matcher.match("BTC hits a high; AI-driven trading") == ("ai", "crypto")
     assert matcher.match("nothing here", base=("crypto",)) == ("crypto",)
 
 

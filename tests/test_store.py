@@ -98,7 +98,7 @@ def test_an_edit_stays_in_its_story_unless_announced(db: Database) -> None:
     def save(content: str, announce: bool) -> int:
         article = build_article(pending.id, replace(entry, content_html=content), matcher)
         with db.session() as s:
-            return articles.save_article(s, article, article.title, NOW, announce=announce)
+            return articles.save_article(s, article, article.title, NOW, announce=announce)[1]
 
     first = save("<p>One.</p>", announce=False)
     assert save("<p>One, corrected.</p>", announce=False) == first

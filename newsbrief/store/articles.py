@@ -67,54 +67,73 @@ def mark_failed(session: Session, entry_id: int, error: str, now: datetime) -> N
 
 
 def save_article(
-    session: Session, article: Article, title_key: str, now: datetime, *, announce: bool = False
-) -> int:
+    session: Session,
+    article: Article,
+    title_key: str,
+    now: datetime,
+    *,
+    announce: bool = False,
+    near_story: int | None = None,
+    signature: bytes | None = None,
+) -> tuple[int, int]:
     """Store an article under its story: an existing one if it is the same event, else a new one.
 
-    Same event, for now: the same link, the same normalised title or the same normalised text
-    within the story window. An edited entry updates its article in place and stays in its
-    story, unless ``announce`` asks for it to be news again. Returns the story id.
+    Same event: the same canonical link, normalised title or normalised text within the story
+    window, else ``near_story`` (a near duplicate found by the caller's MinHash index). An edited
+    entry updates its article in place and stays in its story, unless ``announce`` asks for it
+    to be news again. ``signature`` is kept to rebuild that index.
+    Returns (article id, story id).
     """
     previous = session.scalar(select(ArticleRow).where(ArticleRow.entry_id == article.entry_id))
+    row = previous
     if previous is not None and not announce:
         _update_article(session, previous, article, title_key)
         story_id = previous.story_id
     else:
-        match = None if previous is not None else _matching_story(session, article, title_key, now)
+        match = None
+        if previous is None:
+            match = _matching_story(session, article, title_key, now)
+            if match is None and near_story is not None:
+                still_there = session.get(StoryRow, near_story)
+                match = near_story if still_there is not None else None
         story_id = _attach(session, match, article, now)
         if previous is not None:
             _update_article(session, previous, article, title_key)
             previous.story_id = story_id
         else:
-            session.add(
-                ArticleRow(
-                    entry_id=article.entry_id,
-                    story_id=story_id,
-                    feed_id=article.feed_id,
-                    title=article.title,
-                    url=article.url,
-                    text=article.text,
-                    lang=article.lang,
-                    summary=article.summary,
-                    topics=list(article.topics),
-                    fingerprint=article.fingerprint,
-                    title_key=title_key,
-                    published_at=article.published_at,
-                    created_at=now,
-                )
+            row = ArticleRow(
+                entry_id=article.entry_id,
+                story_id=story_id,
+                feed_id=article.feed_id,
+                title=article.title,
+                url=article.url,
+                text=article.text,
+                lang=article.lang,
+                summary=article.summary,
+                topics=list(article.topics),
+                fingerprint=article.fingerprint,
+                title_key=title_key,
+                canonical_url=article.canonical_url,
+                keywords=list(article.keywords),
+                signature=signature,
+                published_at=article.published_at,
+                created_at=now,
             )
+            session.add(row)
+            session.flush()
     entry = session.get_one(EntryRow, article.entry_id)
     entry.processed_at, entry.lease_until, entry.process_error = now, None, None
     entry.announce = False
-    return story_id
+    assert row is not None
+    return row.id, story_id
 
 
 def _matching_story(
     session: Session, article: Article, title_key: str, now: datetime
 ) -> int | None:
     clauses = [ArticleRow.fingerprint == article.fingerprint, ArticleRow.title_key == title_key]
-    if article.url:
-        clauses.append(ArticleRow.url == article.url)
+    if article.canonical_url:
+        clauses.append(ArticleRow.canonical_url == article.canonical_url)
     return session.scalar(
         select(ArticleRow.story_id)
         .where(or_(*clauses), ArticleRow.created_at >= now - STORY_WINDOW)
@@ -168,6 +187,22 @@ def _update_article(session: Session, row: ArticleRow, article: Article, title_k
     if story.feed_id == row.feed_id and story.url == row.url:
         # The story shows its first article: keep what it shows in step with the edit.
         story.title, story.summary = article.title, article.summary
+
+
+def recent_signatures(
+    session: Session, since: datetime, after_article: int = 0
+) -> list[tuple[int, int, bytes, datetime]]:
+    """(article id, story id, signature, created) of articles since ``since``, for the index."""
+    query = (
+        select(ArticleRow.id, ArticleRow.story_id, ArticleRow.signature, ArticleRow.created_at)
+        .where(
+            ArticleRow.created_at >= since,
+            ArticleRow.id > after_article,
+            ArticleRow.signature.is_not(None),
+        )
+        .order_by(ArticleRow.id)
+    )
+    return [(a, s, sig, when) for a, s, sig, when in session.execute(query) if sig is not None]
 
 
 def stories_after(

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -161,8 +162,12 @@ class ArticleRow(Base):
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
     fingerprint: Mapped[str] = mapped_column(String(64), index=True)
     title_key: Mapped[str] = mapped_column(String(64), index=True)
+    canonical_url: Mapped[str | None] = mapped_column(Text, index=True)
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """The text's MinHash, so the near-duplicate index can be rebuilt after a restart."""
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class SubscriberRow(Base):

@@ -1,0 +1,87 @@
+"""Article processing speed on one core: Chinese pages already fetched, through extraction,
+cleaning, language, story matching, topics, summary and keywords.
+
+Reads the 35 Chinese pages of ../shared/data/extraction_zh (repeated, each copy edited a little so
+story matching sees new texts) and prints articles/s with and without extraction, the extraction
+share, the one-off load time of dictionaries and peak memory.
+
+    .venv/bin/python bench/process.py [--articles 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from newsbrief.chinese import to_simplified
+from newsbrief.cleaner import clean_text
+from newsbrief.dedup import StoryIndex
+from newsbrief.extract import extract_page
+from newsbrief.keywords import keywords
+from newsbrief.language import detect_language
+from newsbrief.settings import load_config
+from newsbrief.summaries import summarize
+from newsbrief.topics import TopicMatcher
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = ROOT.parent / "shared" / "data" / "extraction_zh" / "original"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--articles", type=int, default=1000)
+    args = parser.parse_args()
+    pages = [p.read_bytes() for p in sorted(PAGES.glob("*.html"))]
+    config = load_config(ROOT / "config" / "newsbrief.yaml")
+
+    started = time.perf_counter()
+    matcher = TopicMatcher(config.topic_rules())
+    keywords("预热词典加载", "zh-Hans")  # jieba loads its dictionary once per process
+    detect_language(to_simplified("載入"))
+    load_seconds = time.perf_counter() - started
+
+    rng = random.Random(7)
+    extracted = []
+    t0 = time.perf_counter()
+    for i in range(args.articles):
+        page = extract_page(pages[i % len(pages)])
+        extracted.append((page.title, page.text))
+    extract_seconds = time.perf_counter() - t0
+
+    index = StoryIndex()
+    now = datetime.now(UTC)
+    t1 = time.perf_counter()
+    for i, (title, raw) in enumerate(extracted):
+        # Each copy differs by a marker sentence, so it is a new text for the story index.
+        raw = f"{raw}\n第{i}号附记：{rng.random():.6f}。"
+        text = clean_text(raw, title=title)
+        lang = detect_language(f"{title}\n{text}")
+        simple = to_simplified(f"{title}\n{text}") if lang == "zh-Hant" else f"{title}\n{text}"
+        story = index.match(simple, now)
+        if story is None:
+            index.add(i, simple, now)
+        matcher.match(simple)
+        summarize(text, lang)
+        keywords(simple, lang)
+    rest_seconds = time.perf_counter() - t1
+
+    total = extract_seconds + rest_seconds
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    n = args.articles
+    print(f"{n} Chinese articles ({len(pages)} distinct pages), one core")
+    print(f"dictionaries and models loaded once in {load_seconds:.2f}s")
+    print(
+        f"with extraction:    {n / total:.0f} articles/s (extraction {extract_seconds / total:.0%} of the time)"
+    )
+    print(
+        f"without extraction: {n / rest_seconds:.0f} articles/s (clean, language, stories, topics, summary, keywords)"
+    )
+    print(f"peak RSS {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+"""extract_page: the main text of real-looking pages, and clear errors on hostile input."""
+
+from __future__ import annotations
+
+import html
+import time
+from datetime import datetime
+
+import pytest
+
+import newsbrief.extract as extract_module
+from newsbrief.cleaner import clean_text
+from newsbrief.extract import MAX_HTML_BYTES, ExtractError, extract_page
+from tests.test_cleaner import seed_parts
+
+# Generous for slow CI machines; measured well under 0.5 s each (see the bench report).
+TIME_LIMIT = 2.0
+
+PARAGRAPHS = [
+    "国内 AI 芯片的累计出货量今年有望首次突破一百万片，训练卡依旧供不应求，推理加速卡在下半年明显放量。",
+    "出货量攀升的另一面是电费账单。一座部署上万张加速卡的数据中心，满载时的用电量相当于一座小城镇。",
+    "芯片厂商于是把每瓦性能摆到了宣传的第一位，有厂商展示新一代推理芯片的能耗比上一代降低约四成。",
+    "分析人士认为，人工智能算力的竞争正在从谁的卡多转向谁用得省，闲置算力的调度可能比扩大采购更重要。",
+]
+
+
+def page(body: str, *, head: str = "", charset: str | None = "utf-8") -> str:
+    meta = f'<meta charset="{charset}">' if charset else ""
+    return f"<!DOCTYPE html><html><head>{meta}{head}</head><body>{body}</body></html>"
+
+
+def article(paragraphs: list[str]) -> str:
+    inner = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    return f"<nav><a href='/'>首页</a> <a href='/ai'>人工智能</a></nav><article>{inner}</article>"
+
+
+def test_seed_page_with_everything_inside_the_article_container() -> None:
+    text, headline, body = seed_parts()
+    blocks = "".join(
+        f"<p>{html.escape(line.strip())}</p>" for line in text.splitlines() if line.strip()
+    )
+    document = page(
+        "<header><a href='/'>首页</a> <a href='/news'>快讯</a></header>"
+        f"<div class='content'><article><h1>{html.escape(headline)}</h1>{blocks}</article></div>"
+        "<footer><a href='/about'>关于我们</a></footer>",
+        head=f"<title>{html.escape(headline)}</title>",
+    )
+    extracted = extract_page(document.encode("utf-8"), url="https://example.cn/a/1.html")
+    cleaned = clean_text(extracted.text, title=extracted.title)
+    lines = cleaned.splitlines()
+    assert lines[0] == body[0]
+    assert lines[-1] == body[-1]
+    assert cleaned == "\n".join(body)
+    for junk in (
+        "欧易",
+        "火币",
+        "币安",
+        "交易所",
+        "摘要",
+        "2023-04-06",
+        "401",
+        "版权声明",
+        "友情链接",
+    ):
+        assert junk not in cleaned
+
+
+def test_metadata() -> None:
+    head = (
+        "<title>AI 芯片出货量破百万 - 示例新闻网</title>"
+        '<meta property="og:title" content="AI 芯片出货量破百万">'
+        '<meta name="author" content="王小明">'
+        '<meta property="article:published_time" content="2026-11-18T14:30:00+08:00">'
+        '<meta property="og:image" content="https://example.cn/chip.jpg">'
+    )
+    extracted = extract_page(page(article(PARAGRAPHS), head=head), url="https://example.cn/a.html")
+    assert extracted.text.splitlines() == PARAGRAPHS
+    assert extracted.title == "AI 芯片出货量破百万"
+    assert extracted.author == "王小明"
+    assert extracted.image == "https://example.cn/chip.jpg"
+    assert isinstance(extracted.date, datetime)
+    assert extracted.date.date().isoformat() == "2026-11-18"
+
+
+def test_readability_takes_over_when_trafilatura_finds_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(extract_module.trafilatura, "bare_extraction", lambda *a, **k: None)
+    lines = extract_page(page(article(PARAGRAPHS))).text.splitlines()
+    # readability keeps the short navigation line above the article; clean_text's job.
+    assert lines[-len(PARAGRAPHS) :] == PARAGRAPHS
+    assert len(lines) <= len(PARAGRAPHS) + 1
+
+
+@pytest.mark.parametrize(
+    ("charset", "codec"),
+    [("gbk", "gbk"), ("gb2312", "gbk"), ("GB18030", "gb18030"), ("big5", "big5"), (None, "gbk")],
+)
+def test_declared_and_undeclared_chinese_encodings(charset: str | None, codec: str) -> None:
+    paragraphs = PARAGRAPHS
+    if codec == "big5":
+        paragraphs = [
+            "國內人工智慧晶片的累計出貨量今年有望首次突破一百萬片，訓練卡依舊供不應求。" * 3
+        ]
+    document = page(article(paragraphs), charset=charset)
+    extracted = extract_page(document.encode(codec, errors="xmlcharrefreplace"))
+    assert extracted.text.splitlines() == paragraphs
+
+
+def test_gbk_page_declared_as_utf8() -> None:
+    document = page(article(PARAGRAPHS), charset="utf-8")
+    assert extract_page(document.encode("gbk")).text.splitlines() == PARAGRAPHS
+
+
+def test_gbk_page_with_a_broken_byte_is_still_chinese() -> None:
+    # A character cut in half (old CMS truncation) fails every strict decode.
+    data = page(article(PARAGRAPHS), charset="gb2312").encode("gbk")
+    cut = data.index("出货量".encode("gbk"))
+    broken = data[:cut] + b"\xb0" + data[cut:]
+    text = extract_page(broken).text
+    assert PARAGRAPHS[-1] in text
+    assert "芯片厂商" in text
+
+
+def test_xml_declaration_and_fragment() -> None:
+    document = '<?xml version="1.0" encoding="utf-8"?>\n' + page(article(PARAGRAPHS))
+    assert extract_page(document).text.splitlines() == PARAGRAPHS
+    fragment = "<div>" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</div>"
+    assert extract_page(fragment).text.splitlines() == PARAGRAPHS
+
+
+def timed(document: str | bytes) -> tuple[float, ExtractError | None]:
+    start = time.perf_counter()
+    try:
+        extract_page(document)
+    except ExtractError as error:
+        return time.perf_counter() - start, error
+    return time.perf_counter() - start, None
+
+
+def test_twenty_megabytes_is_refused_quickly() -> None:
+    body = "<p>" + "正文内容。" * 100 + "</p>"
+    huge = page(body * (20_000_000 // len(body.encode("utf-8")) + 1))
+    for document in (huge, huge.encode("utf-8")):
+        seconds, error = timed(document)
+        assert error is not None
+        assert "too large" in str(error)
+        assert f"{MAX_HTML_BYTES:,}" in str(error)
+        assert seconds < TIME_LIMIT
+
+
+@pytest.mark.parametrize("tag", ["div", "span", "b", "table><tr><td", "p"])
+def test_ten_thousand_nested_tags(tag: str) -> None:
+    close = "</" + tag.split("><")[0] + ">"
+    document = page(f"<{tag}>" * 10_000 + "<p>深处的一句话。</p>" + close * 10_000)
+    seconds, error = timed(document)
+    assert seconds < TIME_LIMIT
+    # Either refused as too deep, or read without crashing (unclosed <p>s do not nest).
+    if error is not None:
+        assert "nested too deeply" in str(error) or "no article text" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        ("", "empty page"),
+        (b"", "empty page"),
+        ("   \n\t ", "empty page"),
+        (bytes(range(256)) * 4000, "not HTML"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(200_000), "not HTML"),
+        (page(""), "no article text"),
+        (page("<script>var x = 1;</script>"), "no article text"),
+        ("just some words, no markup at all", ""),
+    ],
+)
+def test_bad_input_raises_a_clear_error(document: str | bytes, reason: str) -> None:
+    seconds, error = timed(document)
+    assert seconds < TIME_LIMIT
+    if reason:
+        assert error is not None
+        assert reason in str(error)
+    else:  # plain text is tolerated: read or refused, never a crash
+        assert error is None or str(error)
+
+
+def test_page_at_the_size_limit_is_extracted_in_time() -> None:
+    filler = "<div class='sidebar'><a href='/x'>链接</a></div>" * 2000
+    body = article(PARAGRAPHS * 50) + filler
+    document = page(body * max(1, (MAX_HTML_BYTES - 1000) // len(body.encode("utf-8"))))
+    assert len(document.encode("utf-8")) <= MAX_HTML_BYTES
+    seconds, error = timed(document.encode("utf-8"))
+    assert error is None
+    assert seconds < 4 * TIME_LIMIT  # the worst legal case: a full 5 MB parse and extraction
+
+
+def test_large_page_of_scripts_keeps_its_article_and_head_metadata() -> None:
+    script = "<script>var data = '" + "x" * 100_000 + "';</script>"
+    head = (
+        "<title>AI 芯片出货量破百万</title>"
+        '<meta property="article:published_time" content="2026-11-18T14:30:00+08:00">'
+    )
+    document = page(script * 20 + article(PARAGRAPHS) + "<!-- unclosed comment", head=head)
+    seconds, error = timed(document)
+    assert error is None
+    assert seconds < TIME_LIMIT
+    extracted = extract_page(document)
+    assert extracted.text.splitlines() == PARAGRAPHS
+    assert extracted.date is not None
+    assert extracted.date.year == 2026
