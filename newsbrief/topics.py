@@ -88,13 +88,21 @@ class _Compiled:
     group: str | None
 
 
+MATCH_CHARS = 1500
+
+
 class TopicMatcher:
     def __init__(self, rules: Iterable[TopicRule]) -> None:
         self._rules = [_compile(rule) for rule in rules]
         self._order = {rule.id: i for i, rule in enumerate(self._rules)}
 
     def match(self, text: str, base: Iterable[str] = ()) -> tuple[str, ...]:
-        """Topic ids in taxonomy order: ``base`` (the feed's own topics) plus rule hits."""
+        """Topic ids in taxonomy order: ``base`` (the feed's own topics) plus rule hits.
+
+        Only the first ``MATCH_CHARS`` count: a story's subject is in its title and lead, and a
+        long tail mostly adds passing mentions (and cost).
+        """
+        text = text[:MATCH_CHARS]
         found = set(base)
         short = len(text) <= SHORT_TEXT_CHARS
         scores: dict[str, float] = {}
