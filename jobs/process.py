@@ -70,6 +70,8 @@ def needs_page(entry: Entry, mode: str) -> bool:
         return False
     if mode == "always":
         return True
+    if len(entry.content_html) > 20 * PARTIAL_CHARS:
+        return False  # that much HTML is an article, not a teaser: spare the loop the parse
     text = html_to_text(entry.content_html).rstrip()
     return len(text) < PARTIAL_CHARS or text.endswith(_CUT_MARKS)
 

@@ -153,3 +153,17 @@ def test_titles_are_plain_text_whatever_the_feed_escaped() -> None:
     first, second = parse_feed("f", raw).entries
     assert first.title == "a < b && c > d 🚀"
     assert second.title == "stray close"
+
+
+def test_only_teasers_send_the_fetcher_to_the_article_page() -> None:
+    from jobs.process import needs_page
+
+    def entry(html: str, link: str | None = "https://x.example/a") -> Entry:
+        return Entry(feed_id="f", key="k", title="t", link=link, content_html=html)
+
+    full = "<p>" + "这是一段完整的正文。" * 60 + "</p>"
+    assert not needs_page(entry(full), "auto")
+    assert needs_page(entry("<p>Short teaser, read on…</p>"), "auto")
+    assert needs_page(entry(full[:-4] + "阅读全文</p>"), "auto")
+    assert needs_page(entry(full), "always") and not needs_page(entry(""), "never")
+    assert not needs_page(entry("", link=None), "always")
