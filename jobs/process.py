@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from jobs.context import JobContext
-from newsbrief.articles import build_article, fingerprint, matching_text
+from newsbrief.articles import build_article, matching_text, title_key
 from newsbrief.dedup import StoryIndex, StorySignature
 from newsbrief.extract import ExtractError, extract_page
 from newsbrief.html_text import html_to_text
@@ -144,7 +144,7 @@ def process_batch(ctx: JobContext, pending: list[PendingEntry], pages: dict[int,
             article_id, story_id = articles.save_article(
                 session,
                 done,
-                fingerprint(done.title),
+                title_key(done.title),
                 now,
                 announce=entry_id in announce,
                 near_story=near,

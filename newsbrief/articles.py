@@ -9,11 +9,11 @@ Story matching needs the index of recent stories, so it happens in the process s
 from __future__ import annotations
 
 import hashlib
-import unicodedata
 
-from newsbrief.canonical import canonical_url
+from newsbrief.canonical import canonical_url, normalized_title
 from newsbrief.chinese import to_simplified
 from newsbrief.cleaner import clean_text
+from newsbrief.dedup import fingerprint_text
 from newsbrief.html_text import html_to_text
 from newsbrief.keywords import keywords
 from newsbrief.language import detect_language
@@ -22,14 +22,15 @@ from newsbrief.summaries import summarize
 from newsbrief.topics import TopicMatcher
 
 
-def normalize_for_match(text: str) -> str:
-    """Case-, width- and punctuation-insensitive form used to recognise the same text."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(ch for ch in folded if ch.isalnum())
-
-
 def fingerprint(text: str) -> str:
-    return hashlib.sha1(normalize_for_match(text).encode(), usedforsecurity=False).hexdigest()
+    """Exact-duplicate key: the text as the story index compares it (case, width, script and
+    punctuation ignored), hashed."""
+    return hashlib.sha1(fingerprint_text(text).encode(), usedforsecurity=False).hexdigest()
+
+
+def title_key(title: str) -> str:
+    """Same-story key of a title: normalised as ``newsbrief analyze`` does (site suffix dropped)."""
+    return hashlib.sha1(normalized_title(title).encode(), usedforsecurity=False).hexdigest()
 
 
 def matching_text(title: str, text: str, lang: str) -> str:

@@ -383,10 +383,6 @@ def feed_health(session: Session) -> list[FeedHealth]:
     ]
 
 
-def feed_titles(session: Session) -> dict[str, str]:
-    return {row.id: row.title or row.id for row in session.scalars(select(FeedRow))}
-
-
 def make_all_due(session: Session, now: datetime) -> None:
     """``poll --once --all``: check every enabled feed now, whatever its schedule says."""
     session.execute(update(FeedRow).where(FeedRow.enabled.is_(True)).values(next_check_at=now))
