@@ -23,7 +23,6 @@ from newsbrief.store import outbox, subscribers
 log = logging.getLogger(__name__)
 
 BATCH = 200
-LEASE = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(hours=1)
 
 
@@ -42,10 +41,11 @@ class Deliverer:
             if not ctx.senders:
                 return 0
             now = ctx.clock()
+            lease = timedelta(seconds=ctx.config.scheduler.delivery_lease)
 
             def claim() -> list[Delivery]:
                 with ctx.db.session() as session:
-                    return outbox.claim_due(session, now, BATCH, LEASE, list(ctx.senders))
+                    return outbox.claim_due(session, now, BATCH, lease, list(ctx.senders))
 
             due = await asyncio.to_thread(claim)
             chats: dict[tuple[str, str], list[Delivery]] = defaultdict(list)

@@ -226,6 +226,8 @@ class SchedulerConfig(_Section):
     process: float = Field(default=15, gt=0)
     compose: float = Field(default=30, gt=0)
     deliver: float = Field(default=2, gt=0)
+    delivery_lease: float = Field(default=600, ge=1)
+    """Seconds a claimed message stays claimed: after a crash mid-send it is retried then."""
 
 
 class Config(BaseSettings):
