@@ -7,10 +7,11 @@ The file is a mapping with one key, ``topics``: a list of topics, each
     names: {zh-Hans: 加密货币, zh-Hant: 加密貨幣, en: Crypto}
     aliases: [比特币, BTC]           # other names: matched, and accepted in commands
     keywords: [区块链, 稳定币]        # matched only
+    weak: [上链]                     # also common elsewhere: half weight, never enough alone
     exclude: [比特币奖学金]          # vetoes the keyword hits it covers
     regex: ['GPT-?\\d']              # RE2 syntax (no lookaround, no backreferences)
     group: section                   # optional: topics of one group compete for a story, which
-                                     # goes to those with the most evidence (ties keep all)
+                                     # goes to the one with the most evidence (a tie: to none)
 
 Line numbers come from ruamel's round-trip nodes, so an admin sees where to fix the file.
 """
@@ -31,7 +32,7 @@ from newsbrief.topics import RegexError, TopicRule, compile_regex
 
 LANGUAGES = ("zh-Hans", "zh-Hant", "en")
 _ID = re.compile(r"[a-z][a-z0-9_-]{0,31}")
-_TERM_LISTS = ("aliases", "keywords", "exclude", "regex")
+_TERM_LISTS = ("aliases", "keywords", "weak", "exclude", "regex")
 _KEYS = {"id", "parent", "group", "names", *_TERM_LISTS}
 
 
@@ -53,6 +54,7 @@ class Topic:
     names: TopicNames
     aliases: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    weak: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     regex: tuple[str, ...] = ()
     parent: str | None = None
@@ -66,6 +68,7 @@ class Topic:
             id=self.id,
             keywords=self.keywords,
             aliases=self.aliases,
+            weak=self.weak,
             exclude=self.exclude,
             regex=self.regex,
             parent=self.parent,
@@ -185,6 +188,7 @@ def _topic(item: CommentedMap, line: int, problems: list[Problem]) -> Topic | No
         names=names,
         aliases=lists["aliases"],
         keywords=lists["keywords"],
+        weak=lists["weak"],
         exclude=lists["exclude"],
         regex=lists["regex"],
         parent=parent,

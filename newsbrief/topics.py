@@ -7,6 +7,9 @@ How a term matches (callers pass Simplified Chinese, see ``chinese.to_simplified
   every other Latin term ignores case.
 - Chinese terms match as substrings (Chinese has no spaces), except that a two-character term
   must not straddle a word boundary in jieba's segmentation: "球星" is not in "全球|星级".
+- A ``weak`` term is common outside its topic too ("大涨" in stocks also moves futures, "离婚" in
+  society also fills the gossip pages): it counts half, so it needs a second hit of the topic to
+  file a text, and it tips the balance between sections only with other evidence.
 - An ``exclude`` term vetoes the hits it covers: with "基金会" excluded, "基金" in "基金会" does
   not count, while "基金" elsewhere still does.
 - ``regex`` rules run on RE2 (linear time, whatever an admin writes).
@@ -14,7 +17,8 @@ How a term matches (callers pass Simplified Chinese, see ``chinese.to_simplified
   passing mention deep in the body does not file it under a topic.
 - A subtopic's match also files the text under its ``parent``.
 - Topics sharing a ``group`` (the sections: sports, games, finance, ...) compete: only the one
-  with the highest score (aliases count double) is kept, the first listed on a tie.
+  with the highest score (aliases count double, weak terms half) is kept. A tie keeps none of
+  them: a story whose words fit two sections equally is more often misfiled than not.
 
 All terms of one topic are a single RE2 alternation (longest first, so an exclude term beats the
 keyword it contains), scanned once per text.
@@ -23,6 +27,7 @@ keyword it contains), scanned once per text.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -40,8 +45,8 @@ ACRONYM_MAX_LEN = 5
 
 _ASCII_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 _CJK = re.compile(r"[\u3400-\u9fff]")
-# jieba sees the clause around a hit, not the whole article: enough context, bounded cost.
-_WINDOW = 8
+# What jieba segments as one block (its default pattern): a run of CJK, Latin letters, digits.
+_CLAUSE = re.compile(r"[\u4e00-\u9fd5A-Za-z0-9+#&._%\-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +58,7 @@ class TopicRule:
     regex: tuple[str, ...] = ()
     parent: str | None = None
     group: str | None = None
+    weak: tuple[str, ...] = ()
 
 
 class RegexError(ValueError):
@@ -84,6 +90,7 @@ class _Compiled:
     folded: Any  # RE2 pattern over case-insensitive terms, or None
     excluded: frozenset[str]  # exclude terms as matched (case-folded for the folded pattern)
     strong: frozenset[str]  # aliases as matched: they name the topic, so they weigh double
+    weak: frozenset[str]  # weak terms as matched: they weigh half
     regexes: tuple[Any, ...]
     group: str | None
 
@@ -106,18 +113,22 @@ class TopicMatcher:
         found = set(base)
         short = len(text) <= SHORT_TEXT_CHARS
         scores: dict[str, float] = {}
+        words = _Words(text)
         for rule in self._rules:
-            score = _score(rule, text, short)
+            score = _score(rule, text, short, words)
             if score:
                 scores[rule.id] = score
         # Topics of one group compete like a newspaper's sections: a story goes to the one with
-        # the most evidence, and on a tie to the one listed first (the more specific section).
-        winner: dict[str, str] = {}
+        # the most evidence; on a tie (None) to none, as the words do not say which it is.
+        winner: dict[str, str | None] = {}
+        best: dict[str, float] = {}
         for rule in self._rules:
             if rule.group and rule.id in scores:
-                held = winner.get(rule.group)
-                if held is None or scores[rule.id] > scores[held]:
-                    winner[rule.group] = rule.id
+                score = scores[rule.id]
+                if score > best.get(rule.group, 0.0):
+                    winner[rule.group], best[rule.group] = rule.id, score
+                elif score == best[rule.group]:
+                    winner[rule.group] = None
         for rule in self._rules:
             if rule.id in scores and (not rule.group or winner[rule.group] == rule.id):
                 found.add(rule.id)
@@ -130,12 +141,18 @@ def _compile(rule: TopicRule) -> _Compiled:
     exact: list[str] = []
     folded: list[str] = []
     excluded: set[str] = set()
-    strong = {
-        t.strip() if is_acronym(t.strip()) or not t.isascii() else t.strip().lower()
-        for t in rule.aliases
+    strong = {_as_matched(t) for t in rule.aliases}
+    # A Chinese keyword that contains an alias (基金公司 for 基金) names the topic as much as the
+    # alias does; without this, the longer match would hide the alias and halve its weight.
+    cjk_aliases = [a for a in strong if not a.isascii()]
+    strong |= {
+        _as_matched(t)
+        for t in rule.keywords
+        if not t.isascii() and any(a in t for a in cjk_aliases)
     }
+    weak = {_as_matched(t) for t in rule.weak} - strong - {_as_matched(t) for t in rule.keywords}
     for term, is_exclude in [
-        *((t, False) for t in (*rule.aliases, *rule.keywords)),
+        *((t, False) for t in (*rule.aliases, *rule.keywords, *rule.weak)),
         *((t, True) for t in rule.exclude),
     ]:
         term = term.strip()
@@ -157,9 +174,15 @@ def _compile(rule: TopicRule) -> _Compiled:
         folded=_alternation(folded, fold=True),
         excluded=frozenset(excluded),
         strong=frozenset(strong),
+        weak=frozenset(weak),
         group=rule.group,
         regexes=tuple(compile_regex(p) for p in rule.regex),
     )
+
+
+def _as_matched(term: str) -> str:
+    term = term.strip()
+    return term if is_acronym(term) or not term.isascii() else term.lower()
 
 
 def _alternation(terms: list[str], fold: bool) -> Any:
@@ -171,7 +194,7 @@ def _alternation(terms: list[str], fold: bool) -> Any:
     return compile_regex(("(?i)" if fold else "") + f"(?:{body})")
 
 
-def _score(rule: _Compiled, text: str, short: bool) -> float:
+def _score(rule: _Compiled, text: str, short: bool, words: _Words) -> float:
     """Weighted hits of ``rule`` in ``text``; 0 when they are too few to file it there."""
     score = 0.0
     hits = 0
@@ -181,41 +204,61 @@ def _score(rule: _Compiled, text: str, short: bool) -> float:
             continue
         for m in pattern.finditer(text):
             term = m.group().lower() if fold else m.group()
-            if term in rule.excluded or not _bounded(text, m.group(), m.start(), m.end()):
+            if term in rule.excluded or not _bounded(text, m.group(), m.start(), m.end(), words):
                 continue
             hits += 1
-            score += 2.0 if term in rule.strong else 1.0
+            score += 2.0 if term in rule.strong else 0.5 if term in rule.weak else 1.0
             lead = lead or m.start() < LEAD_CHARS
     for regex in rule.regexes:
         for m in regex.finditer(text):
             hits += 1
             score += 1.0
             lead = lead or m.start() < LEAD_CHARS
-    return score if hits and (short or lead or hits >= 2) else 0.0
+    # A lone weak term (score 0.5) files nothing.
+    return score if score >= 1.0 and (short or lead or hits >= 2) else 0.0
 
 
-def _bounded(text: str, term: str, start: int, end: int) -> bool:
+def _bounded(text: str, term: str, start: int, end: int, words: _Words) -> bool:
     """Whether a hit stands as a word: Latin ends not glued to letters, CJK pairs not split."""
     if term[0] in _ASCII_ALNUM and start > 0 and text[start - 1] in _ASCII_ALNUM:
         return False
     if term[-1] in _ASCII_ALNUM and end < len(text) and text[end] in _ASCII_ALNUM:
         return False
     if len(term) == 2 and _CJK.match(term[0]) and _CJK.match(term[1]):
-        return _not_straddling(text, start, end)
+        return not words.splits(start, end)
     return True
 
 
-def _not_straddling(text: str, start: int, end: int) -> bool:
-    """False when jieba splits the two characters into different words (全球|星级 for 球星)."""
-    lo = max(0, start - _WINDOW)
-    window = text[lo : end + _WINDOW]
-    offset = 0
-    for word in segment(window):
-        w_start, w_end = lo + offset, lo + offset + len(word)
-        offset += len(word)
-        if w_start < start < w_end or w_start < end < w_end:
-            # The hit begins or ends inside a word; fine only if that word contains it whole.
-            return w_start <= start and end <= w_end
-        if w_start >= end:
-            break
-    return True
+class _Words:
+    """jieba's word boundaries in one text, found clause by clause as hits ask for them.
+
+    jieba cuts each run of Chinese, Latin letters and digits (a clause) on its own, so the words
+    of a clause are those of the whole text; one text's hits share each clause's cut.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        self._cuts: dict[int, frozenset[int]] = {}  # clause index -> its word boundaries
+
+    def splits(self, start: int, end: int) -> bool:
+        """Whether a word boundary falls inside text[start:end] while a word crosses its edge:
+        全球|星级 splits 球星; 球星|梅西 and 足球队 (one word around 足球) do not."""
+        if not self._starts:
+            for m in _CLAUSE.finditer(self._text):
+                self._starts.append(m.start())
+                self._ends.append(m.end())
+        i = bisect_right(self._starts, start) - 1
+        if i < 0 or self._ends[i] < end:
+            return False  # not inside one clause: nothing for jieba to split
+        cuts = self._cuts.get(i)
+        if cuts is None:
+            lo, hi = self._starts[i], self._ends[i]
+            found = {lo, hi}
+            for word in segment(self._text[lo:hi]):
+                lo += len(word)
+                found.add(lo)
+            cuts = self._cuts[i] = frozenset(found)
+        inner = any(p in cuts for p in range(start + 1, end))
+        return inner and not (start in cuts and end in cuts)

@@ -26,6 +26,9 @@ def test_the_shipped_taxonomy_loads() -> None:
     assert sports.names.for_language("zh-Hant") == "體育"
     assert sports.names.for_language("en") == "Sports"
     assert sports.line > 1
+    stocks = taxonomy.get("stocks")
+    assert stocks is not None and "大涨" in stocks.weak and "大涨" not in stocks.keywords
+    assert "大涨" in stocks.rule().weak
 
 
 def test_resolve_by_id_name_or_alias() -> None:
@@ -68,6 +71,7 @@ topics:
     parent: ok
     names: {zh-Hans: 子, zh-Hant: 子, en: Child}
     keywords: [fine, 007, '']
+    weak: [ok, 1.5]
     regex: ['(?<=x)y']
     colour: red
   - id: orphan
@@ -80,10 +84,11 @@ topics:
     assert "duplicate topic id 'ok' (first on line 2)" in reasons[6]
     assert "names.zh-Hant is missing" in reasons[9]
     assert [line for line, why in problems if "keywords[" in why] == [13, 13]
+    assert "weak[1] must be a string; quote it" in reasons[14]
     assert any("quote it" in why for _, why in problems)
-    assert "not valid RE2" in reasons[14]
-    assert "unknown key 'colour'" in reasons[15]
-    assert "unknown parent 'missing'" in reasons[16]
+    assert "not valid RE2" in reasons[15]
+    assert "unknown key 'colour'" in reasons[16]
+    assert "unknown parent 'missing'" in reasons[17]
     assert [line for line, _ in problems] == sorted(line or 0 for line, _ in problems)
 
 

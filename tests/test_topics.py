@@ -42,6 +42,53 @@ def test_exclusions_veto_the_hits_they_cover() -> None:
     assert m.match("基金会发布年报，基金净值上涨") == ("finance",)
 
 
+def test_a_weak_term_alone_files_nothing() -> None:
+    m = TopicMatcher([TopicRule("stocks", ("创业板",), weak=("大涨", "收评"))])
+    assert m.match("有色金属期货收评：沪铜大涨") == ("stocks",)  # two weak terms are enough
+    assert m.match("新能源车销量大涨") == ()  # one weak term says little
+    assert m.match("创业板指数大涨") == ("stocks",)
+
+
+def test_weak_terms_tip_sections_only_with_other_evidence() -> None:
+    m = TopicMatcher(
+        [
+            TopicRule("finance", ("央行",), aliases=("基金",), group="section"),
+            TopicRule("stocks", ("大盘",), weak=("建仓", "减仓"), group="section"),
+        ]
+    )
+    # A fund story in market words is a fund story: the alias outweighs keyword and weak term.
+    assert m.match("基金跑赢大盘，节前建仓") == ("finance",)
+    assert m.match("大盘回落，游资减仓") == ("stocks",)
+    # A keyword holding an alias weighs as the alias: 基金公司 is 基金 news, not a tie with 大盘.
+    m = TopicMatcher(
+        [
+            TopicRule("finance", ("基金公司",), aliases=("基金",), group="section"),
+            TopicRule("stocks", ("大盘",), group="section"),
+        ]
+    )
+    assert m.match("基金公司跑赢大盘") == ("finance",)
+
+
+def test_a_tie_between_sections_files_neither() -> None:
+    m = TopicMatcher(
+        [
+            TopicRule("ai", ("人工智能",)),
+            TopicRule("sports", ("冠军",), group="section"),
+            TopicRule("entertainment", ("电影",), group="section"),
+        ]
+    )
+    assert m.match("人工智能电影获得冠军") == ("ai",)  # a film or a match? no section says
+    assert m.match("电影节冠军电影揭晓") == ("entertainment",)
+    assert m.match("冠军", base=("entertainment",)) == ("sports", "entertainment")
+
+
+def test_word_boundaries_hold_across_a_clause() -> None:
+    m = TopicMatcher([TopicRule("sports", ("球星",)), TopicRule("x", ("星级",))])
+    # Both hits share one cut of the clause; the punctuation ends it.
+    assert m.match("全球星级酒店，球星入住") == ("sports", "x")
+    assert m.match("全球星级酒店评选揭晓") == ("x",)
+
+
 def test_regex_rules_run_on_re2() -> None:
     m = TopicMatcher([TopicRule("ai", (), regex=(r"GPT-?\d",))])
     assert m.match("OpenAI ships GPT-5") == ("ai",)
@@ -88,6 +135,18 @@ def test_sections_compete(matcher: TopicMatcher) -> None:
     # One section per story: the one with the most evidence.
     assert matcher.match("高考分数线公布，多所大学扩大招生") == ("education",)
     assert matcher.match("网易新网游公测，玩家排队进入新服") == ("games",)
+    assert matcher.match("基金经理上周集体减仓") == ("finance",)
+    assert matcher.match("创业板午后拉升，券商股领涨") == ("stocks",)
+
+
+def test_generic_words_need_company(matcher: TopicMatcher) -> None:
+    # A word common to many sections files nothing by itself ...
+    for text in ("影帝的妻子生日", "某校学生合唱获奖", "熊猫宝宝满月", "日本樱花季开始"):
+        assert not {"society", "education", "science", "politics"} & set(matcher.match(text)), text
+    # ... and counts with another term of its topic.
+    assert "society" in matcher.match("男子醉驾撞车，妻子报警")
+    assert "education" in matcher.match("高考前夕，学生减负")
+    assert "politics" in matcher.match("日本首相宣布解散众议院")
 
 
 def test_speed_sanity(matcher: TopicMatcher) -> None:
