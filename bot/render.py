@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot import telegram_render
+from bot import telegram_render, webhook_render
+from bot.wechat_callback import WECHAT, WECOM_APP, render_pull
 from newsbrief.records import Digest, Message
 
 Renderer = Callable[[Digest], list[Message]]
 
-# The console (the demo's terminal) shows what a Telegram user would see.
 RENDERERS: dict[str, Renderer] = {
+    # The console (the demo's terminal) shows what a Telegram user would see.
     "telegram": telegram_render.render_digest,
     "console": telegram_render.render_digest,
+    # Pull-only channels: plain text, answered as the reply to a command.
+    WECOM_APP: render_pull,
+    WECHAT: render_pull,
+    **webhook_render.RENDERERS,
 }
 
 

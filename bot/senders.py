@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Protocol
 
 from newsbrief.records import Delivery, SendResult
@@ -20,24 +19,51 @@ class Sender(Protocol):
     async def send(self, delivery: Delivery) -> SendResult: ...
 
 
-class Pacer:
-    """Spaces sends: a minimum interval per chat and one for the whole sender.
+CATCH_UP = 0.5
+"""Seconds of missed slots a late sender may make up for, in a short burst."""
 
-    Waiting here rather than answering 429s keeps us inside the platform's flood limits.
+
+class Pacer:
+    """When the next send may start: one slot per ``global_interval`` for the whole sender, one
+    per chat interval for each chat. Waiting for a slot rather than answering 429s keeps us
+    inside the platform's flood limits.
+
+    Times are the event loop's clock (seconds). The global slots stay on a grid: a send that
+    starts late (a late wake-up, a slow previous send, a busy CPU) does not push every later
+    slot back; up to ``CATCH_UP`` seconds of missed slots are made up for in a short burst, so
+    the sender keeps its full rate on average. Like a token bucket holding ``CATCH_UP`` seconds
+    of sends (PTB's own rate limiter holds a whole second's); a chat's slots have no such credit.
     """
 
     def __init__(self, global_interval: float) -> None:
         self.global_interval = global_interval
         self._next_global = 0.0
         self._next_chat: dict[str, float] = {}
-        self._lock = asyncio.Lock()
+        # Whole slots only: a sender allowed one message per minute gets no credit at all.
+        slots = int(CATCH_UP / global_interval) if global_interval > 0 else 0
+        self._credit = slots * global_interval
 
-    async def wait(self, chat_key: str, chat_interval: float) -> None:
-        loop = asyncio.get_running_loop()
-        async with self._lock:
-            now = loop.time()
-            start = max(now, self._next_global, self._next_chat.get(chat_key, 0.0))
-            self._next_global = start + self.global_interval
-            self._next_chat[chat_key] = start + chat_interval
-        if start > now:
-            await asyncio.sleep(start - now)
+    @property
+    def next_global(self) -> float:
+        return self._next_global
+
+    def chat_ready_at(self, chat_key: str) -> float:
+        return self._next_chat.get(chat_key, 0.0)
+
+    def ready_at(self, chat_key: str) -> float:
+        return max(self._next_global, self.chat_ready_at(chat_key))
+
+    def take(self, chat_key: str, chat_interval: float, now: float) -> None:
+        """Record a send to ``chat_key`` starting at ``now`` (which must be ``>= ready_at``)."""
+        # Slots missed more than CATCH_UP ago are gone (after idling, too).
+        slot = max(self._next_global, now - self._credit)
+        self._next_global = slot + self.global_interval
+        self._next_chat[chat_key] = now + chat_interval
+        if len(self._next_chat) > 10_000:  # forget chats whose interval is long over
+            self._next_chat = {k: t for k, t in self._next_chat.items() if t > now}
+
+    def finished(self, chat_key: str, chat_interval: float, now: float) -> None:
+        """A send to ``chat_key`` got its answer at ``now``. The platform counts a chat's
+        messages as they arrive, and a request delayed on the way (a busy CPU, the network)
+        arrives late: spacing from the answer keeps the next one a full interval behind it."""
+        self._next_chat[chat_key] = max(self._next_chat.get(chat_key, 0.0), now + chat_interval)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Mapping, Sequence
 
 from bot.i18n import t
+from bot.parts import Block, digest_sections, plan
+from newsbrief.chinese import to_traditional
 from newsbrief.records import Digest, Message, StoryItem
 
 MAX_TEXT_UTF16 = 4096
@@ -38,49 +40,79 @@ def _clip(text: str, limit: int) -> str:
 
 
 def render_item(item: StoryItem, lang: str) -> str:
-    title = esc(_clip(item.title, MAX_TITLE_CHARS))
+    title, summary, source = item.title, item.summary, item.source
+    if lang == "zh-Hant":  # zh-Hant readers get Traditional text, whatever the feed wrote
+        title, summary, source = (to_traditional(x) for x in (title, summary, source))
+    title = esc(_clip(title, MAX_TITLE_CHARS))
     head = f'• <a href="{esc(item.url)}">{title}</a>' if item.url else f"• <b>{title}</b>"
     lines = [head]
-    if item.summary:
-        lines.append(esc(_clip(item.summary, MAX_SUMMARY_CHARS)))
-    source = f"<i>{esc(_clip(item.source, 80))}</i>"
+    if summary:
+        lines.append(esc(_clip(summary, MAX_SUMMARY_CHARS)))
+    line = f"<i>{esc(_clip(source, 80))}</i>"
     if item.source_count > 1:
-        source += " · " + esc(t("also_reported", lang, count=item.source_count - 1))
-    lines.append(source)
+        line += " · " + esc(t("also_reported", lang, count=item.source_count - 1))
+    lines.append(line)
     return "\n".join(lines)
 
 
-def render_digest(digest: Digest, limit: int = MAX_TEXT_UTF16) -> list[Message]:
-    lang = digest.lang
-    blocks: list[tuple[str, bool]] = [(t("digest_title", lang, count=digest.item_count), True)]
-    for section in digest.sections:
-        blocks.append((f"🔹 <b>{esc(section.topic_name)}</b>", True))
-        blocks.extend((render_item(item, lang), False) for item in section.items)
-    if digest.more:
-        blocks.append((esc(t("more_items", lang, count=digest.more)), False))
-    return [Message(text=text) for text in pack(blocks, limit, t("continued", lang))]
+class _Sizes(dict[Block, int]):
+    def __init__(self, render: Callable[[Block], tuple[str, int]]) -> None:
+        super().__init__()
+        self._render = render
+
+    def __missing__(self, block: Block) -> int:
+        size = self[block] = self._render(block)[1]
+        return size
 
 
-def pack(blocks: Iterable[tuple[str, bool]], limit: int, continued: str) -> list[str]:
-    """Greedy packing of blocks (html, is_heading) into parts of at most ``limit`` visible units.
+class HtmlBlocks:
+    """Telegram HTML for the blocks of digests in one language, each rendered and measured once.
 
-    A heading is never left alone at the end of a part: it moves to the next one.
+    One instance serves every digest of a compose pass (or every part of a deliver tick), so a
+    story going to 10,000 subscribers is escaped and measured once.
     """
-    parts: list[list[str]] = [[]]
-    size = 0
-    pending_headings: list[str] = []
-    for fragment, heading in blocks:
-        if heading:
-            pending_headings.append(fragment)
-            continue
-        group = [*pending_headings, fragment]
-        pending_headings = []
-        cost = sum(visible_len(g) for g in group) + 2 * len(group)
-        if parts[-1] and size + cost > limit:
-            parts.append([esc(continued)])
-            size = visible_len(continued)
-        parts[-1].extend(group)
-        size += cost
-    if pending_headings and not any(parts):
-        parts[-1].extend(pending_headings)
-    return ["\n\n".join(p) for p in parts if p]
+
+    limit = MAX_TEXT_UTF16
+
+    def __init__(
+        self, lang: str, topic_name: Callable[[str, str], str], stories: Mapping[int, StoryItem]
+    ) -> None:
+        self.lang = lang
+        self.topic_name = topic_name
+        self.stories = stories
+        self._cache: dict[Block, tuple[str, int]] = {}
+        self.sizes = _Sizes(self._render)
+        """``sizes[block]``: a plain dict lookup in the hot loop of ``plan``."""
+
+    def _render(self, block: Block) -> tuple[str, int]:
+        found = self._cache.get(block)
+        if found is None:
+            lang = self.lang
+            kind, _, arg = block.partition(":")
+            match kind:
+                case "story":
+                    html_text = render_item(self.stories[int(arg)], lang)
+                case "topic":
+                    html_text = f"🔹 <b>{esc(self.topic_name(arg, lang))}</b>"
+                case "title":
+                    html_text = t("digest_title", lang, count=int(arg))
+                case "more":
+                    html_text = esc(t("more_items", lang, count=int(arg)))
+                case _:
+                    html_text = esc(t("continued", lang))
+            found = self._cache[block] = (html_text, visible_len(html_text) + 2)  # + "\n\n"
+        return found
+
+    def size(self, block: Block) -> int:
+        return self.sizes[block]
+
+    def message(self, blocks: Sequence[Block]) -> Message:
+        return Message(text="\n\n".join(self._render(b)[0] for b in blocks))
+
+
+def render_digest(digest: Digest, limit: int = MAX_TEXT_UTF16) -> list[Message]:
+    stories = {item.story_id: item for section in digest.sections for item in section.items}
+    names = {s.topic_id: s.topic_name for s in digest.sections}
+    html_blocks = HtmlBlocks(digest.lang, lambda topic, _lang: names.get(topic, topic), stories)
+    parts = plan(digest.item_count, digest_sections(digest), digest.more, html_blocks.size, limit)
+    return [html_blocks.message(part) for part in parts]

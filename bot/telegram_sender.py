@@ -38,24 +38,33 @@ def seconds(value: int | float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-# Telegram's flood limits (its FAQ and constants): ~30 messages/s overall, ~1/s per chat,
-# 20/min per group or channel.
-GLOBAL_INTERVAL = 1 / 30
-PRIVATE_CHAT_INTERVAL = 1.0
-GROUP_CHAT_INTERVAL = 60 / 20
+# Telegram's flood limits (its FAQ): ~30 messages/s overall, ~1/s per chat, 20/min per group
+# or channel.
+MAX_PER_SECOND = 30.0
+PRIVATE_PER_SECOND = 1.0
+GROUP_PER_MINUTE = 20.0
 
 
 class TelegramSender:
     platform = "telegram"
-    global_interval = GLOBAL_INTERVAL
+
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        max_per_second: float = MAX_PER_SECOND,
+        private_per_second: float = PRIVATE_PER_SECOND,
+        group_per_minute: float = GROUP_PER_MINUTE,
+    ) -> None:
+        self.bot = bot
+        self.global_interval = 1 / max_per_second
+        self._private_interval = 1 / private_per_second
+        self._group_interval = 60 / group_per_minute
 
     def chat_interval(self, chat_id: str) -> float:
         # Group, supergroup and channel ids are negative; @usernames are channels.
-        private = chat_id.lstrip("-").isdigit() and not chat_id.startswith("-")
-        return PRIVATE_CHAT_INTERVAL if private else GROUP_CHAT_INTERVAL
-
-    def __init__(self, bot: Bot) -> None:
-        self.bot = bot
+        private = chat_id.isdigit()
+        return self._private_interval if private else self._group_interval
 
     async def send(self, delivery: Delivery) -> SendResult:
         message = delivery.message

@@ -1,24 +1,21 @@
 """The compose tick.
 
-subscribers whose schedule is due | stories after cursor on their topics
-    | rank + group -> digest | render per channel -> messages | outbox (keyed)
-    | advance cursor, one transaction per subscriber
+subscribers whose schedule is due | stories after their cursors on their topics
+    | rank + group -> digest | plan the parts per channel | outbox (keyed)
+    | advance the cursors: one transaction per batch of subscribers
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
 
-from bot.digests import compose_for
+from bot.digests import compose_due
 from jobs.context import JobContext
-from newsbrief.store import subscribers
 
 log = logging.getLogger(__name__)
 
-BATCH = 200
-LEASE = timedelta(minutes=2)
+BATCH = 1000
 
 
 async def compose_tick(ctx: JobContext) -> int:
@@ -27,13 +24,8 @@ async def compose_tick(ctx: JobContext) -> int:
 
 
 def compose_batch(ctx: JobContext) -> int:
-    now = ctx.clock()
-    with ctx.db.session() as session:
-        due = subscribers.claim_due(session, now, BATCH, LEASE)
-    queued = 0
-    for subscriber in due:
-        try:
-            queued += compose_for(ctx.db, ctx.config, subscriber, now)
-        except Exception:  # the lease runs out and the next tick tries this subscriber again
-            log.exception("composing for subscriber %s failed", subscriber.id)
-    return queued
+    try:
+        return compose_due(ctx.db, ctx.config, ctx.clock(), batch=BATCH)
+    except Exception:  # the batch rolled back; the next tick composes these digests again
+        log.exception("composing digests failed")
+        return 0

@@ -6,15 +6,24 @@
 Each chat is a queue: when one of its messages cannot go now, the rest wait behind it, so parts
 of a digest never arrive out of order. Chats are independent: one rate-limited chat slows no
 other.
+
+A tick claims a few seconds' worth of messages (the chats with the most due first), sends them
+as their slots come up, and claims more as the queues drain, until nothing is due. Ticks may
+overlap (the scheduler's and one woken by a command): they share the chat queues and the
+pacing, and a chat is in at most one queue, so no tick waits behind another's slow chat.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections import defaultdict
+import math
+from collections import deque
+from dataclasses import dataclass, field
 from datetime import timedelta
 
+from bot.digests import materialize
 from bot.senders import Pacer, Sender
 from jobs.context import JobContext
 from newsbrief.records import Delivery, SendOutcome, SendResult
@@ -22,56 +31,244 @@ from newsbrief.store import outbox, subscribers
 
 log = logging.getLogger(__name__)
 
-BATCH = 200
 MAX_BACKOFF = timedelta(hours=1)
+HORIZON = 10.0
+"""Seconds of sending claimed ahead: enough to keep the rate, little to wait out after a crash."""
+MAX_QUEUED = 1000
+CLAIM_EVERY = 0.25
+"""Seconds between two claims while queues are draining."""
+
+ChatKey = tuple[str, str]
+
+
+@dataclass
+class _Run:
+    """What one tick claimed: how many of those are still open, how many went out."""
+
+    open: int = 0
+    sent: int = 0
+
+
+@dataclass
+class _Chat:
+    key: ChatKey
+    interval: float
+    due: int
+    """Messages due for this chat when claimed, the queued ones included: its remaining work."""
+    queue: deque[tuple[Delivery, _Run]] = field(default_factory=deque)
+    busy: bool = False
+
+    def priority(self) -> tuple[float, int]:
+        # The longest chains first (a group's 3 s spacing makes its tail the last to finish),
+        # then in the order they were written.
+        return self.due * self.interval, -self.queue[0][0].id
+
+
+@dataclass
+class _Lane:
+    """One sender's pacing and sends in flight."""
+
+    sender: Sender
+    pacer: Pacer
+    in_flight: int = 0
 
 
 class Deliverer:
-    """Keeps the pacing state between ticks, so limits hold across tick boundaries."""
+    """Keeps the chat queues and pacing between ticks, so limits hold across tick boundaries.
 
-    def __init__(self, ctx: JobContext) -> None:
+    ``max_in_flight`` bounds the sends under way at once per sender, each recorded before its
+    slot is given back: with 1, a crash (SIGKILL) can leave at most one message sent but not
+    marked sent, which is then sent again once its lease runs out.
+    """
+
+    def __init__(self, ctx: JobContext, *, max_in_flight: int = 1) -> None:
         self.ctx = ctx
-        self.pacers = {name: Pacer(s.global_interval) for name, s in ctx.senders.items()}
-        self._lock = asyncio.Lock()
+        self.max_in_flight = max_in_flight
+        self._lanes = {name: _Lane(s, Pacer(s.global_interval)) for name, s in ctx.senders.items()}
+        self._chats: dict[ChatKey, _Chat] = {}
+        self._claim_lock = asyncio.Lock()
+        self._claiming: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
+        self._last_claim = -math.inf
+        self._drivers = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- the tick --------------------------------------------------------------------------------
 
     async def tick(self) -> int:
-        """Send what is due; returns how many messages were sent. One tick at a time."""
-        async with self._lock:
-            ctx = self.ctx
-            if not ctx.senders:
-                return 0
+        """Send what is due; returns how many of the messages this tick claimed were sent."""
+        if not self._lanes:
+            return 0
+        loop = asyncio.get_running_loop()
+        run = _Run()
+        self._drivers += 1
+        try:
+            while True:
+                if run.open == 0:
+                    await self._claim(run)
+                    if run.open == 0:
+                        return run.sent
+                elif (
+                    self._claiming is None
+                    and self._room() >= self._capacity() / 2
+                    and loop.time() - self._last_claim >= CLAIM_EVERY
+                ):
+                    # Claim more in the background: sends go on meanwhile.
+                    self._claiming = asyncio.create_task(self._claim(run))
+                    self._claiming.add_done_callback(self._claimed)
+                wait = min(self._dispatch(loop.time()), CLAIM_EVERY)
+                self._changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), wait)
+        finally:
+            self._drivers -= 1
+            if self._drivers == 0 and self._chats:
+                # Cancelled: what is still queued keeps its lease and is claimed again after it.
+                self._chats.clear()
+
+    def _claimed(self, task: asyncio.Task[None]) -> None:
+        self._claiming = None
+        self._changed.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("claiming deliveries failed", exc_info=task.exception())
+
+    def _capacity(self) -> int:
+        fastest = min(lane.sender.global_interval for lane in self._lanes.values())
+        return (
+            MAX_QUEUED if fastest <= 0 else max(1, min(MAX_QUEUED, int(self._horizon() / fastest)))
+        )
+
+    def _horizon(self) -> float:
+        # Whatever is claimed must go out well before its lease ends, or another sender may take
+        # it: a crashed sender's messages are free again after the lease.
+        return min(HORIZON, self.ctx.config.scheduler.delivery_lease / 2)
+
+    def _room(self) -> int:
+        return self._capacity() - sum(len(chat.queue) for chat in self._chats.values())
+
+    # -- claiming ----------------------------------------------------------------------------------
+
+    async def _claim(self, run: _Run) -> None:
+        async with self._claim_lock:
+            self._last_claim = asyncio.get_running_loop().time()
+            room = self._room()
+            if room <= 0:
+                return
+            ctx, skip = self.ctx, list(self._chats)
             now = ctx.clock()
             lease = timedelta(seconds=ctx.config.scheduler.delivery_lease)
+            horizon = self._horizon()
 
-            def claim() -> list[Delivery]:
+            def interval(key: ChatKey) -> float:
+                return self._lanes[key[0]].sender.chat_interval(key[1])
+
+            def claim() -> list[tuple[ChatKey, int, list[Delivery]]]:
                 with ctx.db.session() as session:
-                    return outbox.claim_due(session, now, BATCH, lease, list(ctx.senders))
+                    heads = outbox.due_heads(
+                        session,
+                        now,
+                        list(self._lanes),
+                        per_chat=max(1, int(horizon)),
+                        limit=4 * room,  # enough for the groups' heads left over
+                        skip_chats=skip,
+                    )
+                    chats: dict[ChatKey, tuple[int, list[int]]] = {}
+                    for head in heads:
+                        key = (head.platform, head.chat_id)
+                        chats.setdefault(key, (head.chat_due, []))[1].append(head.id)
+                    # The chats with the most work left first; a chat claims only what it can
+                    # send within the horizon at its own pace.
+                    order = sorted(chats, key=lambda k: -chats[k][0] * interval(k))
+                    picked: list[tuple[ChatKey, int, list[int]]] = []
+                    left = room
+                    for key in order:
+                        due, ids = chats[key]
+                        take = min(len(ids), max(1, int(horizon / max(interval(key), 1e-3))), left)
+                        picked.append((key, due, ids[:take]))
+                        left -= take
+                        if left <= 0:
+                            break
+                    claimed = outbox.claim(
+                        session, [i for _, _, ids in picked for i in ids], now, lease
+                    )
+                    got = {d.id: d for d in claimed}
+                    result: list[tuple[ChatKey, int, list[Delivery]]] = []
+                    for key, due, ids in picked:
+                        # Another sender took one of them: keep the part before the gap, in order.
+                        n = next((i for i, x in enumerate(ids) if x not in got), len(ids))
+                        outbox.release(session, [x for x in ids[n:] if x in got])
+                        if n:
+                            result.append((key, due, [got[x] for x in ids[:n]]))
+                # Digest parts stored by reference are rendered now, with the stories as they are.
+                ready = {d.id: d for d in materialize(ctx.db, ctx.config, list(got.values()))}
+                return [(key, due, [ready[d.id] for d in ds]) for key, due, ds in result]
 
-            due = await asyncio.to_thread(claim)
-            chats: dict[tuple[str, str], list[Delivery]] = defaultdict(list)
-            for delivery in due:
-                chats[(delivery.platform, delivery.chat_id)].append(delivery)
-            sent = await asyncio.gather(*(self._chat(queue) for queue in chats.values()))
-            return sum(sent)
+            for key, due, deliveries in await asyncio.to_thread(claim):
+                chat = self._chats[key] = _Chat(key, interval(key), due)
+                chat.queue.extend((d, run) for d in deliveries)
+                run.open += len(deliveries)
 
-    async def _chat(self, queue: list[Delivery]) -> int:
-        sender = self.ctx.senders[queue[0].platform]
-        pacer = self.pacers[sender.platform]
-        sent = 0
-        for delivery in queue:
-            await pacer.wait(delivery.chat_id, sender.chat_interval(delivery.chat_id))
+    # -- sending -----------------------------------------------------------------------------------
+
+    def _dispatch(self, now: float) -> float:
+        """Start every send whose slot has come; returns seconds until the next slot may."""
+        wait = math.inf
+        for lane in self._lanes.values():
+            pacer = lane.pacer
+            while lane.in_flight < self.max_in_flight:
+                ready = [
+                    c
+                    for c in self._chats.values()
+                    if c.key[0] == lane.sender.platform and c.queue and not c.busy
+                ]
+                if not ready:
+                    break
+                if pacer.next_global > now:
+                    wait = min(wait, pacer.next_global - now)
+                    break
+                eligible = [c for c in ready if pacer.chat_ready_at(c.key[1]) <= now]
+                if not eligible:
+                    wait = min(wait, min(pacer.chat_ready_at(c.key[1]) for c in ready) - now)
+                    break
+                chat = max(eligible, key=_Chat.priority)
+                pacer.take(chat.key[1], chat.interval, now)
+                chat.busy = True
+                lane.in_flight += 1
+                task = asyncio.create_task(self._send(lane, chat))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        return max(wait, 0.0)
+
+    async def _send(self, lane: _Lane, chat: _Chat) -> None:
+        delivery, run = chat.queue.popleft()
+        sender = lane.sender
+        go_on = False
+        try:
             try:
                 result = await sender.send(delivery)
             except Exception as exc:  # a sender bug must not lose the message
                 log.exception("sender %s crashed on delivery %s", sender.platform, delivery.id)
                 result = SendResult(SendOutcome.RETRY, error=f"{type(exc).__name__}: {exc}")
-            go_on = await asyncio.to_thread(self._record, sender, delivery, result)
-            sent += result.outcome is SendOutcome.SENT
+            lane.pacer.finished(chat.key[1], chat.interval, asyncio.get_running_loop().time())
+            # Recorded in its own transaction before the next send may start (see max_in_flight).
+            go_on = await asyncio.to_thread(self._record, delivery, result)
+            run.sent += result.outcome is SendOutcome.SENT
+        except Exception:  # the database: the row keeps its lease and is claimed again after it
+            log.exception("could not record delivery %s", delivery.id)
+        finally:
+            run.open -= 1
+            lane.in_flight -= 1
+            chat.busy = False
+            chat.due -= 1
             if not go_on:
-                break
-        return sent
+                for _, other in chat.queue:  # put back in the outbox by _record: not ours now
+                    other.open -= 1
+                chat.queue.clear()
+            if not chat.queue and self._chats.get(chat.key) is chat:
+                del self._chats[chat.key]
+            self._changed.set()
 
-    def _record(self, sender: Sender, delivery: Delivery, result: SendResult) -> bool:
+    def _record(self, delivery: Delivery, result: SendResult) -> bool:
         """Store the outcome; returns whether the chat's next message may be sent now."""
         now = self.ctx.clock()
         platform, chat = delivery.platform, delivery.chat_id
@@ -87,7 +284,10 @@ class Deliverer:
                 case SendOutcome.RATE_LIMITED:
                     wait = timedelta(seconds=max(1.0, result.retry_after or 1.0))
                     log.warning("chat %s:%s rate limited for %s", platform, chat, wait)
-                    outbox.hold_chat(session, platform, chat, now + wait, result.error or "429")
+                    until = f"{now + wait:%Y-%m-%d %H:%M:%S}Z"
+                    reason = f"rate limited: retry after {wait.total_seconds():.0f} s, at {until}"
+                    reason += f" ({result.error})" if result.error else ""
+                    outbox.hold_chat(session, platform, chat, now + wait, reason)
                 case SendOutcome.CHAT_GONE:
                     log.warning("chat %s:%s paused: %s", platform, chat, result.error)
                     subscribers.pause_chat(session, platform, chat, result.error or "chat gone")

@@ -28,7 +28,6 @@ CLAIM = 500
 """Feeds claimed at once; their fetches queue behind the fetcher's limits."""
 WRITE_BATCH = 100
 """Polls stored per transaction."""
-LEASE = timedelta(minutes=10)
 
 
 @dataclass
@@ -85,7 +84,9 @@ async def poll_tick(ctx: JobContext, *, feedparser_defaults: bool = False) -> Po
 
 def _claim(ctx: JobContext) -> list[FeedState]:
     with ctx.db.session() as session:
-        return feeds.claim_due_feeds(session, ctx.clock(), CLAIM, LEASE)
+        return feeds.claim_due_feeds(
+            session, ctx.clock(), CLAIM, timedelta(seconds=ctx.config.scheduler.poll_lease)
+        )
 
 
 async def _poll_batch(

@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -41,11 +42,27 @@ class SecretFilter(logging.Filter):
         return True
 
 
+def config_secrets(config: Config, environ: Mapping[str, str] = os.environ) -> list[str]:
+    """Every secret the config reaches: tokens, callback keys, robots' webhook keys."""
+    found = [
+        s.get_secret_value()
+        for s in (
+            config.telegram.token,
+            config.wecom.callback_token,
+            config.wecom.callback_aes_key,
+            config.wechat.token,
+            config.wechat.aes_key,
+        )
+        if s is not None
+    ]
+    names = [r.key_env for r in config.robots] + [r.secret_env or "" for r in config.robots]
+    return found + [environ[n] for n in names if n and environ.get(n)]
+
+
 def setup_logging(config: Config | None, verbose: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    token = config.telegram.token.get_secret_value() if config and config.telegram.token else ""
-    handler.addFilter(SecretFilter([token]))
+    handler.addFilter(SecretFilter(config_secrets(config) if config else []))
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True
     )

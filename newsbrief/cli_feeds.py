@@ -14,16 +14,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from newsbrief.config_base import check_http_url
 from newsbrief.config_edit import add_feeds, plan_additions
 from newsbrief.discovery import DiscoveredFeed, DiscoveryError, discover_feed
 from newsbrief.fetcher import Fetcher
 from newsbrief.opml import OpmlError, export_opml, parse_opml
-from newsbrief.settings import (
-    Config,
-    ConfigError,
-    check_http_url,
-    load_config,
-)
+from newsbrief.settings import Config, ConfigError, load_config
 
 EXIT_ERROR = 1
 EXIT_CONFIG = 2

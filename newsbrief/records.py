@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,9 @@ class Article:
     published_at: datetime | None = None
     canonical_url: str | None = None
     keywords: tuple[str, ...] = ()
+    author: str | None = None
+    image_url: str | None = None
+    """The lead image the article page declares, when the page was fetched."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +190,25 @@ class Delivery:
     attempts: int = 0
     last_error: str | None = None
     platform_message_id: str | None = None
+    payload: dict[str, Any] | None = None
+    """A digest part stored by reference; ``message.text`` is rendered from it when sent."""
+
+
+@dataclass(frozen=True, slots=True)
+class Keywords:
+    """Include/exclude keywords: a story must contain one ``include`` (if any) and no ``exclude``."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.include or self.exclude)
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    topic: str
+    keywords: Keywords = field(default=Keywords())
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +221,16 @@ class Subscriber:
     timezone: str
     schedule: str
     paused: bool = False
-    topics: tuple[str, ...] = field(default=())
+    subscriptions: tuple[Subscription, ...] = ()
+    """In the order subscribed: the first is the subscriber's most important topic."""
+    filters: Keywords = field(default=Keywords())
+    """Over all of the subscriber's topics."""
+    quiet_hours: str | None = None
+    max_items: int | None = None
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return tuple(s.topic for s in self.subscriptions)
 
 
 class SendOutcome(StrEnum):

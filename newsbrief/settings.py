@@ -9,47 +9,36 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+from newsbrief.channels_config import (
+    DingTalkConfig,
+    FeishuConfig,
+    RobotConfig,
+    ServerConfig,
+    WeChatConfig,
+    WeComConfig,
+    check_robot_ids,
+)
+from newsbrief.chinese import to_traditional
+from newsbrief.config_base import Language, _check_id, _Section, check_http_url
 from newsbrief.records import Feed
+from newsbrief.schedule import parse_quiet, parse_schedule
 from newsbrief.taxonomy import TaxonomyError, load_taxonomy
 from newsbrief.topics import TopicRule
 
 DEFAULT_CONFIG_PATH = Path("config/newsbrief.yaml")
 ENV_PREFIX = "NEWSBRIEF_"
-LANGUAGES = ("zh-Hans", "en")
-Language = Literal["zh-Hans", "en"]
-_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-
-
-def check_http_url(url: str) -> str:
-    """Accept only absolute http(s) URLs with a host; feeds and APIs are nothing else."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an http(s) URL: {url!r}")
-    return url.strip()
-
-
-def _check_id(value: str) -> str:
-    if not _ID.match(value):
-        raise ValueError(f"{value!r} is not an id (lowercase letters, digits, - and _)")
-    return value
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class TopicName(_Section):
@@ -72,6 +61,10 @@ class TopicConfig(_Section):
     regex: tuple[str, ...] = ()
     parent: str | None = None
     group: str | None = None
+    weak: tuple[str, ...] = ()
+    """Words common outside the topic: each counts half, so one alone files nothing."""
+    priority: int = Field(default=0, ge=-5, le=5)
+    """Ranks this topic's stories higher (positive) or lower (negative) in digests."""
 
     _id = field_validator("id")(_check_id)
 
@@ -79,7 +72,7 @@ class TopicConfig(_Section):
         if lang == "en":
             return self.name.en
         if lang == "zh-Hant":
-            return self.name.zh_hant or self.name.zh
+            return self.name.zh_hant or to_traditional(self.name.zh)
         return self.name.zh
 
     def rule(self) -> TopicRule:
@@ -94,6 +87,7 @@ class TopicConfig(_Section):
             regex=self.regex,
             parent=self.parent,
             group=self.group,
+            weak=self.weak,
         )
 
 
@@ -138,6 +132,8 @@ class SubscriberDefaults(_Section):
     """Most stories in one digest; the rest are counted as "and N more"."""
     backlog_hours: float = Field(default=24, ge=0, le=24 * 30)
     """How far back a new subscriber's first digest reaches."""
+    quiet_hours: str | None = None
+    """Local ``HH:MM-HH:MM`` during which nothing is sent to a new subscriber, or none."""
 
     @field_validator("timezone")
     @classmethod
@@ -151,10 +147,14 @@ class SubscriberDefaults(_Section):
     @field_validator("schedule")
     @classmethod
     def _schedule(cls, value: str) -> str:
-        from newsbrief.schedule import parse_schedule
-
         parse_schedule(value)
         return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str | None) -> str | None:
+        quiet = parse_quiet(value) if value is not None else None
+        return str(quiet) if quiet else None
 
 
 class TelegramConfig(_Section):
@@ -228,6 +228,10 @@ class SchedulerConfig(_Section):
     deliver: float = Field(default=2, gt=0)
     delivery_lease: float = Field(default=600, ge=1)
     """Seconds a claimed message stays claimed: after a crash mid-send it is retried then."""
+    poll_lease: float = Field(default=600, ge=1)
+    """Seconds claimed feeds stay claimed: after a crash they are polled again then."""
+    process_lease: float = Field(default=300, ge=1)
+    """Seconds claimed entries stay claimed: after a crash they are processed again then."""
 
 
 class Config(BaseSettings):
@@ -252,6 +256,13 @@ class Config(BaseSettings):
     subscriber_defaults: SubscriberDefaults = SubscriberDefaults()
     topics: tuple[TopicConfig, ...] = ()
     feeds: tuple[FeedConfig, ...] = ()
+    wecom: WeComConfig = WeComConfig()
+    dingtalk: DingTalkConfig = DingTalkConfig()
+    feishu: FeishuConfig = FeishuConfig()
+    wechat: WeChatConfig = WeChatConfig()
+    server: ServerConfig = ServerConfig()
+    robots: tuple[RobotConfig, ...] = ()
+    """Group robots (WeCom, DingTalk, Feishu) that get digests of their topics."""
 
     @classmethod
     def settings_customise_sources(
@@ -349,6 +360,10 @@ def load_config(path: str | Path | None = None) -> Config:
                 problems.append(Problem(where, None, reason))
             else:
                 problems.append(Problem(name, _line_of(raw, _shift(loc, inline_offset)), reason))
+    if config is not None:
+        problems += [
+            Problem(name, _line_of(raw, ("robots",)), p) for p in check_robot_ids(config.robots)
+        ]
     if problems or config is None:
         problems.sort(key=lambda p: (p.file != name, p.line or 0))
         raise ConfigError(problems)
@@ -382,6 +397,7 @@ def _taxonomy_topics(
             "regex": list(t.regex),
             "parent": t.parent,
             "group": t.group,
+            "weak": list(t.weak),
         }
         for t in taxonomy.topics
     ]
@@ -476,4 +492,16 @@ def _reference_problems(data: Mapping[str, Any]) -> list[tuple[tuple[object, ...
                                 f"feeds[{i}].topics: unknown topic {topic_id!r}",
                             )
                         )
+    robots = data.get("robots") or []
+    if isinstance(robots, list):
+        for i, robot in enumerate(robots):
+            robot_topics = robot.get("topics") if isinstance(robot, dict) else None
+            for j, topic_id in enumerate(robot_topics if isinstance(robot_topics, list) else ()):
+                if isinstance(topic_id, str) and topic_id not in known:
+                    problems.append(
+                        (
+                            ("robots", i, "topics", j),
+                            f"robots[{i}].topics: unknown topic {topic_id!r}",
+                        )
+                    )
     return problems

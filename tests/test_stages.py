@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ from newsbrief.feeds import FeedParseError, entry_key, parse_feed
 from newsbrief.html_text import html_to_text
 from newsbrief.language import detect_language
 from newsbrief.records import Entry, StoryItem
-from newsbrief.schedule import next_due, parse_schedule
 from newsbrief.summaries import split_sentences, summarize
 from newsbrief.topics import TopicMatcher, TopicRule
 
@@ -128,19 +126,6 @@ def test_digest_ranks_groups_and_limits() -> None:
         ("CRYPTO", [2]),
     ]
     assert compose_digest(9, "en", ["tech"], stories, lambda t, lang: t) is None
-
-
-def test_schedules() -> None:
-    at = datetime(2026, 3, 1, 0, 10, tzinfo=UTC)  # 08:10 in Shanghai
-    daily = parse_schedule("daily 08:30, 20:00")
-    assert str(daily) == "daily 08:30,20:00"
-    assert next_due(daily, "Asia/Shanghai", at) == datetime(2026, 3, 1, 0, 30, tzinfo=UTC)
-    assert next_due(parse_schedule("every 3h"), "UTC", at) == datetime(2026, 3, 1, 3, 0, tzinfo=UTC)
-    assert next_due(parse_schedule("instant"), "UTC", at) == at
-    assert next_due(parse_schedule("off"), "UTC", at) is None
-    for bad in ("daily 25:00", "every 0h", "weekly", ""):
-        with pytest.raises(ValueError):
-            parse_schedule(bad)
 
 
 def test_titles_are_plain_text_whatever_the_feed_escaped() -> None:

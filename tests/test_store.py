@@ -106,3 +106,32 @@ def test_an_edit_stays_in_its_story_unless_announced(db: Database) -> None:
     assert announced > first
     with db.session() as s:
         assert articles.head_position(s) == announced
+
+
+def test_subscriptions_move_onto_their_subscribers_in_order(database_url: str) -> None:
+    from sqlalchemy import text
+
+    from newsbrief.store import subscribers
+
+    database = Database(database_url)
+    try:
+        database.upgrade("0003")
+        with database.engine.begin() as c:
+            c.execute(
+                text(
+                    "INSERT INTO subscribers (id, platform, chat_id, thread_id, lang, timezone,"
+                    " schedule, paused, created_at) VALUES (1, 'telegram', '5', 0, 'en', 'UTC',"
+                    " 'instant', false, :now)"
+                ),
+                {"now": NOW.replace(tzinfo=None)},
+            )
+            for minute, topic in ((3, "ai"), (1, "crypto"), (2, "sports")):
+                c.execute(
+                    text("INSERT INTO subscriptions VALUES (1, :topic, :at)"),
+                    {"topic": topic, "at": NOW.replace(tzinfo=None, minute=minute)},
+                )
+        database.upgrade()
+        with database.session() as s:
+            assert subscribers.topics_of(s, 1) == ["crypto", "sports", "ai"]
+    finally:
+        database.dispose()

@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,9 +49,16 @@ class Database:
         return self.engine.dialect.name == "postgresql"
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """One transaction: committed on success, rolled back on any error."""
+    def session(self, *, write_lock: bool = False) -> Iterator[Session]:
+        """One transaction: committed on success, rolled back on any error.
+
+        ``write_lock`` takes SQLite's write lock before the first read, so what the transaction
+        reads stays true until it commits (SQLite has no ``SELECT … FOR UPDATE``; PostgreSQL's
+        row locks do the same there).
+        """
         with self._sessions() as session, session.begin():
+            if write_lock and self.engine.dialect.name == "sqlite":
+                session.execute(text("BEGIN IMMEDIATE"))
             yield session
 
     def upgrade(self, revision: str = "head") -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from newsbrief.records import Delivery, DeliveryStatus, Message, Subscriber
@@ -29,6 +30,7 @@ def _record(row: DeliveryRow) -> Delivery:
         attempts=row.attempts,
         last_error=row.last_error,
         platform_message_id=row.platform_message_id,
+        payload=row.payload,
     )
 
 
@@ -86,30 +88,132 @@ def enqueue_to(
     return added
 
 
+@dataclass(frozen=True, slots=True)
+class DueHead:
+    """One of the first due messages of a chat, with how many that chat has due in all."""
+
+    id: int
+    platform: str
+    chat_id: str
+    chat_due: int
+    """Messages due for this chat (the chat's remaining work)."""
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        or_(
+            DeliveryRow.status == DeliveryStatus.PENDING,
+            (DeliveryRow.status == DeliveryStatus.SENDING) & (DeliveryRow.lease_until <= now),
+        ),
+        DeliveryRow.due_at <= now,
+    )
+
+
+def due_heads(
+    session: Session,
+    now: datetime,
+    platforms: Sequence[str],
+    *,
+    per_chat: int,
+    limit: int,
+    skip_chats: Collection[tuple[str, str]] = (),
+) -> list[DueHead]:
+    """The first ``per_chat`` due messages of each chat, chats with the most due first.
+
+    A chat with a message claimed by a live sender (any process) is left out, as are
+    ``skip_chats``: a chat's messages go out one after another, so only one sender may hold it.
+    """
+    busy = session.execute(
+        select(DeliveryRow.platform, DeliveryRow.chat_id)
+        .where(DeliveryRow.status == DeliveryStatus.SENDING, DeliveryRow.lease_until > now)
+        .distinct()
+    )
+    skip = {f"{platform}:{chat}" for platform, chat in [*busy, *skip_chats]}
+    chat = (DeliveryRow.platform, DeliveryRow.chat_id)
+    ranked = (
+        select(
+            DeliveryRow.id,
+            DeliveryRow.platform,
+            DeliveryRow.chat_id,
+            func.row_number().over(partition_by=chat, order_by=DeliveryRow.id).label("rank"),
+            func.count().over(partition_by=chat).label("chat_due"),
+            func.min(DeliveryRow.id).over(partition_by=chat).label("first"),
+        )
+        .where(DeliveryRow.platform.in_(list(platforms)), _claimable(now))
+        .subquery()
+    )
+    if skip:
+        key = ranked.c.platform + ":" + ranked.c.chat_id
+        where: ColumnElement[bool] = and_(ranked.c.rank <= per_chat, key.not_in(list(skip)))
+    else:
+        where = ranked.c.rank <= per_chat
+    query = (
+        select(ranked.c.id, ranked.c.platform, ranked.c.chat_id, ranked.c.chat_due)
+        .where(where)
+        .order_by(ranked.c.chat_due.desc(), ranked.c.first, ranked.c.rank)
+        .limit(limit)
+    )
+    return [DueHead(*row) for row in session.execute(query)]
+
+
+def pending_ids(
+    session: Session, platform: str, chat_id: str, now: datetime, limit: int
+) -> list[int]:
+    """One chat's claimable messages, oldest first (pull-only channels take them as replies)."""
+    return list(
+        session.scalars(
+            select(DeliveryRow.id)
+            .where(
+                DeliveryRow.platform == platform,
+                DeliveryRow.chat_id == chat_id,
+                _claimable(now),
+            )
+            .order_by(DeliveryRow.id)
+            .limit(limit)
+        )
+    )
+
+
+def claim(session: Session, ids: Sequence[int], now: datetime, lease: timedelta) -> list[Delivery]:
+    """Lease these messages to this sender, those still claimable; in the order given.
+
+    After a crash the lease runs out and they are claimed again, so a message in flight at the
+    crash may be sent twice, never lost.
+    """
+    if not ids:
+        return []
+    got = set(
+        session.scalars(
+            update(DeliveryRow)
+            .where(DeliveryRow.id.in_(list(ids)), _claimable(now))
+            .values(status=DeliveryStatus.SENDING, lease_until=now + lease)
+            .returning(DeliveryRow.id)
+        )
+    )
+    rows = {r.id: r for r in session.scalars(select(DeliveryRow).where(DeliveryRow.id.in_(got)))}
+    return [_record(rows[i]) for i in ids if i in rows]
+
+
 def claim_due(
     session: Session, now: datetime, limit: int, lease: timedelta, platforms: Sequence[str]
 ) -> list[Delivery]:
-    """Due messages in the order they were written; a crashed sender's lease runs out and they
-    are claimed again (so a message in flight at a crash may be sent twice, never lost)."""
-    query = (
-        select(DeliveryRow)
-        .where(
-            DeliveryRow.platform.in_(list(platforms)),
-            or_(
-                DeliveryRow.status == DeliveryStatus.PENDING,
-                (DeliveryRow.status == DeliveryStatus.SENDING) & (DeliveryRow.lease_until <= now),
-            ),
-            DeliveryRow.due_at <= now,
-        )
+    """Up to ``limit`` due messages in the order they were written, leased (chats mixed)."""
+    ids = session.scalars(
+        select(DeliveryRow.id)
+        .where(DeliveryRow.platform.in_(list(platforms)), _claimable(now))
         .order_by(DeliveryRow.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
     )
-    rows = list(session.scalars(query))
-    for row in rows:
-        row.status, row.lease_until = DeliveryStatus.SENDING, now + lease
-        row.attempts += 1
-    return [_record(row) for row in rows]
+    return claim(session, list(ids), now, lease)
+
+
+def release(session: Session, ids: Sequence[int]) -> None:
+    """Give claimed messages back unsent (another sender got ahead in their chat)."""
+    session.execute(
+        update(DeliveryRow)
+        .where(DeliveryRow.id.in_(list(ids)), DeliveryRow.status == DeliveryStatus.SENDING)
+        .values(status=DeliveryStatus.PENDING, lease_until=None)
+    )
 
 
 def mark_sent(session: Session, delivery_id: int, message_id: str | None, now: datetime) -> None:
@@ -122,17 +226,25 @@ def mark_sent(session: Session, delivery_id: int, message_id: str | None, now: d
             sent_at=now,
             lease_until=None,
             last_error=None,
+            attempts=DeliveryRow.attempts + 1,
         )
     )
 
 
 def retry_later(session: Session, delivery: Delivery, error: str, due_at: datetime) -> None:
     """A passing failure: try again at ``due_at``, or give up visibly after MAX_ATTEMPTS."""
-    status = DeliveryStatus.FAILED if delivery.attempts >= MAX_ATTEMPTS else DeliveryStatus.PENDING
+    attempts = delivery.attempts + 1
+    status = DeliveryStatus.FAILED if attempts >= MAX_ATTEMPTS else DeliveryStatus.PENDING
     session.execute(
         update(DeliveryRow)
         .where(DeliveryRow.id == delivery.id)
-        .values(status=status, due_at=due_at, lease_until=None, last_error=error[:2000])
+        .values(
+            status=status,
+            due_at=due_at,
+            lease_until=None,
+            last_error=error[:2000],
+            attempts=attempts,
+        )
     )
 
 
@@ -140,7 +252,12 @@ def fail(session: Session, delivery_id: int, error: str) -> None:
     session.execute(
         update(DeliveryRow)
         .where(DeliveryRow.id == delivery_id)
-        .values(status=DeliveryStatus.FAILED, lease_until=None, last_error=error[:2000])
+        .values(
+            status=DeliveryStatus.FAILED,
+            lease_until=None,
+            last_error=error[:2000],
+            attempts=DeliveryRow.attempts + 1,
+        )
     )
 
 

@@ -2,18 +2,65 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import Table, or_, select
+from sqlalchemy import update as update_rows
 from sqlalchemy.orm import Session
 
-from newsbrief.records import Subscriber
+from newsbrief.records import Keywords, Subscriber, Subscription
+from newsbrief.schedule import QuietHours, Schedule, next_due, parse_quiet, parse_schedule
+from newsbrief.store import bulk
 from newsbrief.store.articles import head_position
-from newsbrief.store.tables import DeliveryRow, DigestCursorRow, SubscriberRow, SubscriptionRow
+from newsbrief.store.tables import DeliveryRow, DigestCursorRow, SubscriberRow
+
+_NO_KEYWORDS = Keywords()
 
 
-def _record(row: SubscriberRow, topics: Iterable[str] = ()) -> Subscriber:
+def _keywords(data: Mapping[str, Any] | None) -> Keywords:
+    if not data or not (data.get("include") or data.get("exclude")):
+        return _NO_KEYWORDS
+    return Keywords(tuple(data.get("include") or ()), tuple(data.get("exclude") or ()))
+
+
+def _keywords_json(keywords: Keywords) -> dict[str, list[str]]:
+    return {"include": list(keywords.include), "exclude": list(keywords.exclude)}
+
+
+class _Plain(dict[str, Subscription]):
+    """One shared record per topic for the usual subscription without keywords."""
+
+    def __missing__(self, topic: str) -> Subscription:
+        found = self[topic] = Subscription(topic)
+        return found
+
+
+_PLAIN = _Plain()
+
+
+def _subscriptions(data: Sequence[str | Mapping[str, Any]]) -> tuple[Subscription, ...]:
+    try:  # the usual case, all plain topic ids: one C-level pass
+        return tuple(map(_PLAIN.__getitem__, data))  # type: ignore[arg-type]
+    except TypeError:  # some carry keywords (a dict is not a key)
+        return tuple(
+            _PLAIN[d] if isinstance(d, str) else Subscription(d["topic"], _keywords(d))
+            for d in data
+        )
+
+
+def _subscriptions_json(subscriptions: Iterable[Subscription]) -> list[str | dict[str, Any]]:
+    """A topic id alone, or ``{"topic": id, "include": [...], "exclude": [...]}``."""
+    return [
+        {"topic": s.topic, **_keywords_json(s.keywords)} if s.keywords else s.topic
+        for s in subscriptions
+    ]
+
+
+def _record(row: SubscriberRow) -> Subscriber:
     return Subscriber(
         id=row.id,
         platform=row.platform,
@@ -23,7 +70,10 @@ def _record(row: SubscriberRow, topics: Iterable[str] = ()) -> Subscriber:
         timezone=row.timezone,
         schedule=row.schedule,
         paused=row.paused,
-        topics=tuple(topics),
+        subscriptions=_subscriptions(row.subscriptions or ()),
+        filters=_keywords(row.filters),
+        quiet_hours=row.quiet_hours,
+        max_items=row.max_items,
     )
 
 
@@ -35,12 +85,12 @@ def find(session: Session, platform: str, chat_id: str, thread_id: int | None) -
             SubscriberRow.thread_id == (thread_id or 0),
         )
     )
-    return _record(row, topics_of(session, row.id)) if row else None
+    return _record(row) if row else None
 
 
 def get(session: Session, subscriber_id: int) -> Subscriber | None:
     row = session.get(SubscriberRow, subscriber_id)
-    return _record(row, topics_of(session, row.id)) if row else None
+    return _record(row) if row else None
 
 
 def ensure(
@@ -54,6 +104,7 @@ def ensure(
     schedule: str,
     now: datetime,
     backlog: timedelta,
+    quiet_hours: str | None = None,
 ) -> tuple[Subscriber, bool]:
     """The subscriber for this chat, created with the defaults if new. Returns (it, created).
 
@@ -71,6 +122,9 @@ def ensure(
         schedule=schedule,
         paused=False,
         created_at=now,
+        subscriptions=[],
+        filters={},
+        quiet_hours=quiet_hours,
     )
     session.add(row)
     session.flush()
@@ -78,7 +132,7 @@ def ensure(
         DigestCursorRow(
             subscriber_id=row.id,
             position=head_position(session, before=now - backlog),
-            next_due_at=now,
+            next_due_at=None,  # due once it follows something
             digests_sent=0,
         )
     )
@@ -86,44 +140,116 @@ def ensure(
 
 
 def topics_of(session: Session, subscriber_id: int) -> list[str]:
-    return list(
-        session.scalars(
-            select(SubscriptionRow.topic_id)
-            .where(SubscriptionRow.subscriber_id == subscriber_id)
-            .order_by(SubscriptionRow.created_at, SubscriptionRow.topic_id)
-        )
-    )
+    row = session.get(SubscriberRow, subscriber_id)
+    return [s.topic for s in _subscriptions(row.subscriptions)] if row else []
 
 
 def subscribe(
-    session: Session, subscriber_id: int, topic_ids: Iterable[str], now: datetime
+    session: Session,
+    subscriber_id: int,
+    topic_ids: Iterable[str],
+    now: datetime,
+    keywords: Keywords | None = None,
 ) -> list[str]:
-    """Add subscriptions; returns the topics that were new."""
-    have = set(topics_of(session, subscriber_id))
-    added = [t for t in dict.fromkeys(topic_ids) if t not in have]
-    for topic_id in added:
-        session.add(SubscriptionRow(subscriber_id=subscriber_id, topic_id=topic_id, created_at=now))
+    """Add subscriptions (or set the keywords of existing ones); returns the topics that were new.
+
+    A subscriber with nothing to read is never due; its first topic makes it due at once.
+    """
+    row = session.get_one(SubscriberRow, subscriber_id, with_for_update=True)
+    subs = list(_subscriptions(row.subscriptions or ()))
+    have = {s.topic for s in subs}
+    wanted = list(dict.fromkeys(topic_ids))
+    added = [t for t in wanted if t not in have]
+    if keywords is not None:
+        subs = [Subscription(s.topic, keywords) if s.topic in wanted else s for s in subs]
+    subs += [Subscription(t, keywords or Keywords()) for t in added]
+    row.subscriptions = _subscriptions_json(subs)
+    if added:
+        cursor = session.get(DigestCursorRow, subscriber_id)
+        if cursor is not None and cursor.next_due_at is None:
+            cursor.next_due_at = now  # the first digest right away
     return added
 
 
 def unsubscribe(session: Session, subscriber_id: int, topic_ids: Iterable[str]) -> list[str]:
     """Remove subscriptions; returns the topics that were removed."""
-    have = set(topics_of(session, subscriber_id))
-    removed = [t for t in dict.fromkeys(topic_ids) if t in have]
+    row = session.get_one(SubscriberRow, subscriber_id, with_for_update=True)
+    drop = set(topic_ids)
+    subs = _subscriptions(row.subscriptions or ())
+    removed = [s.topic for s in subs if s.topic in drop]
     if removed:
-        session.execute(
-            delete(SubscriptionRow).where(
-                SubscriptionRow.subscriber_id == subscriber_id,
-                SubscriptionRow.topic_id.in_(removed),
-            )
-        )
+        row.subscriptions = _subscriptions_json(s for s in subs if s.topic not in drop)
+        if not row.subscriptions:  # nothing to read: never due until it follows something
+            cursor = session.get(DigestCursorRow, subscriber_id)
+            if cursor is not None:
+                cursor.next_due_at = None
     return removed
+
+
+_UNSET: Any = object()
+
+
+def update(
+    session: Session,
+    subscriber_id: int,
+    now: datetime,
+    *,
+    lang: str = _UNSET,
+    timezone: str = _UNSET,
+    schedule: str = _UNSET,
+    quiet_hours: str | None = _UNSET,
+    max_items: int | None = _UNSET,
+    filters: Keywords = _UNSET,
+) -> None:
+    """Change a subscriber's settings; a new schedule, timezone or quiet hours reschedules it."""
+    row = session.get_one(SubscriberRow, subscriber_id, with_for_update=True)
+    if lang is not _UNSET:
+        row.lang = lang
+    if max_items is not _UNSET:
+        row.max_items = max_items
+    if filters is not _UNSET:
+        row.filters = _keywords_json(filters) if filters else {}
+    timing = False
+    for name, value in (
+        ("timezone", timezone),
+        ("schedule", schedule),
+        ("quiet_hours", quiet_hours),
+    ):
+        if value is not _UNSET and getattr(row, name) != value:
+            setattr(row, name, value)
+            timing = True
+    if timing:
+        cursor = session.get(DigestCursorRow, subscriber_id)
+        if cursor is not None and cursor.next_due_at is not None:
+            cursor.next_due_at = next_digest(_record(row), now)
 
 
 def set_language(session: Session, subscriber_id: int, lang: str) -> None:
     session.execute(
-        update(SubscriberRow).where(SubscriberRow.id == subscriber_id).values(lang=lang)
+        update_rows(SubscriberRow).where(SubscriberRow.id == subscriber_id).values(lang=lang)
     )
+
+
+def timing(subscriber: Subscriber, fallback: str = "instant") -> tuple[Schedule, QuietHours | None]:
+    """The subscriber's schedule and quiet hours, parsed (an invalid schedule falls back)."""
+    quiet = _quiet(subscriber.quiet_hours) if subscriber.quiet_hours else None
+    try:
+        return _schedule(subscriber.schedule), quiet
+    except ValueError:
+        return _schedule(fallback), quiet
+
+
+def next_digest(
+    subscriber: Subscriber, now: datetime, fallback: str = "instant"
+) -> datetime | None:
+    """When this subscriber's next digest is due after ``now``."""
+    schedule, quiet = timing(subscriber, fallback)
+    return next_due(schedule, subscriber.timezone, now, quiet)
+
+
+# A compose pass asks for the same few schedule strings 100,000 times.
+_schedule = functools.lru_cache(maxsize=1024)(parse_schedule)
+_quiet = functools.lru_cache(maxsize=1024)(parse_quiet)
 
 
 def resume(session: Session, subscriber_id: int) -> bool:
@@ -133,7 +259,7 @@ def resume(session: Session, subscriber_id: int) -> bool:
         return False
     row.paused, row.paused_reason = False, None
     session.execute(
-        update(DeliveryRow)
+        update_rows(DeliveryRow)
         .where(DeliveryRow.subscriber_id == subscriber_id, DeliveryRow.status == "paused")
         .values(status="pending")
     )
@@ -143,7 +269,7 @@ def resume(session: Session, subscriber_id: int) -> bool:
 def pause_chat(session: Session, platform: str, chat_id: str, reason: str) -> None:
     """The chat cannot receive (blocked the bot, gone): hold everything for it until /start."""
     session.execute(
-        update(SubscriberRow)
+        update_rows(SubscriberRow)
         .where(SubscriberRow.platform == platform, SubscriberRow.chat_id == chat_id)
         .values(paused=True, paused_reason=reason)
     )
@@ -152,12 +278,12 @@ def pause_chat(session: Session, platform: str, chat_id: str, reason: str) -> No
 def migrate_chat(session: Session, platform: str, old_chat_id: str, new_chat_id: str) -> None:
     """A group became a supergroup: its subscribers and queued messages follow it."""
     session.execute(
-        update(SubscriberRow)
+        update_rows(SubscriberRow)
         .where(SubscriberRow.platform == platform, SubscriberRow.chat_id == old_chat_id)
         .values(chat_id=new_chat_id)
     )
     session.execute(
-        update(DeliveryRow)
+        update_rows(DeliveryRow)
         .where(
             DeliveryRow.platform == platform,
             DeliveryRow.chat_id == old_chat_id,
@@ -167,30 +293,76 @@ def migrate_chat(session: Session, platform: str, old_chat_id: str, new_chat_id:
     )
 
 
-def claim_due(session: Session, now: datetime, limit: int, lease: timedelta) -> list[Subscriber]:
-    """Subscribers with subscriptions whose next digest is due, leased for one compose."""
+@dataclass(frozen=True, slots=True)
+class CursorState:
+    """Where a subscriber's digests have got to, as claimed for one compose."""
+
+    position: int
+    digests_sent: int
+    overflow: dict[str, Any] | None = None
+
+
+_COLUMNS = (
+    SubscriberRow.id,
+    SubscriberRow.platform,
+    SubscriberRow.chat_id,
+    SubscriberRow.thread_id,
+    SubscriberRow.lang,
+    SubscriberRow.timezone,
+    SubscriberRow.schedule,
+    SubscriberRow.subscriptions,
+    SubscriberRow.filters,
+    SubscriberRow.quiet_hours,
+    SubscriberRow.max_items,
+    DigestCursorRow.position,
+    DigestCursorRow.digests_sent,
+    DigestCursorRow.overflow,
+)
+
+
+def claim_due(
+    session: Session, now: datetime, limit: int, head: int | None = None
+) -> list[tuple[Subscriber, CursorState]]:
+    """Subscribers whose next digest is due, locked until the transaction ends.
+
+    Claim, compose and the cursors' advance are one transaction (see ``Database.session``'s
+    ``write_lock``): a compose that dies leaves nothing behind, and no lease has to run out.
+    Plain column tuples rather than ORM objects: a tick may claim 100,000 of them.
+    """
     query = (
-        select(SubscriberRow)
+        select(*_COLUMNS)
         .join(DigestCursorRow, DigestCursorRow.subscriber_id == SubscriberRow.id)
         .where(
             SubscriberRow.paused.is_(False),
-            DigestCursorRow.next_due_at.is_not(None),
             DigestCursorRow.next_due_at <= now,
-            or_(DigestCursorRow.lease_until.is_(None), DigestCursorRow.lease_until <= now),
-            exists().where(SubscriptionRow.subscriber_id == SubscriberRow.id),
+            # An instant subscriber waits for news: with nothing after its cursor it costs
+            # nothing; others are due at their times whether or not there is news.
+            or_(
+                SubscriberRow.schedule != "instant",
+                DigestCursorRow.position < (head_position(session) if head is None else head),
+            ),
         )
         .order_by(DigestCursorRow.next_due_at)
         .limit(limit)
-        .with_for_update(of=DigestCursorRow, skip_locked=True)
+        .with_for_update(of=DigestCursorRow.__table__, skip_locked=True)
     )
-    rows = list(session.scalars(query))
-    if rows:
-        session.execute(
-            update(DigestCursorRow)
-            .where(DigestCursorRow.subscriber_id.in_([r.id for r in rows]))
-            .values(lease_until=now + lease)
+    claimed = []
+    for r in session.execute(query):
+        subscriber = Subscriber(
+            id=r[0],
+            platform=r[1],
+            chat_id=r[2],
+            thread_id=r[3] or None,
+            lang=r[4],
+            timezone=r[5],
+            schedule=r[6],
+            subscriptions=_subscriptions(r[7] or ()),
+            filters=_keywords(r[8]),
+            quiet_hours=r[9],
+            max_items=r[10],
         )
-    return [_record(row, topics_of(session, row.id)) for row in rows]
+        claimed.append((subscriber, CursorState(r[11], r[12], r[13])))
+    return claimed
 
 
 def cursor(session: Session, subscriber_id: int) -> DigestCursorRow:
@@ -205,14 +377,65 @@ def advance(
     now: datetime,
     *,
     sent_digest: bool,
+    overflow: dict[str, Any] | None = _UNSET,
 ) -> None:
     row = cursor(session, subscriber_id)
     row.position = max(row.position, position)
-    row.next_due_at, row.lease_until = next_due_at, None
+    row.next_due_at = next_due_at
+    if overflow is not _UNSET:
+        row.overflow = overflow
     if sent_digest:
         row.last_digest_at = now
         row.digests_sent += 1
 
 
+def advance_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Bulk cursor updates: each dict has ``subscriber_id`` and the same other keys."""
+    bulk.update_by(session, cast(Table, DigestCursorRow.__table__), rows, "subscriber_id")
+
+
 def count(session: Session) -> int:
     return len(session.scalars(select(SubscriberRow.id)).all())
+
+
+def pause(session: Session, subscriber_id: int, reason: str) -> None:
+    """Stop composing for one subscriber (``/pause``) until it resumes."""
+    session.execute(
+        update_rows(SubscriberRow)
+        .where(SubscriberRow.id == subscriber_id)
+        .values(paused=True, paused_reason=reason)
+    )
+
+
+def delete(session: Session, subscriber_id: int) -> bool:
+    """Forget a subscriber (``/stop``): its row, its cursor and every outbox row for it."""
+    found = session.get(SubscriberRow, subscriber_id)
+    if found is None:
+        return False
+    # Explicit rather than by cascade: SQLite connections opened elsewhere may lack foreign keys.
+    for table in (DeliveryRow, DigestCursorRow):
+        rows = cast(Table, table.__table__)
+        session.execute(rows.delete().where(rows.c.subscriber_id == subscriber_id))
+    session.delete(found)
+    return True
+
+
+def pause_all_but(
+    session: Session, platforms: Iterable[str], keep: Iterable[tuple[str, str]], reason: str
+) -> list[int]:
+    """Pause every subscriber of ``platforms`` whose (platform, chat) is not in ``keep``: the
+    robots that left the config. Returns their ids."""
+    kept = set(keep)
+    rows = session.execute(
+        select(SubscriberRow.id, SubscriberRow.platform, SubscriberRow.chat_id).where(
+            SubscriberRow.platform.in_(list(platforms)), SubscriberRow.paused.is_(False)
+        )
+    )
+    gone = [row.id for row in rows if (row.platform, row.chat_id) not in kept]
+    if gone:
+        session.execute(
+            update_rows(SubscriberRow)
+            .where(SubscriberRow.id.in_(gone))
+            .values(paused=True, paused_reason=reason)
+        )
+    return gone

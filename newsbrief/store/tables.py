@@ -168,6 +168,22 @@ class ArticleRow(Base):
     """The text's MinHash, so the near-duplicate index can be rebuilt after a restart."""
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    author: Mapped[str | None] = mapped_column(Text)
+    image_url: Mapped[str | None] = mapped_column(Text)
+    """The lead image the article page declares (og:image and the like)."""
+
+
+class SiteLineRow(Base):
+    """A short line seen on recent pages of one site: repeated enough, it is boilerplate there."""
+
+    __tablename__ = "site_lines"
+
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    line_hash: Mapped[str] = mapped_column(String(40), primary_key=True)
+    line: Mapped[str] = mapped_column(Text)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    """Distinct pages of the host the line was seen on (counted as articles are processed)."""
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class SubscriberRow(Base):
@@ -185,16 +201,19 @@ class SubscriberRow(Base):
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     paused_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    subscriptions: Mapped[list[str | dict[str, Any]]] = mapped_column(JSON, default=list)
+    """Topics in the order subscribed: a topic id, or with keywords
+    ``{"topic": id, "include": [...], "exclude": [...]}``.
 
-
-class SubscriptionRow(Base):
-    __tablename__ = "subscriptions"
-
-    subscriber_id: Mapped[int] = mapped_column(
-        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
-    )
-    topic_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    Kept on the row rather than in a table of its own: composing for 100,000 subscribers reads
+    one row each instead of thirty.
+    """
+    filters: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    """Keywords over all topics: ``{"include": [...], "exclude": [...]}``."""
+    quiet_hours: Mapped[str | None] = mapped_column(String(16))
+    """Local ``HH:MM-HH:MM`` during which nothing is sent, or None."""
+    max_items: Mapped[int | None] = mapped_column(Integer)
+    """Most stories in one digest; None takes ``subscriber_defaults.max_items``."""
 
 
 class DigestCursorRow(Base):
@@ -209,7 +228,9 @@ class DigestCursorRow(Base):
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     digests_sent: Mapped[int] = mapped_column(Integer, default=0)
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overflow: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """What the last digest left out ("and N more"), for ``/digest`` to show next:
+    ``{"after": position, "upto": position, "shown": [story ids]}``."""
 
 
 class DeliveryRow(Base):
@@ -226,6 +247,9 @@ class DeliveryRow(Base):
     chat_id: Mapped[str] = mapped_column(String(64))
     thread_id: Mapped[int] = mapped_column(BigInteger, default=0)
     text: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """A digest part by reference (language, story ids per section), rendered when sent; then
+    ``text`` is empty. Stories are rendered once per tick, not once per subscriber."""
     parse_mode: Mapped[str | None] = mapped_column(String(16))
     disable_preview: Mapped[bool] = mapped_column(Boolean, default=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")

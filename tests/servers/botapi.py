@@ -695,6 +695,8 @@ class SentMessage:
     edited: bool = False
     edit_count: int = 0
     deleted: bool = False
+    received: float = field(default_factory=time.monotonic)
+    """When the server accepted it (``time.monotonic()``): to check pacing."""
 
     @property
     def buttons(self) -> list[JsonDict]:

@@ -1,0 +1,70 @@
+"""What composing reads and writes in bulk: windows of stories, digest parts into the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from newsbrief.records import StoryItem
+from newsbrief.store import bulk
+from newsbrief.store.tables import DeliveryRow, FeedRow, StoryRow
+
+_STORY_COLUMNS = (
+    StoryRow.id,
+    StoryRow.title,
+    StoryRow.url,
+    StoryRow.summary,
+    StoryRow.feed_id,
+    StoryRow.topics,
+    StoryRow.source_count,
+    StoryRow.published_at,
+    FeedRow.title,
+)
+
+
+def _item(row: Sequence[Any]) -> StoryItem:
+    story_id, title, url, summary, feed_id, topics, sources, published, feed_title = row
+    return StoryItem(
+        story_id=story_id,
+        seq=story_id,
+        title=title,
+        url=url,
+        summary=summary,
+        source=feed_title or feed_id,
+        topics=tuple(topics),
+        source_count=sources,
+        published_at=published,
+    )
+
+
+def story_window(session: Session, after: int, upto: int, limit: int) -> list[StoryItem]:
+    """The newest ``limit`` stories numbered in (after, upto], on any topic."""
+    query = (
+        select(*_STORY_COLUMNS)
+        .join(FeedRow, FeedRow.id == StoryRow.feed_id, isouter=True)
+        .where(StoryRow.id > after, StoryRow.id <= upto)
+        .order_by(StoryRow.id.desc())
+        .limit(limit)
+    )
+    return [_item(row) for row in session.execute(query)]
+
+
+def stories_by_id(session: Session, ids: Iterable[int]) -> dict[int, StoryItem]:
+    wanted = sorted(set(ids))
+    found: dict[int, StoryItem] = {}
+    for start in range(0, len(wanted), 500):  # stay under every driver's parameter limit
+        query = (
+            select(*_STORY_COLUMNS)
+            .join(FeedRow, FeedRow.id == StoryRow.feed_id, isouter=True)
+            .where(StoryRow.id.in_(wanted[start : start + 500]))
+        )
+        found.update((row[0], _item(row)) for row in session.execute(query))
+    return found
+
+
+def insert_deliveries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Add outbox rows in bulk; a key already there (a repeat of the same digest) is skipped."""
+    bulk.insert_ignoring(session, cast(Table, DeliveryRow.__table__), rows, "key")

@@ -1,0 +1,97 @@
+"""Delivery within Telegram's flood limits, against a Bot API server that enforces them.
+
+The scenario of ``bench/deliver.py`` made small: private chats, groups and channels, digests of
+1-5 parts, with the server's limits and ours both tripled so it runs in seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import time
+from datetime import timedelta
+
+from bench.deliver import Limits, deliver, plan
+from bot.senders import CATCH_UP, Pacer
+from newsbrief.records import Message
+from newsbrief.store import outbox, subscribers
+from tests.harness import Harness
+
+SCALE = 3.0
+
+
+async def test_a_crowd_of_chats_gets_everything_in_order_with_no_429(database_url: str) -> None:
+    layout = plan(100, 180)
+    assert max(parts for _, parts in layout) == 5
+    result = await deliver(database_url, layout, Limits(SCALE))
+    assert result.messages == 180
+    assert result.too_many == 0
+    assert result.in_order
+    # Our own spacing, as the server saw it (less the jitter of a busy machine).
+    assert result.min_private_gap > 0.8 / SCALE
+    assert result.min_group_gap > 2.4 / SCALE
+    # 90 (30 scaled) a second, plus at most half a second's catch-up after a stall.
+    assert result.busiest_second <= 1.5 * 30 * SCALE + 2
+    # Not much slower than the limits allow: the longest chain is a 5-part group at 1 s.
+    assert result.wall < 3 * max(180 / (30 * SCALE), 4 * 3 / SCALE), result
+
+
+def test_the_pacer_keeps_the_global_and_per_chat_intervals() -> None:
+    pacer = Pacer(1 / 30)
+    starts: list[tuple[float, str]] = []
+    now = 0.0
+    chats = [f"c{i}" for i in range(50)]
+    while now < 20:
+        ready = [c for c in chats if pacer.ready_at(c) <= now]
+        if ready:
+            chat = ready[len(starts) % len(ready)]
+            pacer.take(chat, 1.0, now)
+            starts.append((now, chat))
+        # Wake-ups up to 12 ms late, and twice the sender stalls for 0.3 s and 2 s.
+        now = max(now, min(pacer.ready_at(c) for c in chats)) + (len(starts) % 7) * 0.002
+        now += {100: 0.3, 400: 2.0}.get(len(starts), 0.0) if ready else 0.0
+    times = [t for t, _ in starts]
+    # No time lost to late wake-ups nor to the short stall; the long one is not made up for.
+    assert len(times) >= 30 * (20 - 2.0 + CATCH_UP) - 2
+    assert len(times) <= 30 * 20 + 1
+    busiest = max(bisect.bisect_left(times, t + 1.0) - i for i, t in enumerate(times))
+    assert busiest <= 30 * (1 + CATCH_UP) + 1
+    last: dict[str, float] = {}
+    for t, chat in starts:
+        assert t - last.get(chat, -9) >= 1.0
+        last[chat] = t
+
+
+async def test_a_slow_chat_does_not_hold_up_a_tick_started_later(harness: Harness) -> None:
+    h, api = harness, harness.botapi
+    api.enforce_limits = True
+    now = h.runtime.ctx.clock()
+
+    def queue(chat: str, texts: list[str]) -> None:
+        with h.runtime.db.session() as session:
+            sub, _ = subscribers.ensure(
+                session,
+                "telegram",
+                chat,
+                None,
+                lang="en",
+                timezone="UTC",
+                schedule="instant",
+                now=now,
+                backlog=timedelta(0),
+            )
+            outbox.enqueue(session, sub, f"d:{chat}", [Message(t) for t in texts], now)
+
+    queue("-500", ["g1", "g2"])  # a group: 3 s apart
+    start = time.monotonic()
+    slow = asyncio.create_task(h.runtime.deliverer.tick())
+    await api.wait_for_messages(-500, 1)
+    queue("501", ["welcome"])
+    assert await h.runtime.deliverer.tick() == 1  # a command's wake-up, while the group waits
+    assert time.monotonic() - start < 1.5
+    assert [m.text for m in api.messages(501)] == ["welcome"]
+    assert await slow == 2
+    group = api.messages(-500)
+    assert [m.text for m in group] == ["g1", "g2"]
+    assert group[1].received - group[0].received >= 2.95
+    assert api.stats["429"] == 0
