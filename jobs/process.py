@@ -1,7 +1,8 @@
 """The process tick.
 
 unprocessed entries | article page when the feed gives a teaser (fulltext) -> main text
-    | clean -> article (language, topics, summary, keywords)
+    | clean, with the lines repeating across the site's recent pages (stored per host)
+    -> article (language, topics, summary, keywords; author, lead image, date from the page)
     | story: same canonical URL / title / text, else a near duplicate (MinHash index)
     | store, with the text's signature so the index survives restarts
 """
@@ -10,23 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from jobs.context import JobContext
 from newsbrief.articles import build_article, matching_text, title_key
 from newsbrief.dedup import StoryIndex, StorySignature
-from newsbrief.extract import ExtractError, extract_page
+from newsbrief.extract import Extracted, ExtractError, extract_page
 from newsbrief.html_text import html_to_text
 from newsbrief.records import Article, Entry
-from newsbrief.store import articles
+from newsbrief.store import articles, sites
 from newsbrief.store.articles import PendingEntry
 from newsbrief.topics import TopicMatcher
 
 log = logging.getLogger(__name__)
 
 BATCH = 100
-LEASE = timedelta(minutes=5)
 PARTIAL_CHARS = 400
 """Feed text shorter than this is taken for a teaser (fulltext: auto)."""
 _CUT_MARKS = ("...", "…", "[…]", "[...]", "阅读全文", "Read more", "Continue reading")
@@ -95,7 +96,9 @@ async def process_tick(ctx: JobContext) -> int:
 
     def claim() -> list[PendingEntry]:
         with ctx.db.session() as session:
-            return articles.claim_unprocessed(session, ctx.clock(), BATCH, LEASE)
+            return articles.claim_unprocessed(
+                session, ctx.clock(), BATCH, timedelta(seconds=ctx.config.scheduler.process_lease)
+            )
 
     pending = await asyncio.to_thread(claim)
     if not pending:
@@ -104,12 +107,22 @@ async def process_tick(ctx: JobContext) -> int:
     return await ctx.run_cpu(process_batch, ctx, pending, pages)
 
 
-def page_text(body: bytes, url: str | None) -> str | None:
+def read_page(body: bytes, url: str | None) -> Extracted | None:
     try:
-        return extract_page(body, url).text or None
+        page = extract_page(body, url)
     except ExtractError as exc:
         log.info("article page %s: %s", url, exc)
         return None
+    return page if page.text else None
+
+
+@dataclass
+class _Input:
+    item: PendingEntry
+    page: Extracted | None
+    raw: str
+    """The text before cleaning: the article page's, else the feed's."""
+    host: str | None
 
 
 def process_batch(ctx: JobContext, pending: list[PendingEntry], pages: dict[int, bytes]) -> int:
@@ -120,20 +133,39 @@ def process_batch(ctx: JobContext, pending: list[PendingEntry], pages: dict[int,
     feed_topics = {f.id: f.topics for f in ctx.config.feeds}
     built: list[tuple[int, Article | None, str | None]] = []
     announce = {item.id for item in pending if item.announce}
+    inputs: list[_Input] = []
     for item in pending:
         try:
-            page = pages.get(item.id)
-            article = build_article(
-                item.id,
-                item.entry,
-                matcher,
-                feed_topics.get(item.entry.feed_id, ()),
-                text=page_text(page, item.entry.link) if page else None,
-            )
-            built.append((item.id, article, None))
+            body = pages.get(item.id)
+            page = read_page(body, item.entry.link) if body else None
+            raw = page.text if page else html_to_text(item.entry.content_html)
+            inputs.append(_Input(item, page, raw, sites.site_of(item.entry.link)))
         except Exception as exc:  # one bad entry must not stop the batch
-            log.exception("entry %s could not be processed", item.id)
+            log.exception("entry %s could not be read", item.id)
             built.append((item.id, None, f"{type(exc).__name__}: {exc}"))
+    # Lines repeating across a site's pages, this batch's included: its learned boilerplate.
+    by_host: dict[str, list[str]] = defaultdict(list)
+    for one in inputs:
+        if one.host is not None:
+            by_host[one.host].append(one.raw)
+    sightings = {host: sites.page_lines(texts) for host, texts in by_host.items()}
+    with ctx.db.session() as session:
+        learned = sites.boilerplate(session, sightings)
+    for one in inputs:
+        try:
+            article = build_article(
+                one.item.id,
+                one.item.entry,
+                matcher,
+                feed_topics.get(one.item.entry.feed_id, ()),
+                learned.get(one.host or "", frozenset()),
+                text=one.raw,
+                page=one.page,
+            )
+            built.append((one.item.id, article, None))
+        except Exception as exc:  # one bad entry must not stop the batch
+            log.exception("entry %s could not be processed", one.item.id)
+            built.append((one.item.id, None, f"{type(exc).__name__}: {exc}"))
     with ctx.db.session() as session:
         for entry_id, done, error in built:
             if done is None:
@@ -153,4 +185,5 @@ def process_batch(ctx: JobContext, pending: list[PendingEntry], pages: dict[int,
             # Later articles of this batch must find this one too; the next sync skips it.
             memory.index.add_signature(story_id, signature, now)
             memory.last_article = max(memory.last_article, article_id)
+        sites.record(session, sightings, now)
     return len(pending)

@@ -9,6 +9,7 @@ Story matching needs the index of recent stories, so it happens in the process s
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 from newsbrief.canonical import canonical_url, normalized_title
 from newsbrief.chinese import to_simplified
@@ -20,6 +21,9 @@ from newsbrief.language import detect_language
 from newsbrief.records import Article, Entry
 from newsbrief.summaries import summarize
 from newsbrief.topics import TopicMatcher
+
+if TYPE_CHECKING:  # extraction's parsers are not needed to build from feed text
+    from newsbrief.extract import Extracted
 
 
 def fingerprint(text: str) -> str:
@@ -47,9 +51,14 @@ def build_article(
     site_lines: frozenset[str] = frozenset(),
     *,
     text: str | None = None,
+    page: Extracted | None = None,
 ) -> Article:
-    """``text``: the main text extracted from the article page, when it was fetched."""
+    """``page``: what was extracted from the article page, when it was fetched; its text (or
+    ``text``, already extracted) replaces the feed's, and its author, lead image and date (when
+    the feed gave none) are kept."""
     title = " ".join(entry.title.split())
+    if text is None and page is not None:
+        text = page.text
     raw = text if text is not None else html_to_text(entry.content_html)
     text = clean_text(raw, title=title or None, site_lines=site_lines)
     lang = detect_language(f"{title}\n{text}")
@@ -64,7 +73,9 @@ def build_article(
         summary=summarize(text, lang),
         topics=matcher.match(simple, feed_topics),
         fingerprint=fingerprint(text or title),
-        published_at=entry.published_at,
+        published_at=entry.published_at or (page.date if page else None),
         canonical_url=canonical_url(entry.link) if entry.link else None,
         keywords=tuple(keywords(simple, lang)),
+        author=(page.author if page else None) or entry.author,
+        image_url=page.image if page else None,
     )

@@ -13,9 +13,10 @@ everything after the last one; short ad-like lines are dropped only there.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
+
+from newsbrief.dedup import nfkc
 
 # Sections whose heading ends the article: what follows is lists of other links.
 _TAIL_MARKER = re.compile(
@@ -109,6 +110,8 @@ _CLOSERS = "\"'”’」』)）]】"
 _TITLE_SEPARATOR = re.compile(r"\s+[-|–—·]\s+|\s*[_｜|]\s*")
 _NON_WORD = re.compile(r"[\W_]+")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# A CJK character, or a run of other non-space characters: the units _length counts.
+_TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\s\u3400-\u9fff\uf900-\ufaff]+")
 
 _HEAD_MAX_SHORT = 40
 """A head/tail line at most this long (characters) naming a brand or banner word may be an ad."""
@@ -128,8 +131,8 @@ def clean_text(
     lines = _cut_tail(lines)
     keep = [True] * len(lines)
     title_keys = _title_keys(title or "")
-    headline = _headline(lines, title_keys)
-    keys = [_key(line) for line in lines]
+    keys = _keys(lines)
+    headline = _headline(keys, title_keys)
     # The headline is not body even when it reads like a sentence.
     body = [_is_body(line) and key not in title_keys for line, key in zip(lines, keys, strict=True)]
     first = next((i for i, b in enumerate(body) if b), len(lines))
@@ -158,20 +161,31 @@ def learn_site_lines(texts: Sequence[str], min_pages: int = 3) -> frozenset[str]
     """Short lines that recur in at least ``min_pages`` of one site's recent texts: its boilerplate."""
     counts: Counter[str] = Counter()
     for text in set(texts):  # the same text twice is one page, not two sightings
-        lines = {" ".join(line.split()) for line in text.splitlines()}
-        counts.update(line for line in lines if 0 < len(line) < _SITE_LINE_MAX)
+        counts.update(site_line_candidates(text))
     return frozenset(line for line, n in counts.items() if n >= min_pages)
+
+
+def site_line_candidates(text: str) -> set[str]:
+    """The distinct lines of a text that could be site boilerplate: short ones, as
+    :func:`clean_text` compares them (whitespace collapsed)."""
+    lines = {" ".join(line.split()) for line in text.splitlines()}
+    return {line for line in lines if 0 < len(line) < _SITE_LINE_MAX}
 
 
 def _key(text: str) -> str:
     """Text reduced to letters, digits and CJK, case-folded: for equality and prefix tests."""
-    return _NON_WORD.sub("", unicodedata.normalize("NFKC", text).casefold())
+    return _NON_WORD.sub("", nfkc(text).casefold())
+
+
+def _keys(lines: list[str]) -> list[str]:
+    """``_key`` of each line, normalised in one pass (NFKC never joins across a line break)."""
+    folded = nfkc("\n".join(lines)).casefold().split("\n")
+    return [_NON_WORD.sub("", line) for line in folded]
 
 
 def _length(line: str) -> int:
     """Weighted size: a CJK character carries about as much as an English word."""
-    cjk = len(_CJK.findall(line))
-    return cjk + len(_CJK.sub(" ", line).split())
+    return len(_TOKEN.findall(line))
 
 
 def _is_body(line: str) -> bool:
@@ -211,12 +225,11 @@ def _title_keys(title: str) -> frozenset[str]:
     return frozenset(key for key in map(_key, parts) if len(key) >= 6)
 
 
-def _headline(lines: list[str], title_keys: frozenset[str]) -> int | None:
-    """Index of the line repeating the title, if one of the first lines does."""
+def _headline(keys: list[str], title_keys: frozenset[str]) -> int | None:
+    """Index of the line repeating the title, if one of the first lines does (by line keys)."""
     if not title_keys:
         return None
-    for i, line in enumerate(lines[:30]):
-        key = _key(line)
+    for i, key in enumerate(keys[:30]):
         if key in title_keys or any(
             len(title) >= 8 and key.startswith(title) and len(key) < 1.3 * len(title)
             for title in title_keys

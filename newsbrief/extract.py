@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import readability
@@ -297,9 +297,11 @@ def _clean(value: object) -> str | None:
 
 
 def _date(value: object) -> datetime | None:
+    """An aware datetime: pages mostly give a bare day ("2026-11-18"), taken as UTC."""
     if not isinstance(value, str) or not value:
         return None
     try:
-        return datetime.fromisoformat(value)
+        date = datetime.fromisoformat(value)
     except ValueError:
         return None
+    return date.replace(tzinfo=UTC) if date.tzinfo is None else date

@@ -9,19 +9,25 @@ from __future__ import annotations
 import json
 import random
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from datasketch import MinHash
 
 from newsbrief.chinese import to_traditional
 from newsbrief.dedup import (
     MAX_SAMPLE,
+    NUM_PERM,
+    SEED,
     StoryIndex,
     StorySignature,
     fingerprint_text,
+    minhash_values,
+    nfkc,
     shingle_hashes,
     shingle_size,
     shingles,
@@ -273,3 +279,25 @@ def test_fingerprint_and_shingles() -> None:
     assert fingerprint_text("Ｈｅｌｌｏ, 世界！ 發展") == "hello世界发展"
     assert shingles("ab cd,e f", k=5) == {"abcde", "bcdef"}
     assert shingles("abc") == set()
+
+
+def test_nfkc_is_unicodedata_nfkc() -> None:
+    """The fast path must give exactly what ``unicodedata.normalize`` gives, marks and jamo
+    (which combine with their neighbours) included."""
+    texts = [text for _, text in load_corpus()[:40]]
+    rng = random.Random(3)
+    pool = [chr(c) for c in range(0x20, 0x3400)] + [chr(c) for c in range(0xF900, 0xFFFF)]
+    pool += list("，：ｶﾞﾟ가각ᄀ하ᅡᆨ①ée\u0301Å")
+    texts += ["".join(rng.choice(pool) for _ in range(rng.randint(1, 12))) for _ in range(5000)]
+    texts += ["ｶﾞ", "e\u0301", "가\u11a8", "全角，标点：（１２）", "plain ascii", ""]
+    assert [nfkc(t) for t in texts] == [unicodedata.normalize("NFKC", t) for t in texts]
+
+
+def test_minhash_values_are_datasketch_minhash() -> None:
+    """Stored signatures stay comparable: the vectorised MinHash is datasketch's affine32 one."""
+    for text in ["", "短", STORY, STORY * 30, "The quick brown fox jumps over the lazy dog" * 9]:
+        hashes = shingle_hashes(fingerprint_text(text), shingle_size(fingerprint_text(text)))
+        reference = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=int, scheme="affine32")
+        if len(hashes):
+            reference.update_batch(hashes.tolist())
+        assert minhash_values(hashes).tolist() == reference.hashvalues.tolist()

@@ -118,6 +118,8 @@ def save_article(
                 signature=signature,
                 published_at=article.published_at,
                 created_at=now,
+                author=article.author,
+                image_url=article.image_url,
             )
             session.add(row)
             session.flush()
@@ -183,6 +185,8 @@ def _update_article(session: Session, row: ArticleRow, article: Article, title_k
         article.fingerprint,
     )
     row.title_key = title_key
+    row.author, row.image_url = article.author, article.image_url
+    row.published_at = article.published_at or row.published_at
     story = session.get_one(StoryRow, row.story_id)
     if story.feed_id == row.feed_id and story.url == row.url:
         # The story shows its first article: keep what it shows in step with the edit.
