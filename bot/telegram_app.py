@@ -5,12 +5,29 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import (
+    BotCommand,
+    Chat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+    User,
+)
 from telegram.constants import ChatMemberStatus, ParseMode
-from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
-from bot.commands import Command, CommandCore
+from bot.command_io import MAX_CALLBACK_BYTES, Command, Reply
+from bot.commands import ChannelAccess, ChannelCheck, CommandCore
 from bot.i18n import COMMAND_DESCRIPTIONS, DEFAULT_LANG
 from bot.telegram_sender import bot_base_url
 from newsbrief.settings import Config
@@ -49,18 +66,9 @@ def build_application(
             thread_id=thread_id,
             language_hint=user.language_code if user else None,
         )
-
-        async def is_chat_admin() -> bool:
-            if user is None:
-                return chat.type == chat.CHANNEL  # channel posts come from its admins
-            try:
-                member = await context.bot.get_chat_member(chat.id, user.id)
-            except TelegramError as exc:
-                log.warning("cannot check admin rights in chat %s: %s", chat.id, exc)
-                return False
-            return member.status in _ADMIN_STATUSES
-
-        reply = await core.handle(command, is_chat_admin)
+        reply = await core.handle(
+            command, _admin_check(context, chat, user), _channel_check(context, user)
+        )
         if reply is None:
             return
         if reply.text:
@@ -70,7 +78,49 @@ def build_application(
                 parse_mode=ParseMode.HTML,
                 message_thread_id=thread_id,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
+                reply_markup=_keyboard(reply),
             )
+        if reply.wake_delivery:
+            await wake_delivery()
+
+    async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A pressed inline button: its data is a command; the answer edits the message."""
+        query, user = update.callback_query, update.effective_user
+        if query is None:
+            return
+        message = query.message
+        chat = message.chat if message is not None else None
+        if chat is None or not isinstance(message, Message) or not query.data:
+            await query.answer()
+            return
+        thread_id = message.message_thread_id if message.is_topic_message else None
+        command = Command(
+            platform="telegram",
+            chat_id=str(chat.id),
+            chat_type=chat.type,
+            sender_id=str(user.id) if user else "",
+            text=query.data,
+            thread_id=thread_id,
+            language_hint=user.language_code if user else None,
+            from_button=True,
+        )
+        reply = await core.handle(
+            command, _admin_check(context, chat, user), _channel_check(context, user)
+        )
+        notice = reply.notice if reply is not None else None
+        await query.answer(text=notice[:200] if notice else None, show_alert=False)
+        if reply is None:
+            return
+        if reply.text and reply.text != message.text_html:
+            try:
+                await query.edit_message_text(
+                    text=reply.text,
+                    parse_mode=ParseMode.HTML,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    reply_markup=_keyboard(reply),
+                )
+            except BadRequest as exc:  # "message is not modified": a double tap
+                log.debug("button edit in chat %s: %s", chat.id, exc)
         if reply.wake_delivery:
             await wake_delivery()
 
@@ -83,12 +133,81 @@ def build_application(
             on_command,
         )
     )
+    # Chinese aliases: without "/" in private chats (订阅 AI), with it anywhere (/订阅 AI is no
+    # bot_command entity to Telegram). The core ignores other chatter.
+    app.add_handler(
+        MessageHandler(
+            filters.TEXT
+            & ~filters.COMMAND
+            & (filters.ChatType.PRIVATE | filters.Regex(r"^[/／]\S"))
+            & (filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST),
+            on_command,
+        )
+    )
+    app.add_handler(CallbackQueryHandler(on_button))
     app.add_error_handler(on_error)
     return app
+
+
+def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    rows = [
+        [
+            InlineKeyboardButton(b.text[:64], callback_data=b.data)
+            for b in row
+            if 0 < len(b.data.encode()) <= MAX_CALLBACK_BYTES
+        ]
+        for row in reply.buttons
+    ]
+    rows = [row for row in rows if row]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _admin_check(
+    context: ContextTypes.DEFAULT_TYPE, chat: Chat, user: User | None
+) -> Callable[[], Awaitable[bool]]:
+    async def is_chat_admin() -> bool:
+        if user is None:
+            return chat.type == chat.CHANNEL  # channel posts come from its admins
+        try:
+            member = await context.bot.get_chat_member(chat.id, user.id)
+        except TelegramError as exc:
+            log.warning("cannot check admin rights in chat %s: %s", chat.id, exc)
+            return False
+        return member.status in _ADMIN_STATUSES
+
+    return is_chat_admin
+
+
+def _channel_check(context: ContextTypes.DEFAULT_TYPE, user: User | None) -> ChannelCheck:
+    """May ``user`` manage the channel ``@name``? Asked of Telegram each time, so a demoted
+    admin loses the right at once."""
+
+    async def check(ref: str) -> ChannelAccess:
+        if user is None:
+            return ChannelAccess(problem="not_admin")
+        try:
+            channel = await context.bot.get_chat(ref)
+            if channel.type != channel.CHANNEL:
+                return ChannelAccess(problem="not_found")
+            member = await context.bot.get_chat_member(channel.id, user.id)
+            if member.status not in _ADMIN_STATUSES:
+                return ChannelAccess(problem="not_admin")
+            me = await context.bot.get_chat_member(channel.id, context.bot.id)
+        except TelegramError as exc:
+            log.info("channel %.64s not reachable: %s", ref, exc)
+            return ChannelAccess(problem="not_found")
+        if me.status not in _ADMIN_STATUSES:
+            return ChannelAccess(problem="bot_not_member")
+        return ChannelAccess(str(channel.id), channel.title or ref)
+
+    return check
 
 
 async def publish_commands(app: Application) -> None:  # type: ignore[type-arg]
     """The command menu, in each language (``setMyCommands``)."""
     for code, lang in _MENU_LANGS.items():
-        commands = [BotCommand(name, texts[lang]) for name, texts in COMMAND_DESCRIPTIONS.items()]
+        commands = [
+            BotCommand(name, texts.get(lang) or texts[DEFAULT_LANG])
+            for name, texts in COMMAND_DESCRIPTIONS.items()
+        ]
         await app.bot.set_my_commands(commands, language_code=code or None)

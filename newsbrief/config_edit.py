@@ -1,13 +1,15 @@
-"""Edit the ``feeds:`` list of ``config/newsbrief.yaml`` in place, keeping everything else.
+"""Edit the config files in place, keeping everything else: the ``feeds:`` list of
+``config/newsbrief.yaml``, and topics (their aliases too) wherever each lives, the taxonomy file
+(``topics_file``) or the config's inline ``topics:``.
 
 ruamel.yaml's round-trip loader finds where each feed sits and renders the new entries, but the
 file itself is changed by splicing lines: a full round-trip dump would re-flow the multi-line
 ``keywords: [...]`` lists of the topics. So every byte outside the edited lines stays as it was.
-A ``feeds:`` list written in flow style (``feeds: []``, ``feeds: [{...}]``) is the exception:
-it is rewritten in block style.
+A list written in flow style (``feeds: []``, ``feeds: [{...}]``) is the exception: it is
+rewritten in block style.
 
-Every edit is checked by loading the result with ``load_config``; an edit that makes the
-config invalid is undone (the original bytes are written back) and its ConfigError raised,
+Every edit, of either file, is checked by loading the whole config with ``load_config``; an
+edit that makes the config invalid is undone (the original bytes are written back) and its ConfigError raised,
 so an invalid config never stays on disk. Writes go through a temporary file and
 ``os.replace``, so a reader never sees half a file.
 """
@@ -30,7 +32,15 @@ from urllib.parse import urlsplit
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.tokens import (
+    FlowMappingEndToken,
+    FlowMappingStartToken,
+    FlowSequenceEndToken,
+    FlowSequenceStartToken,
+    ScalarToken,
+)
 
+from newsbrief.chinese import to_traditional
 from newsbrief.settings import FeedConfig, config_path, load_config, plain_data
 
 if sys.platform != "win32":
@@ -167,45 +177,258 @@ def add_feeds(path: str | Path | None, new: Sequence[Mapping[str, Any]]) -> list
 def remove_feed(path: str | Path | None, feed_id: str) -> bool:
     """Delete the feed ``feed_id`` (its lines, from ``- `` to its last value); False when the
     config has no such feed. Comments around it stay."""
+    return _edit(path, lambda text, doc: _remove_item(text, doc, "feeds", feed_id))
+
+
+def _remove_item(text: str, doc: CommentedMap, key: str, item_id: str) -> str | None:
+    items = doc.get(key)
+    if not isinstance(items, CommentedSeq):
+        return None
+    index = _index_of(items, item_id)
+    if index is None:
+        return None
+    if items.fa.flow_style():
+        rest = [plain_data(f) for i, f in enumerate(items) if i != index]
+        return _rewrite_section(text, doc, rest, key)
+    lines = text.splitlines(keepends=True)
+    start = items.lc.item(index)[0]
+    stop = items.lc.item(index + 1)[0] if index + 1 < len(items) else _section_end(doc, lines, key)
+    end = _item_end(lines, start, stop, _dash_column(lines[start]))
+    del lines[start : end + 1]
+    if (
+        start > 0
+        and not lines[start - 1].strip()
+        and (index == len(items) - 1 or start == len(lines) or not lines[start].strip())
+    ):
+        del lines[start - 1]  # the blank line that set the item apart
+    if len(items) == 1:
+        # An empty block list reads as null, which is not a list: say [] instead.
+        key_line = doc.lc.key(key)[0]
+        lines[key_line] = re.sub(r"^(\S.*?:)(\s*)", r"\1 []\2", lines[key_line], count=1)
+    return "".join(lines)
+
+
+def _index_of(items: CommentedSeq, item_id: str) -> int | None:
+    return next(
+        (i for i, f in enumerate(items) if isinstance(f, Mapping) and str(f.get("id")) == item_id),
+        None,
+    )
+
+
+# -- topics -----------------------------------------------------------------------------------
+
+
+def topics_file(path: str | Path | None) -> Path | None:
+    """The taxonomy file the config names (``topics_file``, next to it), or None."""
+    file = config_path(path)
+    doc = _yaml().load(file.read_text(encoding="utf-8")) if file.exists() else None
+    name = doc.get("topics_file") if isinstance(doc, CommentedMap) else None
+    return (file.parent / name).resolve() if isinstance(name, str) and name else None
+
+
+def topic_home(path: str | Path | None, topic_id: str) -> Path | None:
+    """The file that defines the topic: the config itself (inline) or the taxonomy file; None
+    if neither does."""
+    file = config_path(path)
+    doc = _yaml().load(file.read_text(encoding="utf-8")) if file.exists() else None
+    items = doc.get("topics") if isinstance(doc, CommentedMap) else None
+    if isinstance(items, CommentedSeq) and _index_of(items, topic_id) is not None:
+        return file
+    taxonomy = topics_file(file)
+    if taxonomy is None or not taxonomy.exists():
+        return None
+    # The taxonomy is long and slow to parse: look for the id's line; the edit itself parses.
+    line = re.compile(rf"^[ -]*id:\s*(['\"]?){re.escape(topic_id)}\1\s*(#.*)?$", re.MULTILINE)
+    return taxonomy if line.search(taxonomy.read_text(encoding="utf-8")) else None
+
+
+def add_topic(
+    path: str | Path | None,
+    topic_id: str,
+    zh: str,
+    en: str,
+    keywords: Sequence[str] = (),
+) -> Path:
+    """Append a topic to the taxonomy file when the config names one, else to the config's
+    inline ``topics:``; return the file written. Each file's own schema is used (``names`` with
+    all three scripts in the taxonomy, ``name: {zh, en}`` inline)."""
+    file = config_path(path)
+    taxonomy = topics_file(file)
+    target = taxonomy if taxonomy is not None else file
+    entry: dict[str, Any] = {"id": topic_id}
+    if taxonomy is not None:
+        entry["names"] = {"zh-Hans": zh, "zh-Hant": to_traditional(zh), "en": en}
+        # Taxonomy names are not matched by themselves: the names that identify the topic are
+        # listed as aliases (see newsbrief.taxonomy).
+        entry["aliases"] = list(dict.fromkeys([zh, en]))
+    else:
+        entry["name"] = {"zh": zh, "en": en}
+    if keywords:
+        entry["keywords"] = list(dict.fromkeys(keywords))
 
     def edit(text: str, doc: CommentedMap) -> str | None:
-        feeds = doc.get("feeds")
-        if not isinstance(feeds, CommentedSeq):
-            return None
-        index = next(
-            (
-                i
-                for i, f in enumerate(feeds)
-                if isinstance(f, Mapping) and str(f.get("id")) == feed_id
-            ),
-            None,
-        )
-        if index is None:
-            return None
-        if feeds.fa.flow_style():
-            rest = [plain_data(f) for i, f in enumerate(feeds) if i != index]
-            return _rewrite_section(text, doc, rest)
-        lines = text.splitlines(keepends=True)
-        start = feeds.lc.item(index)[0]
-        stop = feeds.lc.item(index + 1)[0] if index + 1 < len(feeds) else _section_end(doc, lines)
-        end = _item_end(lines, start, stop, _dash_column(lines[start]))
-        del lines[start : end + 1]
-        if len(feeds) == 1:
-            # An empty block list reads as null, which is not a list: say [] instead.
-            key_line = doc.lc.key("feeds")[0]
-            lines[key_line] = re.sub(r"^(\S.*?:)(\s*)", r"\1 []\2", lines[key_line], count=1)
-        return "".join(lines)
+        items = doc.get("topics")
+        if isinstance(items, CommentedSeq) and _index_of(items, topic_id) is not None:
+            raise ValueError(f"topic {topic_id!r} exists already")
+        return _append(text, doc, [entry], "topics")
 
-    return _edit(path, edit)
+    _edit(file, edit, target)
+    return target
+
+
+def remove_topic(path: str | Path | None, topic_id: str) -> Path | None:
+    """Delete a topic from the file that defines it; that file, or None when no file does. A
+    topic a feed or a subtopic still names is refused (ConfigError), the files untouched."""
+    file = config_path(path)
+    home = topic_home(file, topic_id)
+    if home is None:
+        return None
+    removed = _edit(file, lambda text, doc: _remove_item(text, doc, "topics", topic_id), home)
+    return home if removed else None
+
+
+def add_topic_aliases(
+    path: str | Path | None, topic_id: str, aliases: Sequence[str]
+) -> tuple[Path, list[str]] | None:
+    """Add ``aliases`` to a topic where it is defined; the file and the aliases that were new
+    (ones it has already are skipped), or None when no file defines the topic.
+
+    An inline topic without aliases matches its own names; with aliases it matches those
+    instead (see ``TopicConfig.rule``), so its names are added first to keep them matching.
+    """
+    file = config_path(path)
+    home = topic_home(file, topic_id)
+    if home is None:
+        return None
+    added: list[str] = []
+
+    def edit(text: str, doc: CommentedMap) -> str | None:
+        items = doc.get("topics")
+        index = _index_of(items, topic_id) if isinstance(items, CommentedSeq) else None
+        if index is None:
+            raise ValueError(f"no topic {topic_id!r} in {home}")
+        topic = items[index]
+        current = topic.get("aliases")
+        have = [str(a) for a in current] if isinstance(current, list) else []
+        wanted = list(aliases)
+        if not have and home == file and isinstance(topic.get("name"), Mapping):
+            wanted = [str(topic["name"].get("zh", "")), str(topic["name"].get("en", "")), *wanted]
+        seen = {a.casefold() for a in have}
+        for alias in (a.strip() for a in wanted):
+            if alias and alias.casefold() not in seen:
+                seen.add(alias.casefold())
+                added.append(alias)
+        return (
+            _extend_list(text, topic, "aliases", added, after=("names", "name")) if added else None
+        )
+
+    _edit(file, edit, home)
+    return home, added
+
+
+def _extend_list(
+    text: str, mapping: CommentedMap, key: str, values: Sequence[str], after: Sequence[str]
+) -> str:
+    """Add ``values`` to the list under ``mapping[key]``, touching only where they go: inside
+    the brackets of a flow list, after the last item of a block list, or as a new ``key:`` line
+    (after the key of ``after`` the mapping has, or at its end) when there is no list yet."""
+    if mapping.fa.flow_style():
+        raise ValueError("the topic is written in flow style ({...}); edit it by hand")
+    newline = _newline(text)
+    current = mapping.get(key)
+    if isinstance(current, CommentedSeq) and current.fa.flow_style():
+        start, items = _flow_list(text, tuple(mapping.lc.value(key)))
+        # Right after the last item, so a trailing comma or a line break before ] stays put.
+        at = items[-1] if items else start + 1
+        joined = (", " if items else "") + _flow_items(values)
+        return text[:at] + joined + text[at:]
+    lines = text.splitlines(keepends=True)
+    if isinstance(current, CommentedSeq) and len(current):
+        last_line = current.lc.item(len(current) - 1)[0]
+        dash = _dash_column(lines[last_line])
+        end = _item_end(lines, last_line, _mapping_end(mapping, lines), dash)
+        rendered = "".join(f"{' ' * dash}- {_flow_items([v])}{newline}" for v in values)
+        return _insert_after(lines, end, rendered, newline)
+    if current is not None:
+        raise ValueError(f"{key} is not a list; edit it by hand")
+    column = mapping.lc.key(next(iter(mapping)))[1]
+    line = f"{' ' * column}{key}: [{_flow_items(values)}]{newline}"
+    keys = list(mapping)
+    anchor = next((k for k in after if k in mapping), None)
+    position = keys.index(anchor) + 1 if anchor is not None else len(keys)
+    if position < len(keys):
+        lines.insert(mapping.lc.key(keys[position])[0], line)
+        return "".join(lines)
+    end = _mapping_end(mapping, lines) - 1
+    while end > 0 and (not lines[end].strip() or _is_comment(lines[end])):
+        end -= 1
+    return _insert_after(lines, end, line, newline)
+
+
+def _insert_after(lines: list[str], end: int, block: str, newline: str) -> str:
+    if not lines[end].endswith(("\n", "\r")):
+        lines[end] += newline
+    lines.insert(end + 1, block)
+    return "".join(lines)
+
+
+def _mapping_end(mapping: CommentedMap, lines: list[str]) -> int:
+    """The line after a block mapping: the first value line indented less than its keys (the
+    next list item or section), else the end of the file."""
+    first_line, column = mapping.lc.key(next(iter(mapping)))
+    for i in range(first_line + 1, len(lines)):
+        line = lines[i]
+        if line.strip() and not _is_comment(line) and _dash_column(line) < column:
+            return i
+    return len(lines)
+
+
+def _flow_list(text: str, where: tuple[int, int]) -> tuple[int, list[int]]:
+    """The flow list whose ``[`` is at (line, column): the index of its ``[`` and where each of
+    its items ends, found by ruamel's scanner (so quoted commas and brackets are no trouble)."""
+    line, column = where
+    lines = text.splitlines(keepends=True)
+    start = sum(len(x) for x in lines[:line]) + column
+    if text[start : start + 1] != "[":
+        raise ValueError(f"no flow list at line {line + 1}")
+    # Scanning from the bracket: what follows the list is never reached (the scan is lazy).
+    depth = 0
+    ends: list[int] = []
+    for token in _yaml().scan(text[start:]):
+        if isinstance(token, FlowSequenceStartToken | FlowMappingStartToken):
+            depth += 1
+        elif isinstance(token, FlowSequenceEndToken | FlowMappingEndToken):
+            depth -= 1
+            if depth == 0:
+                return start, ends
+            if depth == 1:
+                ends.append(start + token.end_mark.index)
+        elif depth == 1 and isinstance(token, ScalarToken):
+            ends.append(start + token.end_mark.index)
+    raise ValueError(f"no flow list at line {line + 1}")
+
+
+def _flow_items(values: Sequence[str]) -> str:
+    """Values as flow-list items, quoted where YAML needs it (``a, 'b: c'``)."""
+    seq = CommentedSeq(values)
+    seq.fa.set_flow_style()
+    buffer = io.StringIO()
+    _yaml().dump(seq, buffer)
+    return buffer.getvalue().strip()[1:-1].strip()
 
 
 # -- the edit transaction ---------------------------------------------------------------------
 
 
-def _edit(path: str | Path | None, change: Callable[[str, CommentedMap], str | None]) -> bool:
-    """Apply ``change`` to the file's text; validate; undo on any failure. True if written."""
+def _edit(
+    path: str | Path | None,
+    change: Callable[[str, CommentedMap], str | None],
+    edited: Path | None = None,
+) -> bool:
+    """Apply ``change`` to the text of ``edited`` (the config itself by default, or its taxonomy
+    file); validate the whole config; undo on any failure. True if written."""
     file = config_path(path)
-    target = file.resolve()  # through a symlink, so the link itself stays a link
+    target = (edited or file).resolve()  # through a symlink, so the link itself stays a link
     with _locked(target):
         return _edit_locked(file, target, change)
 
@@ -286,10 +509,10 @@ def _is_comment(line: str) -> bool:
     return line.lstrip().startswith("#")
 
 
-def _section_end(doc: CommentedMap, lines: list[str]) -> int:
-    """The line of the top-level key after ``feeds``, or the end of the file."""
+def _section_end(doc: CommentedMap, lines: list[str], key: str = "feeds") -> int:
+    """The line of the top-level key after ``key``, or the end of the file."""
     keys = list(doc)
-    position = keys.index("feeds") if "feeds" in keys else len(keys)
+    position = keys.index(key) if key in keys else len(keys)
     if position + 1 < len(keys):
         line: int = doc.lc.key(keys[position + 1])[0]
         return line
@@ -310,7 +533,8 @@ def _item_end(lines: list[str], start: int, stop: int, dash: int) -> int:
 
 def _render(entries: Sequence[Mapping[str, Any]], dash: int, content: int, newline: str) -> str:
     """Entries as block list items at the given columns, each rendered by ruamel (so quoting is
-    right), topics as a flow list like the shipped config's ``topics: [tech]``."""
+    right), lists and mappings in flow style like the shipped files' ``topics: [tech]`` and
+    ``names: {zh-Hans: …, en: …}``."""
     yaml = _yaml()
     out: list[str] = []
     for entry in entries:
@@ -318,6 +542,9 @@ def _render(entries: Sequence[Mapping[str, Any]], dash: int, content: int, newli
         for key, value in entry.items():
             if isinstance(value, list | tuple):
                 value = CommentedSeq(value)
+                value.fa.set_flow_style()
+            elif isinstance(value, Mapping):
+                value = CommentedMap(value)
                 value.fa.set_flow_style()
             mapping[key] = value
         buffer = io.StringIO()
@@ -328,37 +555,40 @@ def _render(entries: Sequence[Mapping[str, Any]], dash: int, content: int, newli
     return "".join(out)
 
 
-def _append(text: str, doc: CommentedMap, entries: Sequence[Mapping[str, Any]]) -> str:
-    feeds = doc.get("feeds")
-    if not isinstance(feeds, CommentedSeq) or not feeds or feeds.fa.flow_style():
-        existing = [plain_data(f) for f in feeds] if isinstance(feeds, CommentedSeq) else []
-        return _rewrite_section(text, doc, [*existing, *entries])
+def _append(
+    text: str, doc: CommentedMap, entries: Sequence[Mapping[str, Any]], key: str = "feeds"
+) -> str:
+    items = doc.get(key)
+    if not isinstance(items, CommentedSeq) or not items or items.fa.flow_style():
+        existing = [plain_data(f) for f in items] if isinstance(items, CommentedSeq) else []
+        return _rewrite_section(text, doc, [*existing, *entries], key)
     lines = text.splitlines(keepends=True)
-    last = feeds.lc.item(len(feeds) - 1)[0]
+    last = items.lc.item(len(items) - 1)[0]
     dash = _dash_column(lines[last])
-    content = feeds.lc.item(len(feeds) - 1)[1]
-    end = _item_end(lines, last, _section_end(doc, lines), dash)
+    content = items.lc.item(len(items) - 1)[1]
+    end = _item_end(lines, last, _section_end(doc, lines, key), dash)
     newline = _newline(text)
-    if not lines[end].endswith(("\n", "\r")):
-        lines[end] += newline
-    lines.insert(end + 1, _render(entries, dash, content, newline))
-    return "".join(lines)
+    # Topics are long and set apart by blank lines (the taxonomy's are): a new one is too.
+    gap = newline if key == "topics" and last > 0 and not lines[last - 1].strip() else ""
+    return _insert_after(lines, end, gap + _render(entries, dash, content, newline), newline)
 
 
-def _rewrite_section(text: str, doc: CommentedMap, entries: Sequence[Mapping[str, Any]]) -> str:
-    """Replace the ``feeds:`` key and its (flow or empty) value by a block list, or add the
+def _rewrite_section(
+    text: str, doc: CommentedMap, entries: Sequence[Mapping[str, Any]], key: str = "feeds"
+) -> str:
+    """Replace the ``key:`` line and its (flow or empty) value by a block list, or add the
     section at the end of the file when there is none."""
     newline = _newline(text)
     lines = text.splitlines(keepends=True)
     body = _render(entries, _DEFAULT_DASH, _DEFAULT_CONTENT, newline) if entries else ""
-    section = ("feeds:" if entries else "feeds: []") + newline + body
-    if "feeds" not in doc:
+    section = (f"{key}:" if entries else f"{key}: []") + newline + body
+    if key not in doc:
         if lines and not lines[-1].endswith(("\n", "\r")):
             lines[-1] += newline
         gap = newline if lines and lines[-1].strip() else ""
         return "".join(lines) + gap + section
-    start = doc.lc.key("feeds")[0]
-    stop = _section_end(doc, lines)
+    start = doc.lc.key(key)[0]
+    stop = _section_end(doc, lines, key)
     end = start
     for i in range(start, stop):
         if lines[i].strip() and not _is_comment(lines[i]):

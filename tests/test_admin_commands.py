@@ -1,18 +1,39 @@
 """Admin commands from chat: /feeds shows feed health, /addfeed finds a site's feed and writes
-it into the YAML config (comments kept), taking effect at once. Nobody else may use them."""
+it into the YAML config (comments kept), taking effect at once; /rmfeed, /topic add|rm|alias edit
+the config and taxonomy files the same way; /stats counts; /broadcast reaches every active
+subscriber once. Nobody else may use any of them, under any of their names."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import func, select, update
 
+from bot.admin_commands import ADMIN_ASYNC_HANDLERS, ADMIN_HANDLERS
+from bot.command_io import Command
+from newsbrief.records import DeliveryStatus, Message
 from newsbrief.store import feeds as feed_store
+from newsbrief.store import outbox, subscribers
+from newsbrief.store.tables import (
+    ArticleRow,
+    Base,
+    DeliveryRow,
+    EntryRow,
+    FeedRow,
+    StoryRow,
+    SubscriberRow,
+)
 from tests.harness import Harness, running_harness
 from tests.servers.feeds import rss
 
 ADMIN, STRANGER = 4242, 5151
+OLD_AI = {"title": "A language model for bitcoin", "link": "https://n.example/1", "guid": "1"}
+NEW_AI = {"title": "Another language model", "link": "https://n.example/2", "guid": "2"}
 SITE = """<!doctype html><html><head><title>Chain News</title>
 <link rel="alternate" type="application/rss+xml" title="Chain News" href="/rss/chain.xml">
 </head><body>news</body></html>"""
@@ -95,3 +116,290 @@ async def test_feeds_shows_trouble_first(admin_harness: Harness) -> None:
     status = await h.say("/feeds", expect=1, chat=ADMIN)
     assert "⚠️ wire failing" in status
     assert "not_a_feed (1× in a row): not a feed: got an HTML page" in status
+
+
+# -- a taxonomy file next to the config, as the shipped config has -----------------------------
+
+TAXONOMY = """\
+# Test taxonomy: its comments must survive admin edits.
+topics:
+  # ---- science ----
+  - id: space
+    names: {zh-Hans: 航天, zh-Hant: 航天, en: Space}
+    aliases: [航天, Space]   # names that identify it
+    keywords: [火箭, rocket]
+
+  - id: games
+    names: {zh-Hans: 游戏, zh-Hant: 遊戲, en: Games}
+    aliases: [游戏, games]
+# trailing note
+"""
+
+
+async def add_taxonomy(h: Harness) -> tuple[Path, Path]:
+    """Hand-edit the harness's config to name a taxonomy file; reload. (config, taxonomy)"""
+    config = h.runtime.config_file
+    assert config is not None
+    taxonomy = config.parent / "topics.yaml"
+    taxonomy.write_text(TAXONOMY, encoding="utf-8")
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("telegram:\n", "topics_file: topics.yaml\ntelegram:\n", 1))
+    assert await h.runtime.reload_config()
+    assert h.runtime.ctx.config.topic("space") is not None
+    return config, taxonomy
+
+
+def dump(h: Harness) -> dict[str, Any]:
+    """Every row of every table, and every config file: what "nothing changed" compares."""
+    with h.runtime.db.session() as session:
+        rows = {
+            table.name: sorted(map(repr, session.execute(select(table)).all()))
+            for table in Base.metadata.sorted_tables
+        }
+    assert h.runtime.config_file is not None
+    files = {p.name: p.read_bytes() for p in sorted(h.runtime.config_file.parent.glob("*.yaml"))}
+    return {"rows": rows, "files": files}
+
+
+def diff(before: str, after: str) -> list[str]:
+    """The changed lines, as ``-old`` and ``+new``."""
+    return [
+        line for line in difflib.ndiff(before.splitlines(), after.splitlines()) if line[:1] in "+-"
+    ]
+
+
+async def subscribe(h: Harness, chat: int, topics: str) -> None:
+    """Subscribe a private chat by command (whatever the reply's wording)."""
+    await h.say(f"/subscribe {topics}", expect=1, chat=chat)
+    with h.runtime.db.session() as session:
+        found = subscribers.find(session, "telegram", str(chat), None)
+    assert found is not None and set(found.topics) == set(topics.split())
+
+
+def private(chat: int, text: str) -> Command:
+    return Command("telegram", str(chat), "private", str(chat), text)
+
+
+async def test_every_admin_command_refuses_strangers_under_every_name(
+    admin_harness: Harness,
+) -> None:
+    h = admin_harness
+    await add_taxonomy(h)
+    h.feeds.set("/site.html", SITE, "text/html")
+    # The stranger is a subscriber: a broadcast or a /stats that slipped through would show.
+    await subscribe(h, STRANGER, "ai")
+    before = dump(h)
+    refusal = "That is an admin command; you are not an admin."
+    names = sorted({*ADMIN_HANDLERS, *ADMIN_ASYNC_HANDLERS})
+    assert {"rmfeed", "topic", "stats", "broadcast", "reload", "删除源", "广播"} <= set(names)
+    core = h.runtime.core
+    for name in names:
+        for args in ("", " wire", " add robots 机器人 Robots", " rm space", " alias ai x"):
+            reply = await core.handle(private(STRANGER, f"/{name}{args}"))
+            assert reply is not None and reply.text == refusal, (name, args)
+    # A bare Chinese name in a private chat is a command too; and the same through Telegram.
+    reply = await core.handle(private(STRANGER, "广播 大家好"))
+    assert reply is not None and reply.text == refusal
+    for n, text in enumerate(["/rmfeed wire", "/topic alias space 太空", "/broadcast hi"]):
+        assert await h.say(text, expect=2 + n, chat=STRANGER) == refusal
+    assert dump(h) == before
+    assert h.feeds.statuses("/site.html") == []
+
+
+async def test_admin_edits_round_trip_with_comments_kept(admin_harness: Harness) -> None:
+    h = admin_harness
+    config, taxonomy = await add_taxonomy(h)
+    await h.runtime.poll_once(all_feeds=True)  # the wire feed brings in one entry
+    h.feeds.set("/site.html", SITE, "text/html")
+    h.feeds.set("/rss/chain.xml", rss([], title="Chain News"))
+    main0, tax0 = config.read_text("utf-8"), taxonomy.read_text("utf-8")
+
+    reply = await h.say(f"/addfeed {h.feeds.url('/site.html')} space", expect=1, chat=ADMIN)
+    assert reply.startswith("✅ Added 127-0-0-1: Chain News")
+    main1 = config.read_text("utf-8")
+    assert main1.startswith(main0) and "topics: [space]" in main1[len(main0) :]
+
+    reply = await h.say("/topic alias space 太空 Raumfahrt", expect=2, chat=ADMIN)
+    assert reply == (
+        "✅ Topic space (Space) has new aliases: 太空, Raumfahrt; written to topics.yaml, "
+        "in force now."
+    )
+    assert diff(tax0, taxonomy.read_text("utf-8")) == [
+        "-     aliases: [航天, Space]   # names that identify it",
+        "+     aliases: [航天, Space, 太空, Raumfahrt]   # names that identify it",
+    ]
+    tax1 = taxonomy.read_text("utf-8")
+    # An inline topic: the alias line goes into the config, under the topic's name.
+    reply = await h.say("/话题管理 别名 ai 机器学习", expect=3, chat=ADMIN)
+    assert "机器学习" in reply and "newsbrief.yaml" in reply
+    assert diff(main1, config.read_text("utf-8")) == ["+     aliases: [人工智能, AI, 机器学习]"]
+    assert "    keywords: [language model]   # keep this comment\n" in config.read_text("utf-8")
+    # In force at once: the new names are topic names now.
+    found, _ = h.runtime.core.resolve_topics(["太空", "机器学习"])
+    assert [t.id for t in found] == ["space", "ai"]
+    await h.say("/subscribe 太空", expect=1, chat=5050)  # the new alias names the topic
+    with h.runtime.db.session() as session:
+        follower = subscribers.find(session, "telegram", "5050", None)
+    assert follower is not None and list(follower.topics) == ["space"]
+
+    reply = await h.say("/topic add robots 机器人 Robots robot 机器人", expect=4, chat=ADMIN)
+    assert reply == (
+        "✅ Added topic robots: 机器人 / Robots, written to topics.yaml, in force now."
+    )
+    assert h.runtime.ctx.config.topic("robots") is not None
+    assert diff(tax1, taxonomy.read_text("utf-8")) == [
+        "+ ",
+        "+   - id: robots",
+        "+     names: {zh-Hans: 机器人, zh-Hant: 機器人, en: Robots}",
+        "+     aliases: [机器人, Robots]",
+        "+     keywords: [robot, 机器人]",
+    ]
+    assert await h.say("/topic add robots 机器人 Robots", expect=5, chat=ADMIN) == (
+        "Topic robots exists already (Robots)."
+    )
+    assert await h.say("/topic rm robots", expect=6, chat=ADMIN) == (
+        "🗑 Deleted topic robots (Robots) from topics.yaml; in force now."
+    )
+    assert taxonomy.read_text("utf-8") == tax1
+    assert h.runtime.ctx.config.topic("robots") is None
+    # A topic a feed still names stays, and says why.
+    reply = await h.say("/topic rm space", expect=7, chat=ADMIN)
+    assert reply.startswith("Nothing changed, the config stays as it was:\n")
+    assert "newsbrief.yaml:" in reply and "unknown topic 'space'" in reply
+    assert taxonomy.read_text("utf-8") == tax1
+
+    main2 = config.read_text("utf-8")
+    assert await h.say("/rmfeed wire", expect=8, chat=ADMIN) == (
+        "🗑 Removed feed wire: no longer polled; its 1 entries are kept."
+    )
+    assert [line[2:] for line in diff(main2, config.read_text("utf-8"))] == [
+        "  - id: wire",
+        f"    url: {h.feeds.url('/wire.xml')}",
+        "    fulltext: never",
+    ]
+    with h.runtime.db.session() as session:
+        row = session.get(FeedRow, "wire")
+        assert row is not None and not row.enabled
+        assert session.scalar(select(func.count()).where(EntryRow.feed_id == "wire")) == 1
+    assert await h.say("/rmfeed wire", expect=9, chat=ADMIN) == (
+        "The config has no feed wire. Send /feeds to see them all."
+    )
+    assert "#" in config.read_text("utf-8")
+    assert config.read_text("utf-8").startswith("# Hand-written notes that admin edits must keep.")
+
+
+async def test_topic_and_rmfeed_explain_their_usage(admin_harness: Harness) -> None:
+    h = admin_harness
+    before = dump(h)
+    usage = await h.say("/topic", expect=1, chat=ADMIN)
+    assert usage.startswith("Usage:\n/topic add ID zh-name en-name [keyword…]")
+    assert await h.say("/topic add x", expect=2, chat=ADMIN) == usage
+    assert await h.say("/topic add Bad! 坏 Bad", expect=3, chat=ADMIN) == (
+        "Bad! is not a topic id: a lowercase letter first, then lowercase letters, digits, "
+        "- and _, at most 32."
+    )
+    assert await h.say("/topic alias nope x", expect=4, chat=ADMIN) == (
+        "No such topic: nope. Send /topics to see them all."
+    )
+    assert (await h.say("/rmfeed", expect=5, chat=ADMIN)).startswith("Usage: /rmfeed ID")
+    assert dump(h) == before
+
+
+async def test_stats_match_the_database(admin_harness: Harness) -> None:
+    h = admin_harness
+    for chat, topics in ((601, "ai crypto"), (602, "ai"), (603, "crypto"), (604, "ai")):
+        await subscribe(h, chat, topics)
+    h.feeds.set("/wire.xml", rss([OLD_AI, NEW_AI], title="Wire"))
+    await h.round()
+    now = h.runtime.ctx.clock()
+    with h.runtime.db.session() as session:
+        subscribers.pause_chat(session, "telegram", "604", "blocked")
+        outbox.enqueue_to(session, "telegram", "701", "test:pending", [Message("x")], now)
+        outbox.enqueue_to(session, "telegram", "702", "test:failed", [Message("y")], now)
+        outbox.enqueue_to(
+            session, "telegram", "703", "test:old", [Message("z")], now - timedelta(days=3)
+        )
+        session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.key.in_(["test:failed:0", "test:old:0"]))
+            .values(status=DeliveryStatus.FAILED)
+        )
+    reply = await h.say("/stats", expect=1, chat=ADMIN)
+
+    # The same numbers, counted here another way.
+    day = now - timedelta(hours=24)
+    with h.runtime.db.session() as session:
+
+        def count(*where: Any) -> int:
+            return int(session.scalar(select(func.count()).where(*where)) or 0)
+
+        total = count(SubscriberRow.id > 0)
+        paused = count(SubscriberRow.paused.is_(True))
+        stories = count(StoryRow.created_at >= day)
+        articles = count(ArticleRow.created_at >= day)
+        pending = count(DeliveryRow.status == "pending")
+        failed = count(DeliveryRow.status == "failed", DeliveryRow.created_at >= day)
+        sent = count(DeliveryRow.status == "sent", DeliveryRow.sent_at >= day)
+        health = feed_store.feed_health(session)
+    assert (total, paused, pending, failed) == (4, 1, 1, 1)
+    assert stories >= 1 and articles >= stories and sent >= 1
+    statuses = {s: sum(f.status == s for f in health) for s in ("ok", "failing", "disabled")}
+    assert reply.splitlines() == [
+        "Statistics",
+        f"Subscribers: {total} ({total - paused} active, {paused} paused)",
+        "Top topics (subscriptions): AI 3, Crypto 2",
+        f"Feeds: {statuses['ok']} ok · {statuses['failing']} failing · "
+        f"{statuses['disabled']} disabled · 0 new · 0 removed",
+        f"Last 24 h: {stories} stories, {articles} articles",
+        f"Outbox: {pending} pending · {failed} failed (24 h) · {sent} sent (24 h)",
+    ]
+    zh = await h.runtime.core.handle(
+        Command("telegram", str(ADMIN), "private", str(ADMIN), "/统计", language_hint="zh-TW")
+    )
+    assert zh is not None and "訂閱者：4（活躍 3，暫停 1）" in zh.text
+
+
+async def test_broadcast_reaches_every_active_subscriber_once(admin_harness: Harness) -> None:
+    h = admin_harness
+    for chat in (801, 802, 803):
+        await subscribe(h, chat, "ai")
+    with h.runtime.db.session() as session:
+        subscribers.pause_chat(session, "telegram", "803", "blocked")
+    text = "Hello <all> & everyone, 你好!\nSecond line"
+    reply = await h.say(f"/broadcast {text}", expect=1, chat=ADMIN)
+    assert reply == "📢 Queued for 2 subscribers."
+    for chat in (801, 802):
+        messages = await h.botapi.wait_for_messages(chat, 2)
+        assert [m.text for m in messages][1:] == [text]
+    # The same again today is not sent twice; the paused chat got nothing.
+    assert await h.say(f"/广播 {text}", expect=2, chat=ADMIN) == (
+        "The same text was broadcast today already (2 subscribers); not sent again."
+    )
+    while await h.runtime.deliverer.tick():
+        pass
+    for chat in (801, 802):
+        assert [m.text for m in h.botapi.messages(chat)].count(text) == 1
+    assert len(h.botapi.messages(803)) == 1
+    with h.runtime.db.session() as session:
+        rows = session.scalars(select(DeliveryRow).where(DeliveryRow.key.like("broadcast:%")))
+        assert sorted(r.chat_id for r in rows) == ["801", "802"]
+    assert (await h.say("/broadcast", expect=3, chat=ADMIN)).startswith("Usage: /broadcast TEXT")
+
+
+async def test_reload_puts_a_hand_edit_in_force_or_says_what_is_wrong(
+    admin_harness: Harness,
+) -> None:
+    h = admin_harness
+    config = h.runtime.config_file
+    assert config is not None
+    good = config.read_text("utf-8")
+    config.write_text(good.replace("poll_timeout: 1\n", "poll_timeout: 1\n  bogus: 2\n"))
+    reply = await h.say("/reload", expect=1, chat=ADMIN)
+    assert reply == (
+        "⚠️ The config has errors and was not reloaded; the last good one stays in force:\n"
+        f"{config}:8: unknown key 'bogus' in telegram"
+    )
+    config.write_text(good.replace("    keywords: [bitcoin]\n", "    keywords: [bitcoin, btc]\n"))
+    assert await h.say("/重载", expect=2, chat=ADMIN) == "🔄 Config reloaded: 1 feeds, 2 topics."
+    crypto = h.runtime.ctx.config.topic("crypto")
+    assert crypto is not None and crypto.keywords == ("bitcoin", "btc")

@@ -1,4 +1,5 @@
-"""Editing the config's feed list: every other byte kept, duplicates refused, bad edits undone."""
+"""Editing the config's feeds and topics (in the taxonomy file or inline): every other byte
+kept, duplicates refused, bad edits undone."""
 
 from __future__ import annotations
 
@@ -10,7 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from newsbrief.config_edit import add_feeds, derive_id, plan_additions, remove_feed, url_key
+from newsbrief.config_edit import (
+    add_feeds,
+    add_topic,
+    add_topic_aliases,
+    derive_id,
+    plan_additions,
+    remove_feed,
+    remove_topic,
+    topic_home,
+    url_key,
+)
 from newsbrief.settings import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -229,3 +240,131 @@ def test_url_key() -> None:
     assert url_key("https://A.example:443/feed/#top") == url_key("http://a.example/feed")
     assert url_key("https://a.example/feed?x=1") != url_key("https://a.example/feed?x=2")
     assert url_key("https://a.example:8443/feed") != url_key("https://a.example/feed")
+
+
+def changed_lines(before: str, after: str) -> list[tuple[str, str]]:
+    """(old, new) for each line replaced; fails if lines were added or removed."""
+    old, new = before.splitlines(), after.splitlines()
+    assert len(old) == len(new)
+    return [(a, b) for a, b in zip(old, new, strict=True) if a != b]
+
+
+def test_topic_aliases_go_where_the_topic_lives(config: Path) -> None:
+    taxonomy = config.parent / "topics.yaml"
+    main_before, tax_before = config.read_text("utf-8"), taxonomy.read_text("utf-8")
+    assert topic_home(config, "ai") == taxonomy.resolve()
+    # Quoting where YAML needs it; an alias the topic has (in any case) is skipped.
+    result = add_topic_aliases(config, "ai", ["AI助手", "a, ]b", "ai", "AIGC"])
+    assert result == (taxonomy.resolve(), ["AI助手", "a, ]b"])
+    ((old, new),) = changed_lines(tax_before, taxonomy.read_text("utf-8"))
+    assert old.startswith("    aliases: [人工智能, AI,") and old.endswith("通用人工智能]")
+    assert new == old[:-1] + ", AI助手, 'a, ]b']"
+    assert config.read_text("utf-8") == main_before
+    topic = load_config(config).topic("ai")
+    assert topic is not None and topic.aliases[-2:] == ("AI助手", "a, ]b")
+    assert add_topic_aliases(config, "ai", ["AI助手"]) == (taxonomy.resolve(), [])
+    assert add_topic_aliases(config, "nope", ["x"]) is None
+
+
+def test_a_topic_added_to_the_taxonomy_and_removed_leaves_it_as_it_was(config: Path) -> None:
+    taxonomy = config.parent / "topics.yaml"
+    before = taxonomy.read_bytes()
+    assert add_topic(config, "space", "航天", "Space", ["火箭", "SpaceX"]) == taxonomy.resolve()
+    added = only_insertions(before, taxonomy.read_bytes())
+    assert added == [
+        "\n",
+        "  - id: space\n",
+        "    names: {zh-Hans: 航天, zh-Hant: 航天, en: Space}\n",
+        "    aliases: [航天, Space]\n",
+        "    keywords: [火箭, SpaceX]\n",
+    ]
+    space = load_config(config).topic("space")
+    assert space is not None and space.display("en") == "Space" and "SpaceX" in space.keywords
+    with pytest.raises(ValueError, match="exists already"):
+        add_topic(config, "space", "航天", "Space")
+    assert remove_topic(config, "space") == taxonomy.resolve()
+    assert taxonomy.read_bytes() == before
+    assert remove_topic(config, "space") is None
+
+
+def test_a_topic_still_in_use_is_not_removed(config: Path) -> None:
+    taxonomy = config.parent / "topics.yaml"
+    before = taxonomy.read_bytes()
+    with pytest.raises(ConfigError) as caught:
+        remove_topic(config, "crypto")  # bitcoin and others name it as their parent
+    assert any("unknown parent 'crypto'" in str(p) for p in caught.value.problems)
+    assert taxonomy.read_bytes() == before
+    with pytest.raises(ConfigError):
+        add_topic(config, "x" * 40, "长", "Long")  # the taxonomy's ids are at most 32 long
+    assert taxonomy.read_bytes() == before
+
+
+INLINE = """\
+# no taxonomy: topics live here
+topics:
+  - id: ai
+    name: {zh: 人工智能, en: AI}   # the name line
+    keywords: [language model]   # keep this comment
+  - id: crypto
+    name: {zh: 加密货币, en: Crypto}
+    aliases:
+      - 币圈   # a block list
+feeds: []   # none yet
+"""
+
+
+def test_inline_topics_are_edited_in_the_config(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(INLINE, encoding="utf-8")
+    assert topic_home(path, "ai") == path
+    # An inline topic's own names keep matching once it has aliases: they come first.
+    assert add_topic_aliases(path, "ai", ["AI助手"]) == (path, ["人工智能", "AI", "AI助手"])
+    assert add_topic_aliases(path, "crypto", ["BTC", "加密"]) == (path, ["BTC", "加密"])
+    assert path.read_text("utf-8") == INLINE.replace(
+        "   # the name line\n", "   # the name line\n    aliases: [人工智能, AI, AI助手]\n"
+    ).replace("# a block list\n", "# a block list\n      - BTC\n      - 加密\n")
+    config = load_config(path)
+    assert config.topic("ai").aliases == ("人工智能", "AI", "AI助手")  # type: ignore[union-attr]
+    assert config.topic("crypto").aliases == ("币圈", "BTC", "加密")  # type: ignore[union-attr]
+
+    assert add_topic(path, "space", "航天", "Space") == path
+    assert path.read_text("utf-8").endswith(
+        "      - 加密\n  - id: space\n    name: {zh: 航天, en: Space}\nfeeds: []   # none yet\n"
+    )
+    assert remove_topic(path, "space") == path
+    assert remove_topic(path, "ai") == path and remove_topic(path, "crypto") == path
+    assert (
+        path.read_text("utf-8")
+        == "# no taxonomy: topics live here\ntopics: []\nfeeds: []   # none yet\n"
+    )
+
+
+def test_an_alias_key_is_added_after_the_names(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    (tmp_path / "t.yaml").write_text(
+        "topics:\n  - id: ai\n    names: {zh-Hans: 人工智能, zh-Hant: 人工智慧, en: AI}\n"
+        "    keywords: [\n      大模型,\n    ]   # multi-line\n\n"
+        "  - id: go\n    names:\n      zh-Hans: 围棋\n      zh-Hant: 圍棋\n      en: Go\n"
+        "# the end\n",
+        encoding="utf-8",
+    )
+    path.write_text("topics_file: t.yaml\n", encoding="utf-8")
+    add_topic_aliases(path, "ai", ["人工智能"])
+    add_topic_aliases(path, "go", ["围棋", "weiqi"])
+    assert (tmp_path / "t.yaml").read_text("utf-8") == (
+        "topics:\n  - id: ai\n    names: {zh-Hans: 人工智能, zh-Hant: 人工智慧, en: AI}\n"
+        "    aliases: [人工智能]\n"
+        "    keywords: [\n      大模型,\n    ]   # multi-line\n\n"
+        "  - id: go\n    names:\n      zh-Hans: 围棋\n      zh-Hant: 圍棋\n      en: Go\n"
+        "    aliases: [围棋, weiqi]\n"
+        "# the end\n"
+    )
+    add_topic_aliases(path, "ai", ["AI"])
+    add_topic(path, "chess", "象棋", "Chess", ["棋"])
+    text = (tmp_path / "t.yaml").read_text("utf-8")
+    assert "    keywords: [\n      大模型,\n    ]   # multi-line\n" in text
+    assert text.endswith(
+        "      en: Go\n    aliases: [围棋, weiqi]\n\n  - id: chess\n"
+        "    names: {zh-Hans: 象棋, zh-Hant: 象棋, en: Chess}\n"
+        "    aliases: [象棋, Chess]\n    keywords: [棋]\n# the end\n"
+    )

@@ -1,0 +1,123 @@
+"""Counts for the admins' ``/stats``, and the chats a broadcast goes to."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from newsbrief.records import DeliveryStatus
+from newsbrief.store.tables import (
+    ArticleRow,
+    DeliveryRow,
+    EntryRow,
+    FeedRow,
+    StoryRow,
+    SubscriberRow,
+)
+
+DAY = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    subscribers: int
+    paused: int
+    topics: list[tuple[str, int]]
+    """Subscriptions per topic id, most followed first (ties by id)."""
+    feeds: dict[str, int] = field(default_factory=dict)
+    """Feeds per status: ``ok``, ``new``, ``failing``, ``disabled``, ``removed``."""
+    stories_24h: int = 0
+    articles_24h: int = 0
+    outbox_pending: int = 0
+    """Waiting or being sent now."""
+    outbox_failed_24h: int = 0
+    """Given up on, of the messages queued in the last 24 hours."""
+    outbox_sent_24h: int = 0
+
+
+def _count(session: Session, query: object) -> int:
+    return int(session.scalar(query) or 0)  # type: ignore[call-overload]
+
+
+def feed_status(enabled: bool, disabled_reason: str | None, errors: int, ok: bool) -> str:
+    """The same statuses as ``feeds.feed_health``."""
+    if not enabled:
+        return "disabled" if disabled_reason else "removed"
+    if errors:
+        return "failing"
+    return "ok" if ok else "new"
+
+
+def collect(session: Session, now: datetime) -> Stats:
+    since = now - DAY
+    topics: Counter[str] = Counter()
+    subscribers = paused = 0
+    for row_paused, subscriptions in session.execute(
+        select(SubscriberRow.paused, SubscriberRow.subscriptions)
+    ):
+        subscribers += 1
+        paused += bool(row_paused)
+        for item in subscriptions or []:
+            topic = item.get("topic") if isinstance(item, dict) else item
+            if isinstance(topic, str):
+                topics[topic] += 1
+    feeds: Counter[str] = Counter()
+    for enabled, reason, errors, success in session.execute(
+        select(
+            FeedRow.enabled, FeedRow.disabled_reason, FeedRow.error_count, FeedRow.last_success_at
+        )
+    ):
+        feeds[feed_status(enabled, reason, errors, success is not None)] += 1
+    outbox = DeliveryRow.status
+    return Stats(
+        subscribers=subscribers,
+        paused=paused,
+        topics=sorted(topics.items(), key=lambda kv: (-kv[1], kv[0])),
+        feeds=dict(feeds),
+        stories_24h=_count(session, select(func.count()).where(StoryRow.created_at >= since)),
+        articles_24h=_count(session, select(func.count()).where(ArticleRow.created_at >= since)),
+        outbox_pending=_count(
+            session,
+            select(func.count()).where(
+                outbox.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING])
+            ),
+        ),
+        outbox_failed_24h=_count(
+            session,
+            select(func.count()).where(
+                outbox == DeliveryStatus.FAILED, DeliveryRow.created_at >= since
+            ),
+        ),
+        outbox_sent_24h=_count(
+            session,
+            select(func.count()).where(outbox == DeliveryStatus.SENT, DeliveryRow.sent_at >= since),
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    subscriber_id: int
+    platform: str
+    chat_id: str
+    thread_id: int | None
+
+
+def active_chats(session: Session) -> list[Chat]:
+    """Every subscriber that is not paused, in id order."""
+    query = (
+        select(
+            SubscriberRow.id, SubscriberRow.platform, SubscriberRow.chat_id, SubscriberRow.thread_id
+        )
+        .where(SubscriberRow.paused.is_(False))
+        .order_by(SubscriberRow.id)
+    )
+    return [Chat(i, p, c, t or None) for i, p, c, t in session.execute(query)]
+
+
+def entries_of(session: Session, feed_id: str) -> int:
+    return int(session.scalar(select(func.count()).where(EntryRow.feed_id == feed_id)) or 0)
