@@ -12,17 +12,27 @@ from pathlib import Path
 from jobs.demo import run_demo
 from jobs.poll import PollSummary
 from jobs.runtime import ROLES, Runtime
+from newsbrief.channels_config import MissingCredentials
 from newsbrief.cli import build_parser, load_or_exit, run, setup_logging
-from newsbrief.settings import config_path
+from newsbrief.settings import Config, config_path
 
 SAMPLES = Path(__file__).resolve().parent.parent / "config" / "samples"
+
+
+def make_runtime(config: Config, config_file: Path | None = None) -> Runtime:
+    """The runtime, or exit 2 with the name of a missing robot key variable."""
+    try:
+        return Runtime(config, config_file=config_file)
+    except MissingCredentials as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     config = load_or_exit(args)
     setup_logging(config, args.verbose)
     roles = tuple(args.role) if args.role and "all" not in args.role else ROLES
-    runtime = Runtime(config, config_file=config_path(args.config))
+    runtime = make_runtime(config, config_file=config_path(args.config))
     runtime.start()
 
     async def main() -> None:
@@ -45,7 +55,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
         return cmd_run(args)
     config = load_or_exit(args)
     setup_logging(config, args.verbose)
-    runtime = Runtime(config)
+    runtime = make_runtime(config)
     runtime.start()
 
     async def main() -> PollSummary:
@@ -64,7 +74,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
         return cmd_run(args)
     config = load_or_exit(args)
     setup_logging(config, args.verbose)
-    runtime = Runtime(config)
+    runtime = make_runtime(config)
     runtime.start()
 
     async def main() -> tuple[int, int]:

@@ -20,19 +20,23 @@ from bot.commands import CommandCore
 from bot.senders import Sender
 from bot.telegram_app import build_application, publish_commands
 from bot.telegram_sender import TelegramSender, bot_base_url
+from bot.webhook_senders import WebhookSender
+from jobs.callback_server import CallbackServer, callbacks_configured
 from jobs.compose import compose_tick
+from jobs.config_watch import WATCH_SECONDS, ConfigWatch
 from jobs.context import JobContext
 from jobs.deliver import Deliverer
 from jobs.poll import PollSummary, poll_tick
 from jobs.process import process_tick
+from jobs.robots import robot_senders, sync_robots
 from newsbrief.fetcher import Fetcher
-from newsbrief.settings import Config, ConfigError, load_config
+from newsbrief.settings import Config
 from newsbrief.store import feeds
 from newsbrief.store.db import Database
 
 log = logging.getLogger(__name__)
 
-ROLES = ("poll", "process", "compose", "deliver", "bot")
+ROLES = ("poll", "process", "compose", "deliver", "bot", "callbacks")
 
 
 class Runtime:
@@ -56,8 +60,12 @@ class Runtime:
                     base_url=bot_base_url(config.telegram.api_base_url),
                 )
                 senders["telegram"] = TelegramSender(self.bot)
+            senders.update(robot_senders(config))
         self.ctx.senders = senders
         self.deliverer = Deliverer(self.ctx)
+        self.config_watch = (
+            ConfigWatch(self.ctx, config_file, self._use_config) if config_file else None
+        )
         self.core = CommandCore(
             self.db,
             lambda: self.ctx.config,
@@ -72,24 +80,27 @@ class Runtime:
         self.db.upgrade()
         with self.db.session() as session:
             feeds.sync_feeds(session, self.config.feed_list(), self.ctx.clock())
+        sync_robots(self.db, self.config, self.ctx.clock())
 
     async def reload_config(self) -> bool:
-        """Read the config file again; a bad file is refused and the last good config stays."""
-        if self.config_file is None:
+        """Read the config files again; a bad edit is refused (the admins are told) and the
+        last good config stays."""
+        if self.config_watch is None:
             return False
-        try:
-            config = await asyncio.to_thread(load_config, self.config_file)
-        except ConfigError as exc:
-            log.error("config not reloaded, keeping the last good one:\n%s", exc)
-            return False
+        return await self.config_watch.reload()
+
+    def _use_config(self, config: Config) -> None:
         self.config = self.ctx.config = config
         with self.db.session() as session:
             feeds.sync_feeds(session, config.feed_list(), self.ctx.clock())
+        sync_robots(self.db, config, self.ctx.clock())
         log.info("config reloaded from %s", self.config_file)
-        return True
 
     async def aclose(self) -> None:
         await self.ctx.fetcher.aclose()
+        for sender in self.ctx.senders.values():
+            if isinstance(sender, WebhookSender):
+                await sender.aclose()
         self.ctx.cpu.shutdown(wait=True)
         if self.bot is not None:
             await self.bot.shutdown()
@@ -146,7 +157,16 @@ class Runtime:
                     seconds=seconds,
                     id=name,
                     next_run_time=_now_for(scheduler),
+                    # A deliver tick runs while there is work; overlapping ones share its queues.
+                    max_instances=3 if name == "deliver" else 1,
                 )
+        if self.config_watch is not None:  # hand edits of config/, in every process
+            scheduler.add_job(
+                _logged("config", self.config_watch.tick),
+                "interval",
+                seconds=WATCH_SECONDS,
+                id="config",
+            )
         app = None
         if "bot" in roles and self.config.telegram.token is not None:
             app = build_application(self.config, self.core, self._wake_delivery)
@@ -159,6 +179,10 @@ class Runtime:
             )
         elif "bot" in roles:
             log.warning("no TELEGRAM_BOT_TOKEN: running without the Telegram bot")
+        callbacks = None
+        if "callbacks" in roles and callbacks_configured(self.config):
+            callbacks = CallbackServer(lambda: self.ctx.config, self.core, self.db)
+            await callbacks.start()
         if self.bot is not None:
             await self.bot.initialize()
         scheduler.start()
@@ -167,6 +191,8 @@ class Runtime:
             await stop.wait()
         finally:
             scheduler.shutdown(wait=False)
+            if callbacks is not None:
+                await callbacks.stop()
             if app is not None:
                 assert app.updater is not None
                 await app.updater.stop()
