@@ -19,7 +19,7 @@ from typing import Any
 
 from newsbrief.cli_feeds import add_feed_commands
 from newsbrief.settings import Config, ConfigError, config_path, load_config
-from newsbrief.store import feeds, outbox
+from newsbrief.store import feeds, outbox, stats, subscribers
 from newsbrief.store.db import Database
 
 Handler = Callable[[argparse.Namespace], int]
@@ -193,6 +193,50 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_channels(args: argparse.Namespace) -> int:
+    """The group robots of the config and their health: like /feeds, for channels."""
+    now = datetime.now(UTC)
+    with open_database(args) as (config, db), db.session() as session:
+        data = []
+        for robot in config.robots:
+            found = subscribers.find(session, robot.platform, robot.id, None)
+            health = stats.chat_health(session, robot.platform, robot.id, now)
+            # "new": not synced yet; the runtime adds a robot when it starts.
+            status = "new" if found is None else "paused" if found.paused else "ok"
+            data.append(
+                {
+                    "id": robot.id,
+                    "platform": robot.platform,
+                    "status": status,
+                    "paused_reason": subscribers.paused_reason(session, found.id)
+                    if found is not None and found.paused
+                    else None,
+                    "key": "set" if os.environ.get(robot.key_env) else f"missing ({robot.key_env})",
+                    "topics": list(robot.topics),
+                    "schedule": robot.schedule or config.subscriber_defaults.schedule,
+                    "pending": health.pending,
+                    "failed": health.failed,
+                    "sent_24h": health.sent_24h,
+                    "last_sent_at": health.last_sent_at,
+                    "last_error": health.last_error,
+                }
+            )
+    if args.json:
+        print_json(data)
+        return 0
+    if not data:
+        print("no robots in the config (see robots[] in the README)")
+    for d in data:
+        reason = f" ({d['paused_reason']})" if d["paused_reason"] else ""
+        print(
+            f"{d['platform']}:{d['id']:<16} {d['status']}{reason}  key {d['key']}  "
+            f"pending {d['pending']}, failed {d['failed']}, sent 24h {d['sent_24h']}"
+        )
+        if d["last_error"]:
+            print(f"    last error: {d['last_error']}")
+    return 0
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from newsbrief.analyze import Analyzer, analyze_lines  # loads dictionaries: only when asked
     from newsbrief.topics import TopicMatcher
@@ -249,6 +293,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[
     deliveries.add_argument("--status", choices=["pending", "sending", "sent", "failed", "paused"])
     deliveries.add_argument("--limit", type=int, default=100)
     deliveries.set_defaults(handler=cmd_deliveries)
+    channels = sub.add_parser(
+        "channels", help="group robots (WeCom, DingTalk, Feishu) and their health"
+    )
+    channels_sub = channels.add_subparsers(dest="channels_command", required=True)
+    channels_list = channels_sub.add_parser("list", help="each robot: status, queue, last error")
+    channels_list.add_argument("--json", action="store_true")
+    channels_list.set_defaults(handler=cmd_channels)
     return parser, sub
 
 

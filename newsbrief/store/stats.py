@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -121,3 +122,38 @@ def active_chats(session: Session) -> list[Chat]:
 
 def entries_of(session: Session, feed_id: str) -> int:
     return int(session.scalar(select(func.count()).where(EntryRow.feed_id == feed_id)) or 0)
+
+
+@dataclass(frozen=True)
+class ChatHealth:
+    """One chat's side of the outbox, for ``newsbrief channels list``."""
+
+    pending: int
+    failed: int
+    sent_24h: int
+    last_sent_at: datetime | None
+    last_error: str | None
+
+
+def chat_health(session: Session, platform: str, chat_id: str, now: datetime) -> ChatHealth:
+    mine = (DeliveryRow.platform == platform) & (DeliveryRow.chat_id == chat_id)
+
+    def count(*where: Any) -> int:
+        return int(session.scalar(select(func.count()).where(mine, *where)) or 0)
+
+    last_error = session.scalar(
+        select(DeliveryRow.last_error)
+        .where(mine, DeliveryRow.last_error.is_not(None))
+        .order_by(DeliveryRow.id.desc())
+        .limit(1)
+    )
+    return ChatHealth(
+        pending=count(DeliveryRow.status.in_(("pending", "sending", "paused"))),
+        failed=count(DeliveryRow.status == DeliveryStatus.FAILED),
+        sent_24h=count(
+            DeliveryRow.status == DeliveryStatus.SENT,
+            DeliveryRow.sent_at >= now - timedelta(hours=24),
+        ),
+        last_sent_at=session.scalar(select(func.max(DeliveryRow.sent_at)).where(mine)),
+        last_error=last_error,
+    )

@@ -439,3 +439,9 @@ def pause_all_but(
             .values(paused=True, paused_reason=reason)
         )
     return gone
+
+
+def paused_reason(session: Session, subscriber_id: int) -> str | None:
+    return session.scalar(
+        select(SubscriberRow.paused_reason).where(SubscriberRow.id == subscriber_id)
+    )
