@@ -5,6 +5,7 @@ subscriber once. Nobody else may use any of them, under any of their names."""
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -16,6 +17,7 @@ from sqlalchemy import func, select, update
 
 from bot.admin_commands import ADMIN_ASYNC_HANDLERS, ADMIN_HANDLERS
 from bot.command_io import Command
+from bot.i18n import t
 from newsbrief.records import DeliveryStatus, Message
 from newsbrief.store import feeds as feed_store
 from newsbrief.store import outbox, subscribers
@@ -403,3 +405,58 @@ async def test_reload_puts_a_hand_edit_in_force_or_says_what_is_wrong(
     assert await h.say("/重载", expect=2, chat=ADMIN) == "🔄 Config reloaded: 1 feeds, 2 topics."
     crypto = h.runtime.ctx.config.topic("crypto")
     assert crypto is not None and crypto.keywords == ("bitcoin", "btc")
+
+
+async def test_admin_commands_answer_in_three_languages_in_every_chat_type(
+    admin_harness: Harness,
+) -> None:
+    """Transcripts: each read-only admin command in a private chat, a group and a forum topic,
+    in the admin's language; in a channel (posts carry no sender) they are refused."""
+    api = admin_harness.botapi
+    forum = -1007000
+    api.add_chat(forum, "supergroup", is_forum=True)
+
+    def prefix(key: str, lang: str) -> str:
+        # The reply's fixed start: everything before the first placeholder.
+        return t(key, lang, count=0, feeds=0, topics=0).split("0")[0]
+
+    async def ask(chat: int, text: str, code: str, **kw: Any) -> str:
+        thread = kw.get("message_thread_id")
+        before = [m for m in api.messages(chat) if m.message_thread_id == thread]
+        if kw.pop("channel", False):
+            api.send_channel_post(chat, text)
+        else:
+            api.send_user_message(chat, text, language_code=code, **kw)
+        for _ in range(300):
+            now = [m for m in api.messages(chat) if m.message_thread_id == thread]
+            if len(now) > len(before):
+                return now[len(before)].raw_text
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no answer to {text!r} in chat {chat}")
+
+    codes = {"en": "en", "zh-Hans": "zh-hans", "zh-Hant": "zh-hant"}
+    for i, (lang, code) in enumerate(codes.items()):
+        places: list[tuple[int, dict[str, Any]]] = [
+            (ADMIN, {}),
+            (-7000 - i, {"user_id": ADMIN, "chat_type": "supergroup"}),
+            (
+                forum,
+                {
+                    "user_id": ADMIN,
+                    "chat_type": "supergroup",
+                    "message_thread_id": 50 + i,
+                    "is_topic_message": True,
+                },
+            ),
+        ]
+        for chat, kw in places:
+            assert (await ask(chat, "/stats", code, **kw)).startswith(prefix("stats_header", lang))
+            assert (await ask(chat, "/feeds", code, **kw)).startswith(prefix("feeds_header", lang))
+            assert (await ask(chat, "/reload", code, **kw)).startswith(prefix("reload_done", lang))
+            assert await ask(chat, "/topic", code, **kw) == t("topic_usage", lang)
+            assert await ask(chat, "/broadcast", code, **kw) == t("broadcast_usage", lang)
+            assert await ask(chat, "/rmfeed", code, **kw) == t("rmfeed_usage", lang)
+    channel = -1008000
+    api.add_chat(channel, "channel")
+    refused = await ask(channel, "/stats", "en", channel=True)
+    assert refused in {t("admins_only", lang) for lang in codes}
