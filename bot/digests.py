@@ -74,7 +74,10 @@ class Composer:
         priority = {t.id: t.priority for t in config.topics if t.priority}
         self.pool = StoryPool(stories, priority)
         self._stories = {s.story_id: s for s in self.pool.ranked}
-        self._blocks = {s.story_id: f"story:{s.story_id}" for s in self.pool.ranked}
+        # By rank, for StoryPool.pick: a digest's blocks without a loop over StoryItems.
+        self._blocks = [f"story:{s.story_id}" for s in self.pool.ranked]
+        self._ids = [s.story_id for s in self.pool.ranked]
+        self._topic_blocks = _TopicBlocks()
         self._html: dict[str, HtmlBlocks] = {}
 
     def html(self, lang: str) -> HtmlBlocks:
@@ -94,24 +97,21 @@ class Composer:
         max_items = subscriber.max_items or self.config.subscriber_defaults.max_items
         pool, position, overflow = self.pool, state.position, state.overflow
         subs, filters = subscriber.subscriptions, subscriber.filters
-        sections, more = pool.select(subs, filters, position, max_items)
+        sections, kept, more = pool.select(subs, filters, position, max_items)
         head = max(pool.head, position)
         key = f"digest:{subscriber.id}:{position}-{head}"
         if sections:
-            if more:
-                shown = [s.story_id for _, items in sections for s in items]
-                overflow = {"after": position, "upto": head, "shown": shown}
-            else:
-                overflow = None
+            shown = pool.pick(kept, self._ids) if more else []
+            overflow = {"after": position, "upto": head, "shown": shown} if more else None
         elif on_demand and overflow:
             # Nothing new: /digest shows the next page of what the last digest left out.
             shown = list(overflow["shown"])
             after = int(overflow["after"])
-            sections, more = pool.select(subs, filters, after, max_items, pool.ids(shown))
+            sections, kept, more = pool.select(subs, filters, after, max_items, pool.ids(shown))
             key = f"more:{subscriber.id}:{after}-{overflow['upto']}:{len(shown)}"
-            shown += [s.story_id for _, items in sections for s in items]
+            shown += pool.pick(kept, self._ids)
             overflow = {**overflow, "shown": shown} if more else None
-        rows = self._rows(subscriber, sections, more, key, now) if sections else []
+        rows = self._rows(subscriber, sections, kept, more, key, now) if sections else []
         cursor: dict[str, Any] = {
             "subscriber_id": subscriber.id,
             "position": head,
@@ -125,18 +125,20 @@ class Composer:
     def _rows(
         self,
         subscriber: Subscriber,
-        sections: list[tuple[str, list[StoryItem]]],
+        sections: list[tuple[str, int]],
+        kept: int,
         more: int,
         key: str,
         now: datetime,
     ) -> list[dict[str, Any]]:
         lang = subscriber.lang
+        pick = self.pool.pick
         if subscriber.platform in BY_REFERENCE:
-            blocks = self._blocks
             html = self.html(lang)
+            blocks, topics = self._blocks, self._topic_blocks
             parts = plan(
-                sum(len(items) for _, items in sections),
-                [(f"topic:{t}", [blocks[s.story_id] for s in items]) for t, items in sections],
+                kept.bit_count(),
+                [(topics[t], pick(m, blocks)) for t, m in sections],
                 more,
                 html.sizes.__getitem__,
                 html.limit,
@@ -150,7 +152,10 @@ class Composer:
             digest = Digest(
                 subscriber.id,
                 lang,
-                tuple(DigestSection(t, name(t, lang), tuple(items)) for t, items in sections),
+                tuple(
+                    DigestSection(t, name(t, lang), tuple(pick(m, self.pool.ranked)))
+                    for t, m in sections
+                ),
                 cursor=self.pool.head,
                 more=more,
             )
@@ -175,6 +180,12 @@ class Composer:
             }
             for i, (text, payload) in enumerate(bodies)
         ]
+
+
+class _TopicBlocks(dict[str, str]):
+    def __missing__(self, topic: str) -> str:
+        block = self[topic] = f"topic:{topic}"
+        return block
 
 
 def compose_due(db: Database, config: Config, now: datetime, *, batch: int = 1000) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TypeVar
 
 from newsbrief.chinese import to_simplified
 from newsbrief.records import (
@@ -21,6 +22,7 @@ from newsbrief.records import (
 )
 
 TopicName = Callable[[str, str], str]
+T = TypeVar("T")
 
 
 def story_score(story: StoryItem, priority: Mapping[str, int]) -> float:
@@ -108,9 +110,10 @@ class StoryPool:
         position: int,
         max_items: int,
         skip: int = 0,
-    ) -> tuple[list[tuple[str, list[StoryItem]]], int]:
+    ) -> tuple[list[tuple[str, int]], int, int]:
         """The best ``max_items`` matching stories after ``position`` (minus the ``skip``
-        bitset), in sections, and how many more matched.
+        bitset) as sections ``(topic, bitset)``, all of them as one bitset, and how many more
+        matched. ``pick`` turns a bitset into stories (or anything indexed by rank).
 
         Sections follow the subscriber's topic order; each story appears once, best first,
         under the first of the subscriber's topics that carries it and whose keywords let it
@@ -124,31 +127,29 @@ class StoryPool:
             low = mask & -mask
             kept |= low
             mask ^= low
-        more = mask.bit_count()
-        sections: list[tuple[str, list[StoryItem]]] = []
-        topics, ranked = self._topics, self.ranked
+        sections: list[tuple[str, int]] = []
+        left, topics = kept, self._topics
         for sub in subscriptions:
-            if not kept:
+            if not left:
                 break
             keywords = sub.keywords
-            here = kept & topics.get(sub.topic, 0)
+            here = left & topics.get(sub.topic, 0)
             if here and (keywords.include or keywords.exclude):
                 here &= self.passing(keywords)
             if here:
-                kept ^= here
-                sections.append((sub.topic, self._stories(here)))
-        if kept:  # cannot happen for stories that matched; kept rather than lost all the same
-            sections.append(
-                (ranked[(kept & -kept).bit_length() - 1].topics[0], self._stories(kept))
-            )
-        return sections, more
+                left ^= here
+                sections.append((sub.topic, here))
+        if left:  # cannot happen for stories that matched; kept rather than lost all the same
+            sections.append((self.ranked[(left & -left).bit_length() - 1].topics[0], left))
+        return sections, kept, mask.bit_count()
 
-    def _stories(self, mask: int) -> list[StoryItem]:
-        ranked = self.ranked
+    @staticmethod
+    def pick(mask: int, table: Sequence[T]) -> list[T]:
+        """``table``'s entries at the ranks set in ``mask``, best first."""
         out = []
         while mask:
             low = mask & -mask
-            out.append(ranked[low.bit_length() - 1])
+            out.append(table[low.bit_length() - 1])
             mask ^= low
         return out
 
@@ -166,13 +167,17 @@ class StoryPool:
     ) -> tuple[Digest | None, int]:
         """The digest of the stories after ``position`` (None when nothing matches), and how
         many matching stories it left out."""
-        sections, more = self.select(subscriptions, filters, position, max_items, skip)
+        sections, _, more = self.select(subscriptions, filters, position, max_items, skip)
         if not sections:
             return None, 0
+        ranked = self.ranked
         digest = Digest(
             subscriber_id,
             lang,
-            tuple(DigestSection(t, topic_name(t, lang), tuple(items)) for t, items in sections),
+            tuple(
+                DigestSection(t, topic_name(t, lang), tuple(self.pick(m, ranked)))
+                for t, m in sections
+            ),
             cursor=self.head,
             more=more,
         )
