@@ -205,7 +205,3 @@ def compose_digest(
         max_items=max_items,
     )
     return digest
-
-
-def cursor_after(stories: Sequence[StoryItem]) -> int:
-    return max((s.seq for s in stories), default=0)
