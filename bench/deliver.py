@@ -18,36 +18,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
-import os
+import itertools
 import random
 import sys
 import tempfile
 import time
-import uuid
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
-import psycopg
 from telegram import Bot
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import itertools
-
+from bench.databases import database
 from bot.telegram_sender import TelegramSender, bot_base_url
 from jobs.runtime import Runtime
 from newsbrief.records import Delivery, DeliveryStatus, Message, SendOutcome
 from newsbrief.settings import Config
-from newsbrief.store import outbox, subscribers
+from newsbrief.store import outbox
+from tests.harness import telegram_chat
 from tests.servers.botapi import BotApiServer
 
-POSTGRES_ADMIN = os.environ.get(
-    "NEWSBRIEF_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
-)
 LIMIT = 30.0
 MAX_PARTS = 5
 
@@ -115,17 +107,7 @@ def fill_outbox(runtime: Runtime, layout: list[tuple[str, int]]) -> None:
     now = runtime.ctx.clock()
     with runtime.db.session() as session:
         for chat, count in layout:
-            sub, _ = subscribers.ensure(
-                session,
-                "telegram",
-                chat,
-                None,
-                lang="en",
-                timezone="UTC",
-                schedule="instant",
-                now=now,
-                backlog=timedelta(0),
-            )
+            sub = telegram_chat(session, chat, now)
             messages = [Message(text(chat, i), parse_mode="HTML") for i in range(count)]
             outbox.enqueue(session, sub, f"digest:{chat}", messages, now)
 
@@ -224,20 +206,6 @@ async def unpaced(layout: list[tuple[str, int]], limits: Limits = Limits()) -> t
                     result = await sender.send(delivery)
                     assert result.outcome in (SendOutcome.SENT, SendOutcome.RATE_LIMITED), result
         return api.stats["429"], n
-
-
-@contextmanager
-def database(kind: str, workdir: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:6]}.db'}"
-        return
-    name = f"nb_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:

@@ -16,27 +16,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
-import os
 import resource
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.databases import database
 from jobs.poll import poll_tick
 from jobs.runtime import Runtime
 from newsbrief.settings import Config
 from newsbrief.store import feeds as feed_store
 
 PORT = 18080
-POSTGRES_ADMIN = os.environ.get(
-    "NEWSBRIEF_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
-)
 ITEM_TEXT = (
     "<p>Researchers released a new open model today, and the community response was quick. "
     "Benchmarks &amp; early tests suggest gains in reasoning and coding, while costs fall.</p>"
@@ -137,20 +131,6 @@ def serve(host_list: list[str], ready: multiprocessing.synchronize.Event) -> Non
 
 
 # -- the poller (this process) ------------------------------------------------------------
-
-
-@contextmanager
-def database(kind: str, workdir: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:6]}.db'}"
-        return
-    name = f"nb_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def cycle(url: str, host_list: list[str], feeds: int, baseline: bool) -> dict[str, float]:

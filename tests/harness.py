@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from jobs.runtime import Runtime
+from newsbrief.records import Subscriber
 from newsbrief.settings import Config, load_config
+from newsbrief.store import subscribers
 from tests.servers.botapi import BotApiServer
 from tests.servers.feeds import FeedServer, rss
 
@@ -115,6 +120,23 @@ async def running_harness(
             stop.set()
             await asyncio.wait_for(task, 20)
             await runtime.aclose()
+
+
+def telegram_chat(session: Session, chat: str, now: datetime) -> Subscriber:
+    """The subscriber of a Telegram chat (English, UTC, instant, no backlog), created if new:
+    what outbox and delivery tests queue messages for."""
+    subscriber, _ = subscribers.ensure(
+        session,
+        "telegram",
+        chat,
+        None,
+        lang="en",
+        timezone="UTC",
+        schedule="instant",
+        now=now,
+        backlog=timedelta(0),
+    )
+    return subscriber
 
 
 async def eventually(check: Any, timeout: float = 10.0) -> None:  # noqa: ASYNC109

@@ -25,7 +25,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select, update
@@ -34,6 +34,7 @@ from newsbrief.store import feeds as feed_store
 from newsbrief.store import subscribers
 from newsbrief.store.db import Database
 from newsbrief.store.tables import DeliveryRow, DigestCursorRow, EntryRow, FeedRow
+from tests.harness import telegram_chat
 from tests.servers.botapi import BotApiServer, JsonDict
 from tests.servers.feeds import FeedServer, rss
 
@@ -156,17 +157,7 @@ def add_subscribers(db: Database, rng: random.Random) -> dict[str, set[str]]:
         for n in range(SUBSCRIBERS):
             chat = str(7000 + n)
             topics = set(rng.sample(sorted(TOPICS), rng.randint(1, 3)))
-            sub, _ = subscribers.ensure(
-                session,
-                "telegram",
-                chat,
-                None,
-                lang="en",
-                timezone="UTC",
-                schedule="instant",
-                now=now,
-                backlog=timedelta(0),
-            )
+            sub = telegram_chat(session, chat, now)
             subscribers.subscribe(session, sub.id, sorted(topics), now)
             chats[chat] = topics
     return chats

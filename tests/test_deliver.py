@@ -18,23 +18,13 @@ from jobs.deliver import Deliverer
 from newsbrief.cli import build_parser, run
 from newsbrief.records import Delivery, DeliveryStatus, Message, SendOutcome
 from newsbrief.store import outbox, subscribers
-from tests.harness import Harness, eventually
+from tests.harness import Harness, eventually, telegram_chat
 
 
 def queue(h: Harness, chat: int, texts: list[str], key: str = "k") -> int:
     db, now = h.runtime.db, h.runtime.ctx.clock()
     with db.session() as session:
-        sub, _ = subscribers.ensure(
-            session,
-            "telegram",
-            str(chat),
-            None,
-            lang="en",
-            timezone="UTC",
-            schedule="instant",
-            now=now,
-            backlog=timedelta(0),
-        )
+        sub = telegram_chat(session, str(chat), now)
         outbox.enqueue(session, sub, f"{key}:{chat}", [Message(t) for t in texts], now)
     return sub.id
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 import asyncio
 import bisect
 import time
-from datetime import timedelta
 
 from bench.deliver import Limits, deliver, plan
 from bot.senders import CATCH_UP, Pacer
 from newsbrief.records import Message
-from newsbrief.store import outbox, subscribers
-from tests.harness import Harness
+from newsbrief.store import outbox
+from tests.harness import Harness, telegram_chat
 
 SCALE = 3.0
 
@@ -69,17 +68,7 @@ async def test_a_slow_chat_does_not_hold_up_a_tick_started_later(harness: Harnes
 
     def queue(chat: str, texts: list[str]) -> None:
         with h.runtime.db.session() as session:
-            sub, _ = subscribers.ensure(
-                session,
-                "telegram",
-                chat,
-                None,
-                lang="en",
-                timezone="UTC",
-                schedule="instant",
-                now=now,
-                backlog=timedelta(0),
-            )
+            sub = telegram_chat(session, chat, now)
             outbox.enqueue(session, sub, f"d:{chat}", [Message(t) for t in texts], now)
 
     queue("-500", ["g1", "g2"])  # a group: 3 s apart
