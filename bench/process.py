@@ -57,20 +57,31 @@ def main() -> None:
 
     index = StoryIndex()
     now = datetime.now(UTC)
+    stages = dict.fromkeys(("clean", "language", "stories", "topics", "summary", "keywords"), 0.0)
+    clock = time.perf_counter
     t1, c1 = time.perf_counter(), time.process_time()
     for i, (title, raw) in enumerate(extracted):
         # Each copy differs by a marker sentence, so it is a new text for the story index.
         raw = f"{raw}\n第{i}号附记：{rng.random():.6f}。"
+        a = clock()
         text = clean_text(raw, title=title)
+        b = clock()
         lang = detect_language(f"{title}\n{text}")
         simple = to_simplified(f"{title}\n{text}") if lang == "zh-Hant" else f"{title}\n{text}"
+        c = clock()
         # As jobs/process.py does: one signature per article, matched, then indexed if new.
         signature = StorySignature.of(simple)
         if index.match_signature(signature, now) is None:
             index.add_signature(i, signature, now)
+        d = clock()
         matcher.match(simple)
+        e = clock()
         summarize(text, lang)
+        f = clock()
         keywords(simple, lang)
+        g = clock()
+        for stage, seconds in zip(stages, (b - a, c - b, d - c, e - d, f - e, g - f), strict=True):
+            stages[stage] += seconds
     rest_seconds = time.perf_counter() - t1
     rest_cpu = time.process_time() - c1
 
@@ -88,6 +99,7 @@ def main() -> None:
         f"without extraction: {n / rest_seconds:.0f} articles/s, CPU time {n / rest_cpu:.0f}/s"
         " (clean, language, stories, topics, summary, keywords)"
     )
+    print("per article: " + ", ".join(f"{k} {v / n * 1e3:.2f} ms" for k, v in stages.items()))
     print(f"peak RSS {peak:.0f} MB")
 
 

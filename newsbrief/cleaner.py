@@ -104,6 +104,7 @@ _SUMMARY = re.compile(
     re.IGNORECASE,
 )
 _ELLIPSIS = re.compile(r"(?:\.{2,}|…+|。{2,})\s*$")
+_ELLIPSIS_ENDS = ("..", "…", "。。")
 _SENTENCE_END = re.compile(r"[。！？!?.…\"'”’」』)）:：]$")
 _STOP = re.compile(r"[。！？!?.…]$")
 _CLOSERS = "\"'”’」』)）]】"
@@ -190,6 +191,8 @@ def _length(line: str) -> int:
 
 def _is_body(line: str) -> bool:
     """Paragraph-like: long enough to be prose (not a label, a link, a slogan or a headline)."""
+    if len(line) < 12:  # a shorter line has fewer than 12 units: no need to count them
+        return False
     size = _length(line)
     return size >= 40 or (size >= 12 and _ends_sentence(line))
 
@@ -301,7 +304,8 @@ def _is_echo(i: int, lines: list[str], keys: list[str]) -> bool:
     """A summary line that only repeats the start of the text after it (cut, often with "...")."""
     line = lines[i]
     labelled = _SUMMARY.match(line)
-    cut = _ELLIPSIS.search(line)
+    # Lines come whitespace-collapsed, so an ellipsis ends the string: no regex scan needed.
+    cut = line.endswith(_ELLIPSIS_ENDS)
     if not labelled and not cut:
         return False
     stem = _key(_ELLIPSIS.sub("", line[labelled.end() :] if labelled else line))

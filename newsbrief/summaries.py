@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Iterator
 from typing import Protocol
 
 ZH_BUDGET_CHARS = 120
@@ -53,19 +54,22 @@ def split_sentences(text: str) -> list[str]:
 
     "U.S.", "Mr." and other abbreviations, initials and decimals ("3.5") do not end a sentence.
     """
-    sentences: list[str] = []
+    return list(_sentences(text))
+
+
+def _sentences(text: str) -> Iterator[str]:
+    """``split_sentences`` one at a time: a summary reads only the lead's sentences."""
     for line in text.splitlines():
         start = 0
         for m in _END.finditer(line):
             if _ends_sentence(line, m.start(), m.end()):
                 piece = line[start : m.end()].strip()
                 if piece:
-                    sentences.append(piece)
+                    yield piece
                 start = m.end()
         rest = line[start:].strip()
         if rest:
-            sentences.append(rest)
-    return sentences
+            yield rest
 
 
 def _ends_sentence(line: str, start: int, end: int) -> bool:
@@ -110,21 +114,25 @@ _PREAMBLE = re.compile(
 )
 
 
-def _clean_sentences(text: str) -> list[str]:
+def _clean_sentences(text: str, limit: int) -> list[str]:
+    """The first ``limit`` sentences worth ranking: no labels, echoes or bare datelines."""
     lines = [line for line in text.splitlines() if not _LABEL_LINE.match(line)]
     body = "\n".join(lines)
-    flat = _SPACES.sub("", body)
+    flat = ""
     kept: list[str] = []
-    for sentence in split_sentences(body):
+    for sentence in _sentences(body):
         if not _HAS_CONTENT.search(sentence):
             continue
         stem = _TRAILING_ELLIPSIS.sub("", sentence)
         if stem != sentence:
             squeezed = _SPACES.sub("", stem)
+            flat = flat or _SPACES.sub("", body)
             # A truncated copy of text found elsewhere: the body says it in full.
             if len(squeezed) >= 6 and flat.count(squeezed) > 1:
                 continue
         kept.append(_PREAMBLE.sub("", sentence) or sentence)
+        if len(kept) == limit:
+            break
     return kept
 
 
@@ -147,7 +155,7 @@ def _tokens(sentence: str, chinese: bool) -> frozenset[str]:
     if chinese:
         units = "".join(_ZH_UNIT.findall(sentence)).lower()
         # Character bigrams: a cheap stand-in for words, no segmenter needed.
-        return frozenset(units[i : i + 2] for i in range(len(units) - 1))
+        return frozenset(map(str.__add__, units, units[1:]))
     words = _EN_TOKEN.findall(sentence.lower())
     return frozenset(w.removesuffix("s") for w in words if w not in _EN_STOP and len(w) > 1)
 
@@ -183,7 +191,7 @@ class ExtractiveSummarizer:
 
     def summarize(self, text: str, lang: str, max_chars: int | None = None) -> str:
         chinese = lang.startswith("zh")
-        sentences = _clean_sentences(text)
+        sentences = _clean_sentences(text, MAX_CANDIDATES)
         if not sentences:
             return ""
         by_chars = max_chars is not None or chinese
@@ -194,7 +202,7 @@ class ExtractiveSummarizer:
         if len(sentences) <= MAX_SENTENCES and _cost(whole, chinese, by_chars) <= budget:
             return whole  # short enough to be its own summary
 
-        candidates = sentences[:MAX_CANDIDATES]
+        candidates = sentences
         tokens = [_tokens(s, chinese) for s in candidates]
         lead_weight = self.lead_weight["zh" if chinese else "en"]
         scores = _base_scores(tokens, lead_weight)
@@ -233,10 +241,11 @@ def _base_scores(tokens: list[frozenset[str]], lead_weight: float) -> list[float
     df: Counter[str] = Counter()
     for toks in tokens:
         df.update(toks)
+    weight = {t: math.log(n) for t, n in df.items()}
     central: list[float] = []
     for toks in tokens:
         # Vocabulary other sentences repeat marks what the article is about.
-        shared = sum(math.log(df[t]) for t in toks)
+        shared = sum(map(weight.__getitem__, toks))
         central.append(shared / (len(toks) + 4))
     top = max(central) or 1.0
     scores: list[float] = []

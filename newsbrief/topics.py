@@ -20,8 +20,10 @@ How a term matches (callers pass Simplified Chinese, see ``chinese.to_simplified
   with the highest score (aliases count double, weak terms half) is kept. A tie keeps none of
   them: a story whose words fit two sections equally is more often misfiled than not.
 
-All terms of one topic are a single RE2 alternation (longest first, so an exclude term beats the
-keyword it contains), scanned once per text.
+All terms of all topics are one Aho-Corasick automaton (two: as written, and case-folded), run
+once per text. Each topic then reads its own hits as a regex alternation of its terms would:
+leftmost first, the longest at a position (so an exclude term beats the keyword it contains),
+never overlapping one another.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import re2
+from ahocorasick_rs import AhoCorasick
 
 from newsbrief.keywords import segment
 
@@ -86,8 +89,8 @@ def is_acronym(term: str) -> bool:
 class _Compiled:
     id: str
     parent: str | None
-    exact: Any  # RE2 pattern over case-sensitive terms, or None
-    folded: Any  # RE2 pattern over case-insensitive terms, or None
+    exact: frozenset[str]  # case-sensitive terms (Chinese, acronyms)
+    folded: frozenset[str]  # case-insensitive terms, lowercased
     excluded: frozenset[str]  # exclude terms as matched (case-folded for the folded pattern)
     strong: frozenset[str]  # aliases as matched: they name the topic, so they weigh double
     weak: frozenset[str]  # weak terms as matched: they weigh half
@@ -102,6 +105,9 @@ class TopicMatcher:
     def __init__(self, rules: Iterable[TopicRule]) -> None:
         self._rules = [_compile(rule) for rule in rules]
         self._order = {rule.id: i for i, rule in enumerate(self._rules)}
+        self._exact = _Automaton.of((t, i) for i, r in enumerate(self._rules) for t in r.exact)
+        self._folded = _Automaton.of((t, i) for i, r in enumerate(self._rules) for t in r.folded)
+        self._with_regex = [i for i, rule in enumerate(self._rules) if rule.regexes]
 
     def match(self, text: str, base: Iterable[str] = ()) -> tuple[str, ...]:
         """Topic ids in taxonomy order: ``base`` (the feed's own topics) plus rule hits.
@@ -114,8 +120,9 @@ class TopicMatcher:
         short = len(text) <= SHORT_TEXT_CHARS
         scores: dict[str, float] = {}
         words = _Words(text)
-        for rule in self._rules:
-            score = _score(rule, text, short, words)
+        for i, hits in self._hits(text).items():
+            rule = self._rules[i]
+            score = _score(rule, text, short, words, hits)
             if score:
                 scores[rule.id] = score
         # Topics of one group compete like a newspaper's sections: a story goes to the one with
@@ -135,6 +142,23 @@ class TopicMatcher:
                 if rule.parent:
                     found.add(rule.parent)
         return tuple(sorted(found, key=lambda t: (self._order.get(t, len(self._order)), t)))
+
+    def _hits(self, text: str) -> dict[int, list[Hit]]:
+        """Each rule's term hits in ``text`` (rules with regexes always have an entry)."""
+        hits: dict[int, list[Hit]] = {i: [] for i in self._with_regex}
+        for automaton, scanned in ((self._exact, text), (self._folded, _case_folded(text))):
+            if automaton is None:
+                continue
+            found: dict[int, list[Hit]] = {}
+            terms = automaton.terms
+            for index, start, end in automaton.search.find_matches_as_indexes(scanned, True):
+                term, rules = terms[index]
+                for i in rules:
+                    found.setdefault(i, []).append((start, end, term))
+            # The two term sets are scanned apart, as two alternations would be.
+            for i, rule_hits in found.items():
+                hits.setdefault(i, []).extend(_leftmost_longest(rule_hits))
+        return hits
 
 
 def _compile(rule: TopicRule) -> _Compiled:
@@ -170,8 +194,8 @@ def _compile(rule: TopicRule) -> _Compiled:
     return _Compiled(
         id=rule.id,
         parent=rule.parent,
-        exact=_alternation(exact, fold=False),
-        folded=_alternation(folded, fold=True),
+        exact=frozenset(exact),
+        folded=frozenset(folded),
         excluded=frozenset(excluded),
         strong=frozenset(strong),
         weak=frozenset(weak),
@@ -185,46 +209,74 @@ def _as_matched(term: str) -> str:
     return term if is_acronym(term) or not term.isascii() else term.lower()
 
 
-def _alternation(terms: list[str], fold: bool) -> Any:
-    if not terms:
-        return None
-    # Longest first: RE2 takes the first alternative that matches at the leftmost position.
-    ordered = sorted(set(terms), key=lambda t: (-len(t), t))
-    body = "|".join(re.escape(t) for t in ordered)
-    return compile_regex(("(?i)" if fold else "") + f"(?:{body})")
+Hit = tuple[int, int, str]  # start, end, the term as matched
 
 
-def _score(rule: _Compiled, text: str, short: bool, words: _Words) -> float:
+@dataclass(frozen=True, slots=True)
+class _Automaton:
+    """Aho-Corasick over terms, each term mapped to the rules that have it."""
+
+    search: AhoCorasick
+    terms: list[tuple[str, tuple[int, ...]]]
+
+    @classmethod
+    def of(cls, terms: Iterable[tuple[str, int]]) -> _Automaton | None:
+        owners: dict[str, list[int]] = {}
+        for term, rule in terms:
+            owners.setdefault(term, []).append(rule)
+        if not owners:
+            return None
+        return cls(AhoCorasick(list(owners)), [(t, tuple(r)) for t, r in owners.items()])
+
+
+def _case_folded(text: str) -> str:
+    """``text`` lowercased position for position (the few characters whose lowercase is longer,
+    like "İ", stay as they are, so hit offsets still point into ``text``)."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+def _leftmost_longest(hits: list[Hit]) -> list[Hit]:
+    """The hits a scan for the leftmost, then longest, non-overlapping term would find."""
+    hits.sort(key=lambda h: (h[0], h[0] - h[1]))
+    kept: list[Hit] = []
+    pos = 0
+    for hit in hits:
+        if hit[0] >= pos:
+            kept.append(hit)
+            pos = hit[1]
+    return kept
+
+
+def _score(rule: _Compiled, text: str, short: bool, words: _Words, hits: list[Hit]) -> float:
     """Weighted hits of ``rule`` in ``text``; 0 when they are too few to file it there."""
     score = 0.0
-    hits = 0
+    count = 0
     lead = False
-    for pattern, fold in ((rule.exact, False), (rule.folded, True)):
-        if pattern is None:
+    for start, end, term in hits:
+        if term in rule.excluded or not _bounded(text, start, end, words):
             continue
-        for m in pattern.finditer(text):
-            term = m.group().lower() if fold else m.group()
-            if term in rule.excluded or not _bounded(text, m.group(), m.start(), m.end(), words):
-                continue
-            hits += 1
-            score += 2.0 if term in rule.strong else 0.5 if term in rule.weak else 1.0
-            lead = lead or m.start() < LEAD_CHARS
+        count += 1
+        score += 2.0 if term in rule.strong else 0.5 if term in rule.weak else 1.0
+        lead = lead or start < LEAD_CHARS
     for regex in rule.regexes:
         for m in regex.finditer(text):
-            hits += 1
+            count += 1
             score += 1.0
             lead = lead or m.start() < LEAD_CHARS
     # A lone weak term (score 0.5) files nothing.
-    return score if score >= 1.0 and (short or lead or hits >= 2) else 0.0
+    return score if score >= 1.0 and (short or lead or count >= 2) else 0.0
 
 
-def _bounded(text: str, term: str, start: int, end: int, words: _Words) -> bool:
+def _bounded(text: str, start: int, end: int, words: _Words) -> bool:
     """Whether a hit stands as a word: Latin ends not glued to letters, CJK pairs not split."""
-    if term[0] in _ASCII_ALNUM and start > 0 and text[start - 1] in _ASCII_ALNUM:
+    if text[start] in _ASCII_ALNUM and start > 0 and text[start - 1] in _ASCII_ALNUM:
         return False
-    if term[-1] in _ASCII_ALNUM and end < len(text) and text[end] in _ASCII_ALNUM:
+    if text[end - 1] in _ASCII_ALNUM and end < len(text) and text[end] in _ASCII_ALNUM:
         return False
-    if len(term) == 2 and _CJK.match(term[0]) and _CJK.match(term[1]):
+    if end - start == 2 and _CJK.match(text[start]) and _CJK.match(text[start + 1]):
         return not words.splits(start, end)
     return True
 
