@@ -2,8 +2,8 @@
 
 A compose pass writes a row per subscriber (100,000 of them); SQLAlchemy's per-row parameter
 processing cost more than the database's own work. Here each column's bind processor (the
-same conversion SQLAlchemy would apply: UTC datetimes, JSON) runs once per distinct value, and
-the statement goes to the driver as it is. The SQL is the subset SQLite and PostgreSQL share.
+same conversion SQLAlchemy would apply: UTC datetimes, JSON) runs once per distinct value, the
+parameters are built column by column, and the statement goes to the driver as it is. The SQL is the subset SQLite and PostgreSQL share.
 """
 
 from __future__ import annotations
@@ -21,44 +21,29 @@ def _placeholder(dialect: Dialect) -> str:
     return "?" if dialect.paramstyle == "qmark" else "%s"
 
 
-def _converters(
-    table: Table, names: Sequence[str], dialect: Dialect
-) -> list[tuple[int, Callable[[Any], Any]]]:
-    """(position, conversion) of the columns that need one; the others go as they are."""
-    converters: list[tuple[int, Callable[[Any], Any]]] = []
-    for i, name in enumerate(names):
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if process is None:
-            continue
-        memo: dict[Any, Any] = {}
-
-        def convert(
-            value: Any, process: Callable[[Any], Any] = process, memo: dict[Any, Any] = memo
-        ) -> Any:
-            try:
-                return memo[value]
-            except KeyError:
-                found = memo[value] = process(value)
-                return found
-            except TypeError:  # a JSON list or mapping: not a key, converted each time
-                return process(value)
-
-        converters.append((i, convert))
-    return converters
+def _column(values: list[Any], process: Callable[[Any], Any] | None) -> list[Any]:
+    """One column's values as the driver takes them: each distinct value converted once."""
+    if process is None:
+        return values
+    try:
+        converted = {value: process(value) for value in set(values)}
+    except TypeError:  # JSON lists or mappings: not keys, converted one by one
+        return list(map(process, values))
+    return list(map(converted.__getitem__, values))
 
 
 def _params(
     table: Table, names: Sequence[str], rows: Sequence[dict[str, Any]], dialect: Dialect
 ) -> list[tuple[Any, ...]]:
-    converters = _converters(table, names, dialect)
-    get = itemgetter(*names)
-    params: list[tuple[Any, ...]] = []
-    for row in rows:
-        values = list(get(row)) if len(names) > 1 else [get(row)]
-        for i, convert in converters:
-            values[i] = convert(values[i])
-        params.append(tuple(values))
-    return params
+    """Rows as parameter tuples, built column by column (100,000 rows: C loops, not Python)."""
+    columns = [
+        _column(
+            list(map(itemgetter(name), rows)),
+            table.c[name].type.dialect_impl(dialect).bind_processor(dialect),
+        )
+        for name in names
+    ]
+    return list(zip(*columns, strict=True))
 
 
 def insert_ignoring(

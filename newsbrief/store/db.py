@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, text
@@ -14,6 +15,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _json_text(value: object) -> str:
+    """JSON columns through orjson: a compose pass encodes 200,000 of them (parts, cursors)
+    and reads 100,000 subscription lists; the stdlib's json was a fifth of its time."""
+    return orjson.dumps(value).decode()
 
 
 def normalize_url(url: str) -> str:
@@ -39,7 +46,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Database:
     def __init__(self, url: str) -> None:
         self.url = normalize_url(url)
-        self.engine: Engine = create_engine(self.url, pool_pre_ping=True)
+        self.engine: Engine = create_engine(
+            self.url, pool_pre_ping=True, json_serializer=_json_text, json_deserializer=orjson.loads
+        )
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
