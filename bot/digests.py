@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any
+
+import numpy as np
 
 from bot.parts import Block, plan
 from bot.render import renderer_for
 from bot.telegram_render import HtmlBlocks
-from newsbrief.digests import StoryPool
+from newsbrief.digests import NO_KEYWORDS, Sections, StoryPool
 from newsbrief.records import (
     Delivery,
     DeliveryStatus,
@@ -77,6 +80,10 @@ class Composer:
         # By rank, for StoryPool.pick: a digest's blocks without a loop over StoryItems.
         self._blocks = [f"story:{s.story_id}" for s in self.pool.ranked]
         self._ids = [s.story_id for s in self.pool.ranked]
+        self._ranks = range(len(self.pool.ranked))
+        self.block_array = np.array(self._blocks, dtype=object)
+        self.id_array = np.array(self._ids, dtype=np.int64)
+        self._story_sizes: dict[str, list[int]] = {}
         self._topic_blocks = _TopicBlocks()
         self._html: dict[str, HtmlBlocks] = {}
 
@@ -84,6 +91,14 @@ class Composer:
         found = self._html.get(lang)
         if found is None:
             found = self._html[lang] = HtmlBlocks(lang, self.topic_name, self._stories)
+        return found
+
+    def story_sizes(self, lang: str) -> list[int]:
+        """Each story's block size in ``lang``, by rank."""
+        found = self._story_sizes.get(lang)
+        if found is None:
+            sizes = self.html(lang).sizes
+            found = self._story_sizes[lang] = [sizes[b] for b in self._blocks]
         return found
 
     def compose(
@@ -94,27 +109,79 @@ class Composer:
         *,
         on_demand: bool = False,
     ) -> Composed:
-        max_items = subscriber.max_items or self.config.subscriber_defaults.max_items
+        max_items = self._max_items(subscriber)
         pool, position, overflow = self.pool, state.position, state.overflow
         subs, filters = subscriber.subscriptions, subscriber.filters
-        sections, kept, more = pool.select(subs, filters, position, max_items)
+        masks, kept, more = pool.select(subs, filters, position, max_items)
         head = max(pool.head, position)
         key = f"digest:{subscriber.id}:{position}-{head}"
-        if sections:
+        if masks:
             shown = pool.pick(kept, self._ids) if more else []
             overflow = {"after": position, "upto": head, "shown": shown} if more else None
         elif on_demand and overflow:
             # Nothing new: /digest shows the next page of what the last digest left out.
             shown = list(overflow["shown"])
             after = int(overflow["after"])
-            sections, kept, more = pool.select(subs, filters, after, max_items, pool.ids(shown))
+            masks, kept, more = pool.select(subs, filters, after, max_items, pool.ids(shown))
             key = f"more:{subscriber.id}:{after}-{overflow['upto']}:{len(shown)}"
             shown += pool.pick(kept, self._ids)
             overflow = {**overflow, "shown": shown} if more else None
-        rows = self._rows(subscriber, sections, kept, more, key, now) if sections else []
+        sections = [(t, pool.pick(m, self._ranks)) for t, m in masks]
+        return self._composed(
+            subscriber, state, sections, kept.bit_count(), more, key, now, overflow
+        )
+
+    def compose_many(
+        self, claimed: Sequence[tuple[Subscriber, CursorState]], now: datetime
+    ) -> Iterator[tuple[Subscriber, CursorState, Composed | None]]:
+        """``compose`` for each claimed subscriber, in order (None where composing failed).
+
+        Subscribers rendered by reference whose subscriptions carry no keywords of their own
+        (nearly all; filters are fine) are composed together (``_PlainBatch``); the rest one by one.
+        """
+        plain = [
+            (subscriber, state)
+            for subscriber, state in claimed
+            if subscriber.platform in BY_REFERENCE
+            and subscriber.subscriptions
+            and list(map(_keywords_of, subscriber.subscriptions)).count(NO_KEYWORDS)
+            == len(subscriber.subscriptions)
+        ]
+        try:
+            batch = _PlainBatch(self, plain) if plain else None
+        except Exception:  # the one-by-one path still serves everybody, only slower
+            log.exception("batch selection failed; composing one subscriber at a time")
+            batch = None
+        for subscriber, state in claimed:
+            try:
+                if batch is not None and subscriber.id in batch.row_of:
+                    composed = batch.compose(subscriber, state, now)
+                else:
+                    composed = self.compose(subscriber, state, now)
+            except Exception:  # one bad subscriber must not hold up the others
+                log.exception("composing for subscriber %s failed", subscriber.id)
+                yield subscriber, state, None
+                continue
+            yield subscriber, state, composed
+
+    def _max_items(self, subscriber: Subscriber) -> int:
+        return subscriber.max_items or self.config.subscriber_defaults.max_items
+
+    def _composed(
+        self,
+        subscriber: Subscriber,
+        state: CursorState,
+        sections: Sections,
+        count: int,
+        more: int,
+        key: str,
+        now: datetime,
+        overflow: dict[str, Any] | None,
+    ) -> Composed:
+        rows = self._rows(subscriber, sections, count, more, key, now) if sections else []
         cursor: dict[str, Any] = {
             "subscriber_id": subscriber.id,
-            "position": head,
+            "position": max(self.pool.head, state.position),
             "overflow": overflow,
         }
         if sections:
@@ -125,61 +192,157 @@ class Composer:
     def _rows(
         self,
         subscriber: Subscriber,
-        sections: list[tuple[str, int]],
-        kept: int,
+        sections: Sections,
+        count: int,
         more: int,
         key: str,
         now: datetime,
     ) -> list[dict[str, Any]]:
         lang = subscriber.lang
-        pick = self.pool.pick
         if subscriber.platform in BY_REFERENCE:
             html = self.html(lang)
             blocks, topics = self._blocks, self._topic_blocks
             parts = plan(
-                kept.bit_count(),
-                [(topics[t], pick(m, blocks)) for t, m in sections],
+                count,
+                [(topics[t], [blocks[r] for r in ranks]) for t, ranks in sections],
                 more,
                 html.sizes.__getitem__,
                 html.limit,
             )
-            bodies: list[tuple[str, dict[str, Any] | None]] = [
-                ("", {"lang": lang, "blocks": part}) for part in parts
-            ]
-            parse_mode: str | None = "HTML"
+            return self.by_reference(subscriber, parts, key, now)
+        name, ranked = self.topic_name, self.pool.ranked
+        digest = Digest(
+            subscriber.id,
+            lang,
+            tuple(
+                DigestSection(t, name(t, lang), tuple(ranked[r] for r in ranks))
+                for t, ranks in sections
+            ),
+            cursor=self.pool.head,
+            more=more,
+        )
+        messages = renderer_for(subscriber.platform)(digest)
+        parse_mode = messages[0].parse_mode if messages else None
+        return _deliveries(subscriber, [(m.text, None) for m in messages], parse_mode, key, now)
+
+    def by_reference(
+        self, subscriber: Subscriber, parts: list[list[Block]], key: str, now: datetime
+    ) -> list[dict[str, Any]]:
+        lang = subscriber.lang
+        bodies = [("", {"lang": lang, "blocks": part}) for part in parts]
+        return _deliveries(subscriber, bodies, "HTML", key, now)
+
+
+def _deliveries(
+    subscriber: Subscriber,
+    bodies: Sequence[tuple[str, dict[str, Any] | None]],
+    parse_mode: str | None,
+    key: str,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Outbox rows of one digest's parts: (text, payload) each."""
+    return [
+        {
+            "key": f"{key}:{i}",
+            "subscriber_id": subscriber.id,
+            "platform": subscriber.platform,
+            "chat_id": subscriber.chat_id,
+            "thread_id": subscriber.thread_id or 0,
+            "text": text,
+            "payload": payload,
+            "parse_mode": parse_mode,
+            "disable_preview": True,
+            "status": _PENDING,
+            "attempts": 0,
+            "due_at": now,
+            "created_at": now,
+        }
+        for i, (text, payload) in enumerate(bodies)
+    ]
+
+
+_keywords_of = attrgetter("keywords")
+_PENDING = DeliveryStatus.PENDING.value
+
+
+class _PlainBatch:
+    """Telegram digests for a batch of plain subscribers, built from one ``select_plain``.
+
+    Each digest's blocks come out of one object array (stories and headings in digest order)
+    and its size from per-language size tables, so the usual digest (one message) costs a
+    slice per subscriber; a digest over the limit goes through ``plan`` as ``compose`` does.
+    """
+
+    def __init__(self, composer: Composer, plain: Sequence[tuple[Subscriber, CursorState]]):
+        self.composer = composer
+        pool = composer.pool
+        langs = [subscriber.lang for subscriber, _ in plain]
+        sel = self.selection = pool.select_plain(
+            [subscriber.subscriptions for subscriber, _ in plain],
+            [state.position for _, state in plain],
+            [composer._max_items(subscriber) for subscriber, _ in plain],
+            [subscriber.filters for subscriber, _ in plain],
+        )
+        self.row_of = {subscriber.id: row for row, (subscriber, _) in enumerate(plain)}
+        count = len(plain)
+        heads = np.flatnonzero(sel.opens)
+        # Blocks in digest order: each story after its section's heading, if it opens one.
+        at = np.arange(len(sel.rows)) + np.cumsum(sel.opens)
+        topic_blocks = np.array([f"topic:{t}" for t in sel.topic_ids], dtype=object)
+        tokens = np.empty(len(sel.rows) + len(heads), dtype=object)
+        tokens[at] = composer.block_array[sel.ranks]
+        tokens[at[heads] - 1] = topic_blocks[sel.topics[heads]]
+        self.tokens = tokens
+        sections = np.bincount(sel.rows[heads], minlength=count)
+        self.bounds = np.concatenate(([0], np.cumsum(sel.counts + sections))).tolist()
+        self.entries = np.concatenate(([0], np.cumsum(sel.counts))).tolist()
+        self.counts = sel.counts.tolist()
+        self.more = sel.more.tolist()
+        # Each digest's size without its title and "more" line, in its reader's language.
+        codes = {lang: i for i, lang in enumerate(dict.fromkeys(langs))}
+        lang_of = np.fromiter(map(codes.__getitem__, langs), np.int64, count)
+        story_sizes = np.array([composer.story_sizes(lang) for lang in codes], np.int64)
+        topic_sizes = np.array(
+            [[composer.html(lang).sizes[b] for b in topic_blocks] for lang in codes], np.int64
+        ).reshape(len(codes), len(topic_blocks))
+        rows, head_rows = sel.rows, sel.rows[heads]
+        body = np.bincount(
+            rows, story_sizes[lang_of[rows], sel.ranks], minlength=count
+        ) + np.bincount(
+            head_rows, topic_sizes[lang_of[head_rows], sel.topics[heads]], minlength=count
+        )
+        self.body = body.astype(np.int64).tolist()
+
+    def compose(self, subscriber: Subscriber, state: CursorState, now: datetime) -> Composed:
+        composer, row = self.composer, self.row_of[subscriber.id]
+        count, more = self.counts[row], self.more[row]
+        position = state.position
+        upto = max(composer.pool.head, position)
+        key = f"digest:{subscriber.id}:{position}-{upto}"
+        overflow = None
+        if more:
+            lo, hi = self.entries[row], self.entries[row + 1]
+            shown = composer.id_array[np.sort(self.selection.ranks[lo:hi])].tolist()
+            overflow = {"after": position, "upto": upto, "shown": shown}
+        cursor: dict[str, Any] = {
+            "subscriber_id": subscriber.id,
+            "position": upto,
+            "overflow": overflow,
+        }
+        if not count:
+            return Composed([], cursor, False)
+        cursor["last_digest_at"] = now
+        cursor["digests_sent"] = state.digests_sent + 1
+        html = composer.html(subscriber.lang)
+        title = f"title:{count}"
+        tail = [f"more:{more}"] if more else []
+        size = self.body[row] + html.sizes[title] + (html.sizes[tail[0]] if more else 0)
+        if size <= html.limit:
+            blocks = self.tokens[self.bounds[row] : self.bounds[row + 1]].tolist()
+            rows = composer.by_reference(subscriber, [[title, *blocks, *tail]], key, now)
         else:
-            name = self.topic_name
-            digest = Digest(
-                subscriber.id,
-                lang,
-                tuple(
-                    DigestSection(t, name(t, lang), tuple(pick(m, self.pool.ranked)))
-                    for t, m in sections
-                ),
-                cursor=self.pool.head,
-                more=more,
-            )
-            messages = renderer_for(subscriber.platform)(digest)
-            bodies = [(m.text, None) for m in messages]
-            parse_mode = messages[0].parse_mode if messages else None
-        return [
-            {
-                "key": f"{key}:{i}",
-                "subscriber_id": subscriber.id,
-                "platform": subscriber.platform,
-                "chat_id": subscriber.chat_id,
-                "thread_id": subscriber.thread_id or 0,
-                "text": text,
-                "payload": payload,
-                "parse_mode": parse_mode,
-                "disable_preview": True,
-                "status": DeliveryStatus.PENDING.value,
-                "attempts": 0,
-                "due_at": now,
-                "created_at": now,
-            }
-            for i, (text, payload) in enumerate(bodies)
-        ]
+            rows = composer._rows(subscriber, self.selection.sections(row), count, more, key, now)
+        return Composed(rows, cursor, True)
 
 
 class _TopicBlocks(dict[str, str]):
@@ -212,21 +375,24 @@ def compose_due(db: Database, config: Config, now: datetime, *, batch: int = 100
             rows: list[dict[str, Any]] = []
             sent: list[dict[str, Any]] = []
             idle: list[dict[str, Any]] = []
+            held: dict[int, dict[str, Any]] = {}
             for subscriber, state in claimed:
                 key = (subscriber.schedule, subscriber.timezone, subscriber.quiet_hours)
                 if key not in timings:  # most subscribers share a few schedules
                     timings[key] = _timing(subscriber, now, fallback)
-                hold, after_news, no_news = timings[key]
+                hold = timings[key][0]
                 if hold is not None:
                     # A late tick inside quiet hours: nothing now, one digest when they end.
-                    idle.append(_held(subscriber, state, hold))
-                    continue
-                try:
-                    composed = composer.compose(subscriber, state, now)
-                except Exception:  # one bad subscriber must not hold up the others
-                    log.exception("composing for subscriber %s failed", subscriber.id)
+                    held[subscriber.id] = _held(subscriber, state, hold)
+            due_now = [(s, st) for s, st in claimed if s.id not in held] if held else claimed
+            idle.extend(held.values())
+            for subscriber, state, composed in composer.compose_many(due_now, now):
+                if composed is None:
                     idle.append(_held(subscriber, state, now + RETRY_AFTER_ERROR))
                     continue
+                _, after_news, no_news = timings[
+                    (subscriber.schedule, subscriber.timezone, subscriber.quiet_hours)
+                ]
                 # An instant subscriber with nothing new is due again at once (it is not
                 # claimed until news arrives); one that just got a digest waits a minute.
                 due = after_news if composed.sent else no_news

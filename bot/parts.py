@@ -41,6 +41,10 @@ def plan(
     part after the first starts with a "continued" line.
     """
     title = f"title:{items}"
+    tail = [f"more:{more}"] if more else []
+    whole = [title, *(b for head, blocks in sections if blocks for b in (head, *blocks)), *tail]
+    if sum(map(size, whole)) <= limit:
+        return [whole]  # the usual digest: one message, nothing to pack
     parts: list[list[Block]] = [[title]]
     part = parts[0]
     used = size(title)
