@@ -6,7 +6,10 @@ each, Chinese and English), then times one compose pass: claim, match, rank, gro
 parts within Telegram's limit, write the outbox and advance every cursor. As a baseline in
 the same process it times the one-subscriber path (``/digest``) on a sample.
 
-    .venv/bin/python bench/compose.py [--subscribers 100000] [--database-url URL]
+    .venv/bin/python bench/compose.py [--subscribers 100000] [--database sqlite|postgres]
+
+PostgreSQL runs in a database created for the run on the local server and dropped after it
+(``NEWSBRIEF_TEST_POSTGRES`` names the server, as for the tests).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import argparse
 import random
 import resource
 import statistics
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -22,6 +26,9 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.databases import database
 from bot.digests import compose_due, compose_for
 from jobs.compose import BATCH
 from newsbrief.settings import Config
@@ -151,7 +158,7 @@ def peak_mb() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--subscribers", type=int, default=100_000)
-    parser.add_argument("--database-url", help="default: a new SQLite file in a temp folder")
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--baseline-sample", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=BATCH, help="subscribers per transaction")
     args = parser.parse_args()
@@ -159,8 +166,7 @@ def main() -> None:
     now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
     cfg = config()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'compose.db'}"
+    with tempfile.TemporaryDirectory() as tmp, database(args.database, Path(tmp)) as url:
         db = Database(url)
         db.upgrade()
         t0 = time.perf_counter()
