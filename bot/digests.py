@@ -319,6 +319,9 @@ class _PlainBatch:
         position = state.position
         upto = max(composer.pool.head, position)
         key = f"digest:{subscriber.id}:{position}-{upto}"
+        if not count:  # nothing new: the cursor moves on, what was left out stays pageable
+            moved = {"subscriber_id": subscriber.id, "position": upto, "overflow": state.overflow}
+            return Composed([], moved, False)
         overflow = None
         if more:
             lo, hi = self.entries[row], self.entries[row + 1]
@@ -328,11 +331,9 @@ class _PlainBatch:
             "subscriber_id": subscriber.id,
             "position": upto,
             "overflow": overflow,
+            "last_digest_at": now,
+            "digests_sent": state.digests_sent + 1,
         }
-        if not count:
-            return Composed([], cursor, False)
-        cursor["last_digest_at"] = now
-        cursor["digests_sent"] = state.digests_sent + 1
         html = composer.html(subscriber.lang)
         title = f"title:{count}"
         tail = [f"more:{more}"] if more else []

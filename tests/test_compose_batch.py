@@ -96,9 +96,10 @@ def test_compose_many_writes_what_compose_writes(caplog: pytest.LogCaptureFixtur
             schedule="instant",
             subscriptions=subscriptions,
             filters=some_keywords(rng),
-            max_items=rng.choice([None, 3, 40]),
+            max_items=rng.choice([None, 0, 3, 40]),
         )
-        claimed.append((subscriber, CursorState(rng.choice([0, 0, 60, 119]), 4)))
+        overflow = {"after": 0, "upto": 50, "shown": [100, 101]} if sid % 5 == 0 else None
+        claimed.append((subscriber, CursorState(rng.choice([0, 0, 60, 119]), 4, overflow)))
     batch = list(composer.compose_many(claimed, NOW))
     assert not caplog.records  # the batch path served them: no fallback, no failure
     one_by_one = [(s, state, composer.compose(s, state, NOW)) for s, state in claimed]
