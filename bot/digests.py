@@ -179,15 +179,28 @@ class Composer:
         overflow: dict[str, Any] | None,
     ) -> Composed:
         rows = self._rows(subscriber, sections, count, more, key, now) if sections else []
+        return Composed(
+            rows, self.cursor(subscriber, state, overflow, now, bool(sections)), bool(sections)
+        )
+
+    def cursor(
+        self,
+        subscriber: Subscriber,
+        state: CursorState,
+        overflow: dict[str, Any] | None,
+        now: datetime,
+        sent: bool,
+    ) -> dict[str, Any]:
+        """The cursor update after composing: past the window, and counted if a digest went."""
         cursor: dict[str, Any] = {
             "subscriber_id": subscriber.id,
             "position": max(self.pool.head, state.position),
             "overflow": overflow,
         }
-        if sections:
+        if sent:
             cursor["last_digest_at"] = now
             cursor["digests_sent"] = state.digests_sent + 1
-        return Composed(rows, cursor, bool(sections))
+        return cursor
 
     def _rows(
         self,
@@ -320,20 +333,15 @@ class _PlainBatch:
         upto = max(composer.pool.head, position)
         key = f"digest:{subscriber.id}:{position}-{upto}"
         if not count:  # nothing new: the cursor moves on, what was left out stays pageable
-            moved = {"subscriber_id": subscriber.id, "position": upto, "overflow": state.overflow}
-            return Composed([], moved, False)
+            return Composed(
+                [], composer.cursor(subscriber, state, state.overflow, now, False), False
+            )
         overflow = None
         if more:
             lo, hi = self.entries[row], self.entries[row + 1]
             shown = composer.id_array[np.sort(self.selection.ranks[lo:hi])].tolist()
             overflow = {"after": position, "upto": upto, "shown": shown}
-        cursor: dict[str, Any] = {
-            "subscriber_id": subscriber.id,
-            "position": upto,
-            "overflow": overflow,
-            "last_digest_at": now,
-            "digests_sent": state.digests_sent + 1,
-        }
+        cursor = composer.cursor(subscriber, state, overflow, now, True)
         html = composer.html(subscriber.lang)
         title = f"title:{count}"
         tail = [f"more:{more}"] if more else []
