@@ -5,9 +5,9 @@ indexed once (``StoryPool``): each topic is a bitset over the ranked stories, a 
 matches are the OR of its topics' bitsets, and its top N stories are the N lowest set bits.
 That keeps a digest for one of 100,000 subscribers to a few microseconds of integer operations.
 
-A compose tick goes further with ``select_plain``: for a batch of subscribers without keyword
-rules it does the same selection as array operations over the whole batch (numpy), leaving
-Python only the loop that turns each subscriber's picks into its sections.
+A compose tick goes further with ``select_plain``: for a batch of subscribers without per-topic
+keywords it does the same selection as array operations over the whole batch (numpy), and
+returns the picks as flat arrays in digest order.
 """
 
 from __future__ import annotations
@@ -169,9 +169,9 @@ class StoryPool:
         """``select`` for a batch of subscribers at once, as array operations.
 
         For subscribers with at least one subscription, none of them with keywords (the caller
-        checks); ``filters``, if given, holds each subscriber's filters. ``PlainSelection.sections(i)`` equals ``select``'s sections for subscriber
-        ``i`` (tests compare the two); the flat arrays let a caller build every digest without
-        a Python loop over the picks.
+        checks); ``filters``, if given, holds each subscriber's filters. ``sections(i)`` of the
+        result equals ``select``'s sections for subscriber ``i`` (tests compare the two); the
+        flat arrays let a caller build every digest without a Python loop over the picks.
         """
         arrays = self._arrays or self._build_arrays()
         count = len(subscriptions)
@@ -192,18 +192,19 @@ class StoryPool:
             if keywords:
                 matched[row] &= self._passing_bits(keywords)
         # The best max_items: the first set bits in rank order.
-        running = np.cumsum(matched, axis=1, dtype=np.int16)
-        kept = matched.view(np.bool_) & (running <= np.asarray(max_items, np.int16)[:, None])
+        running = np.cumsum(matched, axis=1, dtype=np.int32)
+        kept = matched.view(np.bool_) & (running <= np.asarray(max_items, np.int64)[:, None])
         totals = running[:, -1].astype(np.int64) if n else np.zeros(count, np.int64)
         rows, ranks = np.nonzero(kept)  # by subscriber, then rank
         # A story's section: the first of the subscriber's topics that carries it.
-        place = np.full((count, arrays.missing + 1), _LAST, np.int64)
+        missing = arrays.index.missing
+        place = np.full((count, missing + 1), _LAST, np.int64)
         np.minimum.at(
             place,
             (np.repeat(np.arange(count), lengths), flat),
             np.arange(len(flat)) - np.repeat(starts, lengths),
         )
-        place[:, arrays.missing] = _LAST
+        place[:, missing] = _LAST
         candidates = arrays.story_topics[ranks]
         places = place[rows[:, None], candidates]
         best = places.argmin(axis=1)
@@ -232,8 +233,7 @@ class StoryPool:
 
     def _build_arrays(self) -> _PoolArrays:
         topic_ids = list(self._topics)
-        index = _TopicIndex((t, i) for i, t in enumerate(topic_ids))
-        index.missing = len(topic_ids)
+        index = _TopicIndex(topic_ids)
         n = len(self.ranked)
         width = max((n + 63) // 64, 1)
         # One row of 64-bit words per topic, and an empty last row for topics not in the window.
@@ -247,7 +247,7 @@ class StoryPool:
             for j, topic in enumerate(story.topics):
                 story_topics[rank, j] = index[topic]
         seqs = np.fromiter((s.seq for s in self.ranked), np.int64, n)
-        self._arrays = _PoolArrays(topic_ids, index, len(topic_ids), words, story_topics, seqs)
+        self._arrays = _PoolArrays(topic_ids, index, words, story_topics, seqs)
         return self._arrays
 
     @staticmethod
@@ -298,7 +298,9 @@ _topic_of = attrgetter("topic")
 class _TopicIndex(dict[str, int]):
     """Topic id -> row in the pool's arrays; topics not in the window -> the empty row."""
 
-    missing = 0
+    def __init__(self, topic_ids: Sequence[str]) -> None:
+        super().__init__((t, i) for i, t in enumerate(topic_ids))
+        self.missing = len(topic_ids)  # the all-zero row after the topics' rows
 
     def __missing__(self, topic: str) -> int:
         return self.missing
@@ -310,9 +312,8 @@ class _PoolArrays:
 
     topic_ids: list[str]
     index: _TopicIndex
-    missing: int  # the row of topics not in the window (all zeros)
     words: npt.NDArray[np.uint64]  # topic -> its stories' bits in 64-bit words (little-endian)
-    story_topics: npt.NDArray[np.int64]  # rank -> its topics' rows, padded with ``missing``
+    story_topics: npt.NDArray[np.int64]  # rank -> its topics' rows, padded with the empty row
     seqs: npt.NDArray[np.int64]  # rank -> the story's sequence number
 
 
