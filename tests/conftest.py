@@ -7,7 +7,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import psycopg
 import pytest
@@ -16,10 +16,31 @@ from newsbrief.store.db import Database
 from tests.harness import Harness, running_harness
 
 ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+"""Small public vectors and pages the project cannot be trusted without (see its README)."""
 SHARED = ROOT.parent / "shared"
+"""The public corpora beside the clone; a fresh clone does not have them."""
+CORPORA_MISSING = "needs the shared corpora"
+VECTORS = FIXTURES / "wechat_vectors"
+SEED_SHAPED = FIXTURES / "seed_shaped.txt"
 POSTGRES_ADMIN = os.environ.get(
     "NEWSBRIEF_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
 )
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip a test whose outside resource is missing; CI must have it, so there it fails."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """``../shared`` beside the clone, the one way a test reaches the public corpora."""
+    if not (SHARED / "data").is_dir():
+        unavailable(f"{CORPORA_MISSING}: {SHARED / 'data'} is not beside this clone")
+    return SHARED
 
 
 def _postgres_database() -> Iterator[str]:
@@ -28,9 +49,7 @@ def _postgres_database() -> Iterator[str]:
         admin = psycopg.connect(POSTGRES_ADMIN, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
         # CI must test PostgreSQL; a developer without one gets a clear skip instead.
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN}: {exc}")
-        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_ADMIN}")
+        unavailable(f"PostgreSQL is not reachable at {POSTGRES_ADMIN}: {exc}")
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
         try:
@@ -77,3 +96,21 @@ def db(database_url: str) -> Iterator[Database]:
 async def harness(database_url: str) -> AsyncIterator[Harness]:
     async for running in running_harness(database_url):
         yield running
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that reads the corpora is slow by nature; mark it so, wherever it lives."""
+    for item in items:
+        if "shared" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say plainly how much of the suite did not run for want of the corpora, and why."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    missing = [r for r in skipped if CORPORA_MISSING in str(r.longrepr)]
+    if missing:
+        terminalreporter.write_line(
+            f"{len(missing)} tests skipped: they {CORPORA_MISSING} ({SHARED / 'data'}), "
+            "which a fresh clone does not have; with CI=true they fail instead"
+        )

@@ -8,8 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import SEED_SHAPED
+
 ROOT = Path(__file__).resolve().parent.parent
-SEED = sorted((ROOT.parent / "shared" / "seed").iterdir())[0]
 
 BODY = [
     "国内多家大模型公司本周发布了新的开源模型，参数规模从七十亿到七百亿不等，吸引了大量开发者试用。",
@@ -103,7 +104,7 @@ def test_a_batch_with_good_bad_and_reposted_items() -> None:
 
 
 def test_summary_max_chars_is_honoured() -> None:
-    seed = SEED.read_text(encoding="utf-8")
+    seed = SEED_SHAPED.read_text(encoding="utf-8")
     (out,) = run([json.dumps({"id": 1, "text": seed, "summary_max_chars": 30}, ensure_ascii=False)])
     assert 0 < len(out["summary"]) <= 30
     assert "摘要" not in out["summary"] and "..." not in out["summary"]

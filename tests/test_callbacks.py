@@ -47,10 +47,9 @@ from newsbrief.store import subscribers
 from newsbrief.store.db import Database
 from newsbrief.store.tables import DeliveryRow, FeedRow, StoryRow, StoryTopicRow, SubscriberRow
 from newsbrief.wechat_crypto import MsgCrypt, parse_xml_fields, plain_signature
-from tests.conftest import ROOT, SHARED
+from tests.conftest import ROOT, VECTORS
 
 T = TypeVar("T")
-VECTORS = SHARED / "data" / "wechat_vectors"
 WECOM = json.loads((VECTORS / "wecom_callback_doc_example.json").read_text(encoding="utf-8"))
 OA = json.loads((VECTORS / "wechat_oa_msgcrypt_official_samples.json").read_text(encoding="utf-8"))[
     "python_sample_decrypt"

@@ -32,10 +32,8 @@ from newsbrief.dedup import (
     shingle_size,
     shingles,
 )
+from tests.conftest import SEED_SHAPED
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-ZH_DIR = DATA / "extraction_zh" / "cleaned"
-EN_FILE = DATA / "extraction_en" / "ground-truth.json"
 T0 = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
 
 ADS_ZH = [
@@ -58,12 +56,12 @@ FOOTER_EN = [
 ]
 
 
-def load_corpus() -> list[tuple[str, str]]:
+def load_corpus(shared: Path) -> list[tuple[str, str]]:
     """(language, text) of every ground-truth page, Chinese then English."""
-    if not ZH_DIR.is_dir() or not EN_FILE.is_file():
-        pytest.skip("shared corpora not present")
-    pages = [("zh", p.read_text(encoding="utf-8")) for p in sorted(ZH_DIR.glob("*.txt"))]
-    truth = json.loads(EN_FILE.read_text(encoding="utf-8"))
+    data = shared / "data"
+    zh = sorted((data / "extraction_zh" / "cleaned").glob("*.txt"))
+    pages = [("zh", p.read_text(encoding="utf-8")) for p in zh]
+    truth = json.loads((data / "extraction_en" / "ground-truth.json").read_text(encoding="utf-8"))
     pages += [("en", truth[key]["articleBody"]) for key in sorted(truth)]
     return [(lang, text) for lang, text in pages if len(fingerprint_text(text)) >= 150]
 
@@ -152,8 +150,8 @@ def exact_containment(a: str, b: str) -> float:
     return len(ha & hb) / max(1, min(len(ha), len(hb)))
 
 
-def test_reposts_merge_and_hard_negatives_do_not() -> None:
-    corpus = load_corpus()
+def test_reposts_merge_and_hard_negatives_do_not(shared: Path) -> None:
+    corpus = load_corpus(shared)
     rng = random.Random(20260101)
     index = StoryIndex()
     for story_id, (_, text) in enumerate(corpus):
@@ -202,8 +200,8 @@ def test_reposts_merge_and_hard_negatives_do_not() -> None:
     assert negatives >= 200 and merged == 0
 
 
-def test_unrelated_articles_do_not_match() -> None:
-    corpus = load_corpus()
+def test_unrelated_articles_do_not_match(shared: Path) -> None:
+    corpus = load_corpus(shared)
     index = StoryIndex()
     half = len(corpus) // 2
     for story_id, (_, text) in enumerate(corpus[:half]):
@@ -284,7 +282,7 @@ def test_fingerprint_and_shingles() -> None:
 def test_nfkc_is_unicodedata_nfkc() -> None:
     """The fast path must give exactly what ``unicodedata.normalize`` gives, marks and jamo
     (which combine with their neighbours) included."""
-    texts = [text for _, text in load_corpus()[:40]]
+    texts = SEED_SHAPED.read_text(encoding="utf-8").splitlines()
     rng = random.Random(3)
     pool = [chr(c) for c in range(0x20, 0x3400)] + [chr(c) for c in range(0xF900, 0xFFFF)]
     pool += list("，：ｶﾞﾟ가각ᄀ하ᅡᆨ①ée\u0301Å")

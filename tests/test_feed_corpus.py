@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
-import pytest
 from sqlalchemy import func, select
 
 from jobs.runtime import Runtime
@@ -29,7 +28,6 @@ from newsbrief.settings import Config, FetchConfig
 from newsbrief.store.tables import EntryRow
 from tests.servers.feeds import FeedServer
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "feeds"
 DOCS = {".md", ".txt", ".rst"}
 FEED_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 POLLS = 4
@@ -45,9 +43,9 @@ class CorpusFeed:
     """key -> (title, link) of the first entry with that key, as the store keeps it."""
 
 
-def corpus_files() -> list[Path]:
+def corpus_files(corpus: Path) -> list[Path]:
     files = []
-    for path in sorted(p for p in CORPUS.rglob("*") if p.is_file()):
+    for path in sorted(p for p in corpus.rglob("*") if p.is_file()):
         head = path.read_bytes()[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
         # Skip the corpus' own documentation and indexes (JSON that is not a JSON Feed).
         if path.suffix.lower() in DOCS or (
@@ -58,8 +56,8 @@ def corpus_files() -> list[Path]:
     return files
 
 
-def feed_id(path: Path) -> str:
-    rel = path.relative_to(CORPUS)
+def feed_id(corpus: Path, path: Path) -> str:
+    rel = path.relative_to(corpus)
     name = "-".join([*rel.parent.parts, rel.name]).lower()
     return re.sub(r"[^a-z0-9_-]+", "-", name)[:64]
 
@@ -99,14 +97,18 @@ def expected_entries(body: bytes, content_type: str) -> dict[str, tuple[str, str
     return found
 
 
-def load_corpus() -> list[CorpusFeed]:
+def load_corpus(corpus: Path) -> list[CorpusFeed]:
     feeds = []
-    for path in corpus_files():
+    for path in corpus_files(corpus):
         body = path.read_bytes()
         content_type = sniffed_content_type(body)
         feeds.append(
             CorpusFeed(
-                feed_id(path), path, body, content_type, expected_entries(body, content_type)
+                feed_id(corpus, path),
+                path,
+                body,
+                content_type,
+                expected_entries(body, content_type),
             )
         )
     return feeds
@@ -133,10 +135,12 @@ async def poll_round(runtime: Runtime, server: FeedServer, feeds: list[CorpusFee
     assert {status for _, status in server.log[start:]} == {200}
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"no feed corpus at {CORPUS}")
-async def test_every_corpus_feed_is_stored_as_feedparser_reads_it(tmp_path: Path) -> None:
+async def test_every_corpus_feed_is_stored_as_feedparser_reads_it(
+    tmp_path: Path, shared: Path
+) -> None:
+    corpus = shared / "data" / "feeds"
     started = time.perf_counter()
-    feeds = load_corpus()
+    feeds = load_corpus(corpus)
     reference_seconds = time.perf_counter() - started
     assert len(feeds) > 100
     assert all(FEED_ID.match(feed.id) for feed in feeds)
@@ -186,7 +190,7 @@ async def test_every_corpus_feed_is_stored_as_feedparser_reads_it(tmp_path: Path
             extra = set(got) - set(expected)
             differ = [k for k in set(got) & set(expected) if got[k] != expected[k]]
             mismatches.append(
-                f"{feed.path.relative_to(CORPUS)}: expected {len(expected)}, stored "
+                f"{feed.path.relative_to(corpus)}: expected {len(expected)}, stored "
                 f"{len(got)}; missing {sorted(missing)[:3]}, extra {sorted(extra)[:3]}, "
                 f"differ {[(expected[k], got[k]) for k in differ[:3]]}"
             )

@@ -49,7 +49,7 @@ from newsbrief.records import (
 from newsbrief.settings import Config, FetchConfig
 from newsbrief.store import outbox, subscribers
 from newsbrief.store.db import Database
-from tests.conftest import SHARED
+from tests.conftest import VECTORS
 from tests.servers.webhooks import WebhookServer, error_body
 
 PLATFORMS = ("wecom", "dingtalk", "feishu")
@@ -58,7 +58,6 @@ SCALE = 0.025
 KEY = "robot-key-Zq8/+x"
 SECRET = "SECd3adb33f-test-secret"
 ROBOT = "ops"
-VECTORS = SHARED / "data" / "wechat_vectors"
 STORY = re.compile(r"STORY-(\d+)-")
 
 

@@ -1,4 +1,4 @@
-"""WXBizMsgCrypt and webhook signing against every vector in ../shared/data/wechat_vectors.
+"""WXBizMsgCrypt and webhook signing against every vector in tests/fixtures/wechat_vectors.
 
 The vector files differ in shape, so a walker classifies each JSON object by the keys it holds
 (inheriting token, key and receive id from its parents) and a guard test fails if an object that
@@ -40,9 +40,8 @@ from newsbrief.wechat_crypto import (
     plain_signature,
     verify_plain_url,
 )
-from tests.conftest import SHARED
+from tests.conftest import VECTORS
 
-VECTORS = SHARED / "data" / "wechat_vectors"
 SIGNING_FILE = "DERIVED_dingtalk_feishu_sign_vectors.json"
 # Sender fixtures (message bodies, error bodies), not crypto: the channel senders test them.
 NOT_CRYPTO = {"wecom_webhook_doc_payloads.json"}
