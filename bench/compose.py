@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.databases import database
 from bot.digests import compose_due, compose_for
 from jobs.compose import BATCH
-from newsbrief.settings import Config
+from newsbrief.config.settings import Config
 from newsbrief.store import subscribers
 from newsbrief.store.db import Database
 from newsbrief.store.tables import (

@@ -32,10 +32,10 @@ from telegram import Bot
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.databases import database
-from bot.telegram_sender import TelegramSender, bot_base_url
+from bot.telegram.sender import TelegramSender, bot_base_url
 from jobs.runtime import Runtime
+from newsbrief.config.settings import Config
 from newsbrief.records import Delivery, DeliveryStatus, Message, SendOutcome
-from newsbrief.settings import Config
 from newsbrief.store import outbox
 from tests.harness import telegram_chat
 from tests.servers.botapi import BotApiServer

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import feedparser
 
-from newsbrief.articles import build_article
-from newsbrief.feeds import FeedParseError, parse_feed
-from newsbrief.settings import load_config
-from newsbrief.topics import TopicMatcher, TopicRule
+from newsbrief.articles.build import build_article
+from newsbrief.articles.topics import TopicMatcher, TopicRule
+from newsbrief.config.settings import load_config
+from newsbrief.feeds.parse import FeedParseError, parse_feed
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "data" / "feeds" / "real"

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.databases import database
 from jobs.poll import poll_tick
 from jobs.runtime import Runtime
-from newsbrief.settings import Config
+from newsbrief.config.settings import Config
 from newsbrief.store import feeds as feed_store
 
 PORT = 18080

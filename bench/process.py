@@ -18,15 +18,15 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from newsbrief.chinese import to_simplified
-from newsbrief.cleaner import clean_text
-from newsbrief.dedup import StoryIndex, StorySignature, fingerprint_text
-from newsbrief.extract import extract_page
-from newsbrief.keywords import keywords
-from newsbrief.language import detect_language
-from newsbrief.settings import load_config
-from newsbrief.summaries import summarize
-from newsbrief.topics import TopicMatcher
+from newsbrief.articles.cleaner import clean_text
+from newsbrief.articles.dedup import StoryIndex, StorySignature, fingerprint_text
+from newsbrief.articles.extract import extract_page
+from newsbrief.articles.keywords import keywords
+from newsbrief.articles.summaries import summarize
+from newsbrief.articles.topics import TopicMatcher
+from newsbrief.config.settings import load_config
+from newsbrief.text.chinese import to_simplified
+from newsbrief.text.language import detect_language
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT.parent / "shared" / "data" / "extraction_zh" / "original"

@@ -23,8 +23,8 @@ import trafilatura
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from newsbrief.cleaner import clean_text
-from newsbrief.extract import ExtractError, decode_html, extract_page
+from newsbrief.articles.cleaner import clean_text
+from newsbrief.articles.extract import ExtractError, decode_html, extract_page
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 _WORD = re.compile(r"\w+")

@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
-from newsbrief.summaries import split_sentences, summarize  # noqa: E402
-from newsbrief.taxonomy import load_taxonomy  # noqa: E402
-from newsbrief.topics import TopicMatcher  # noqa: E402
+from newsbrief.articles.summaries import split_sentences, summarize  # noqa: E402
+from newsbrief.articles.topics import TopicMatcher  # noqa: E402
+from newsbrief.config.taxonomy import load_taxonomy  # noqa: E402
 
 TAXONOMY = ROOT / "config" / "topics.yaml"
 # THUCNews classes -> the taxonomy topics that stand for them. Its 科技 ("science") class is

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.i18n import t
-from bot.telegram_render import esc
+from bot.telegram.render import esc
+from newsbrief.config.settings import Config
 from newsbrief.records import Message
-from newsbrief.settings import Config
 
 
 def feed_disabled(config: Config, feed_id: str, url: str, reason: str) -> Message:

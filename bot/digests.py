@@ -23,7 +23,8 @@ import numpy as np
 
 from bot.parts import Block, plan
 from bot.render import renderer_for
-from bot.telegram_render import HtmlBlocks
+from bot.telegram.render import HtmlBlocks
+from newsbrief.config.settings import Config
 from newsbrief.digests import NO_KEYWORDS, Sections, StoryPool
 from newsbrief.records import (
     Delivery,
@@ -34,7 +35,6 @@ from newsbrief.records import (
     Subscriber,
 )
 from newsbrief.schedule import in_quiet, next_due, quiet_end
-from newsbrief.settings import Config
 from newsbrief.store import articles, digests, subscribers
 from newsbrief.store.db import Database
 from newsbrief.store.subscribers import CursorState

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot import telegram_render, webhook_render
-from bot.wechat_callback import WECHAT, WECOM_APP, render_pull
+from bot.robots import render as robots_render
+from bot.telegram import render as telegram_render
+from bot.wechat.protocol import WECHAT, WECOM_APP, render_pull
 from newsbrief.records import Digest, Message
 
 Renderer = Callable[[Digest], list[Message]]
@@ -17,7 +18,7 @@ RENDERERS: dict[str, Renderer] = {
     # Pull-only channels: plain text, answered as the reply to a command.
     WECOM_APP: render_pull,
     WECHAT: render_pull,
-    **webhook_render.RENDERERS,
+    **robots_render.RENDERERS,
 }
 
 

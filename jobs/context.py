@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from bot.senders import Sender
+from newsbrief.config.settings import Config
 from newsbrief.fetcher import Fetcher
-from newsbrief.settings import Config
 from newsbrief.store.db import Database
 
 

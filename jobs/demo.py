@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.console import ConsoleSender
 from jobs.runtime import Runtime
-from newsbrief.settings import Config, FeedConfig, read_yaml
+from newsbrief.config.settings import Config, FeedConfig, read_yaml
 from newsbrief.store import subscribers
 
 DEMO_TOPICS = ("ai", "crypto")

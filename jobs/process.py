@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from jobs.context import JobContext
-from newsbrief.articles import build_article, matching_text, title_key
-from newsbrief.dedup import StoryIndex, StorySignature
-from newsbrief.extract import Extracted, ExtractError, extract_page
-from newsbrief.html_text import html_to_text
+from newsbrief.articles.build import build_article, matching_text, title_key
+from newsbrief.articles.dedup import StoryIndex, StorySignature
+from newsbrief.articles.extract import Extracted, ExtractError, extract_page
+from newsbrief.articles.topics import TopicMatcher
 from newsbrief.records import Article, Entry
 from newsbrief.store import articles, sites
 from newsbrief.store.articles import PendingEntry
-from newsbrief.topics import TopicMatcher
+from newsbrief.text.html_text import html_to_text
 
 log = logging.getLogger(__name__)
 

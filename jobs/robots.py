@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.robots.senders import SENDERS
 from bot.senders import Sender
-from bot.webhook_senders import SENDERS
-from newsbrief.channels_config import WEBHOOK_PLATFORMS, robot_credentials
-from newsbrief.settings import Config
+from newsbrief.config.channels import WEBHOOK_PLATFORMS, robot_credentials
+from newsbrief.config.settings import Config
 from newsbrief.store import subscribers
 from newsbrief.store.db import Database
 

@@ -16,12 +16,12 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import Bot
 
-from bot.commands import CommandCore
+from bot.commands.core import CommandCore
+from bot.robots.senders import WebhookSender
 from bot.senders import Sender
-from bot.telegram_app import build_application, publish_commands
-from bot.telegram_sender import TelegramSender, bot_base_url
-from bot.webhook_senders import WebhookSender
-from jobs.callback_server import CallbackServer, callbacks_configured
+from bot.telegram.app import build_application, publish_commands
+from bot.telegram.sender import TelegramSender, bot_base_url
+from bot.wechat.server import CallbackServer, callbacks_configured
 from jobs.compose import compose_tick
 from jobs.config_watch import WATCH_SECONDS, ConfigWatch
 from jobs.context import JobContext
@@ -29,8 +29,8 @@ from jobs.deliver import Deliverer
 from jobs.poll import PollSummary, poll_tick
 from jobs.process import process_tick
 from jobs.robots import robot_senders, sync_robots
+from newsbrief.config.settings import Config
 from newsbrief.fetcher import Fetcher
-from newsbrief.settings import Config
 from newsbrief.store import feeds
 from newsbrief.store.db import Database
 

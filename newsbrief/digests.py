@@ -22,7 +22,6 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from newsbrief.chinese import to_simplified
 from newsbrief.records import (
     Digest,
     DigestSection,
@@ -30,6 +29,7 @@ from newsbrief.records import (
     StoryItem,
     Subscription,
 )
+from newsbrief.text.chinese import to_simplified
 
 TopicName = Callable[[str, str], str]
 T = TypeVar("T")

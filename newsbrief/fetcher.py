@@ -30,16 +30,13 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from newsbrief.config.settings import FetchConfig
+from newsbrief.feeds import FEED_ACCEPT
 from newsbrief.records import ErrorKind, FeedState, FetchResult
-from newsbrief.settings import FetchConfig
 
 MAX_REDIRECTS = 5
 _REDIRECTS = (301, 302, 303, 307, 308)
 _PERMANENT = (301, 308)
-FEED_ACCEPT = (
-    "application/rss+xml, application/atom+xml, application/feed+json, "
-    "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
-)
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -111,6 +111,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     missing = [r for r in skipped if CORPORA_MISSING in str(r.longrepr)]
     if missing:
         terminalreporter.write_line(
-            f"{len(missing)} tests skipped: they {CORPORA_MISSING} ({SHARED / 'data'}), "
-            "which a fresh clone does not have; with CI=true they fail instead"
+            f"{len(missing)} tests skipped because the shared corpora are not at {SHARED / 'data'} "
+            "(a fresh clone does not have them; with CI=true they fail instead)"
         )

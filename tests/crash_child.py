@@ -1,8 +1,8 @@
 """Starts ``newsbrief run`` processes for the crash test without paying the imports each time.
 
 Importing the bot takes seconds (datasketch, scipy, telegram); twenty restarts would spend the
-test's time there. This process imports ``jobs.cli`` once, then forks on request: each child is
-a fresh process that runs ``jobs.cli.main`` (what the ``newsbrief`` script runs) from the top,
+test's time there. This process imports ``jobs.main`` once, then forks on request: each child is
+a fresh process that runs ``jobs.main.main`` (what the ``newsbrief`` script runs) from the top,
 config loading, migrations and all.
 
 Protocol on stdin/stdout, a JSON list per line in, a number per line out:
@@ -17,7 +17,7 @@ import os
 import sys
 import traceback
 
-from jobs import cli
+from jobs import main as entry
 
 
 def child(log: str, args: list[str]) -> None:
@@ -27,7 +27,7 @@ def child(log: str, args: list[str]) -> None:
     os.close(fd)
     code = 1
     try:
-        code = cli.main(args)
+        code = entry.main(args)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from jobs.runtime import Runtime
+from newsbrief.config.settings import Config, load_config
 from newsbrief.records import Subscriber
-from newsbrief.settings import Config, load_config
 from newsbrief.store import subscribers
 from tests.servers.botapi import BotApiServer
 from tests.servers.feeds import FeedServer, rss

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.admin_commands import ADMIN_ASYNC_HANDLERS, ADMIN_HANDLERS
-from bot.command_io import Command
+from bot.commands.admin import ADMIN_ASYNC_HANDLERS, ADMIN_HANDLERS
+from bot.commands.io import Command
 from bot.i18n import t
 from newsbrief.records import DeliveryStatus, Message
 from newsbrief.store import feeds as feed_store

@@ -30,7 +30,7 @@ def page(title: str, paragraphs: list[str], extra_top: str = "", extra_bottom: s
 
 def run(lines: list[str]) -> list[dict[str, object]]:
     done = subprocess.run(
-        [sys.executable, "-m", "jobs.cli", "analyze"],
+        [sys.executable, "-m", "jobs.main", "analyze"],
         input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,

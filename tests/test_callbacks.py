@@ -29,24 +29,24 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, insert, select
 
-from bot.command_io import Command, Reply
-from bot.commands import CommandCore
+from bot.commands.core import CommandCore
+from bot.commands.io import Command, Reply
 from bot.digests import compose_due
-from bot.wechat_callback import (
+from bot.wechat.crypto import MsgCrypt, parse_xml_fields, plain_signature
+from bot.wechat.protocol import (
     REPLY_MAX_BYTES,
     Inbound,
     fit_parts,
     plain_reply,
     text_reply_xml,
 )
-from jobs.callback_server import CallbackServer
+from bot.wechat.server import CallbackServer
 from jobs.runtime import Runtime
+from newsbrief.config.settings import Config, load_config
 from newsbrief.records import Subscription
-from newsbrief.settings import Config, load_config
 from newsbrief.store import subscribers
 from newsbrief.store.db import Database
 from newsbrief.store.tables import DeliveryRow, FeedRow, StoryRow, StoryTopicRow, SubscriberRow
-from newsbrief.wechat_crypto import MsgCrypt, parse_xml_fields, plain_signature
 from tests.conftest import ROOT, VECTORS
 
 T = TypeVar("T")

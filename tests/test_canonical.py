@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from newsbrief.canonical import canonical_url, normalized_title
-from newsbrief.chinese import to_traditional
+from newsbrief.articles.canonical import canonical_url, normalized_title
+from newsbrief.text.chinese import to_traditional
 
 WX = "https://mp.weixin.qq.com/s?__biz=MzA3MzI4MjgzMw==&mid=2650918372&idx=1&sn=9d1c5f3e2a"
 WX_CANONICAL = (

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from newsbrief.cleaner import clean_text, learn_site_lines
-from newsbrief.html_text import html_to_text
+from newsbrief.articles.cleaner import clean_text, learn_site_lines
+from newsbrief.text.html_text import html_to_text
 from tests.conftest import SEED_SHAPED
 
 ROOT = Path(__file__).resolve().parent.parent

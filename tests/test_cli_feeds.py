@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from newsbrief.cli import build_parser, run
-from newsbrief.cli_feeds import add_feed_commands
-from newsbrief.opml import parse_opml
-from newsbrief.settings import load_config
+from newsbrief.cli.commands import build_parser, run
+from newsbrief.cli.feeds import add_feed_commands
+from newsbrief.config.settings import load_config
+from newsbrief.feeds.opml import parse_opml
 from tests.servers.feeds import FeedServer, rss
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -207,10 +207,12 @@ def test_export_then_import_elsewhere_gives_the_same_feeds(
     assert [(f.id, f.url, f.topics) for f in copied] == [(f.id, f.url, f.topics) for f in shipped]
 
 
-@pytest.mark.skipif(not wired(), reason="newsbrief.cli does not call add_feed_commands yet")
+@pytest.mark.skipif(
+    not wired(), reason="newsbrief.cli.commands does not call add_feed_commands yet"
+)
 def test_the_entry_point_runs_them(config: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "jobs.cli", "--config", str(config), "feeds", "export"],
+        [sys.executable, "-m", "jobs.main", "--config", str(config), "feeds", "export"],
         capture_output=True,
         cwd=ROOT,
         timeout=60,

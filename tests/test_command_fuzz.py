@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from bot.command_io import ALIASES, MAX_CALLBACK_BYTES, Command, Reply, parse
-from bot.commands import COMMANDS, MAX_KEYWORD_CHARS, MAX_KEYWORDS, ChannelAccess, CommandCore
+from bot.commands.core import COMMANDS, MAX_KEYWORD_CHARS, MAX_KEYWORDS, ChannelAccess, CommandCore
+from bot.commands.io import ALIASES, MAX_CALLBACK_BYTES, Command, Reply, parse
 from bot.i18n import LANGS, t
+from newsbrief.config.settings import Config
 from newsbrief.schedule import parse_quiet, parse_schedule
-from newsbrief.settings import Config
 from newsbrief.store import subscribers
 from newsbrief.store.db import Database
 from newsbrief.store.tables import DeliveryRow, DigestCursorRow, SubscriberRow

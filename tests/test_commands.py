@@ -394,8 +394,8 @@ def test_every_reply_renders_in_all_three_languages() -> None:
     from string import Formatter
 
     from bot.i18n import CATALOGUE, COMMAND_DESCRIPTIONS
-    from bot.i18n_admin import ADMIN_CATALOGUE
-    from newsbrief.chinese import to_traditional
+    from bot.i18n.admin import ADMIN_CATALOGUE
+    from newsbrief.text.chinese import to_traditional
     from tests.servers.botapi import parse_html
 
     own = [key for key in CATALOGUE if key not in ADMIN_CATALOGUE]

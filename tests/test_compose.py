@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert
 
 from bot.digests import compose_due, compose_for, materialize
-from bot.telegram_render import render_digest
+from bot.telegram.render import render_digest
+from newsbrief.config.settings import Config
 from newsbrief.digests import StoryPool
 from newsbrief.records import Keywords, Subscriber, Subscription
-from newsbrief.settings import Config
 from newsbrief.store import digests as digest_store
 from newsbrief.store import outbox, subscribers
 from newsbrief.store.db import Database

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.digests import Composer
+from newsbrief.config.settings import Config
 from newsbrief.digests import StoryPool
 from newsbrief.records import Keywords, StoryItem, Subscriber, Subscription
-from newsbrief.settings import Config
 from newsbrief.store.subscribers import CursorState
 
 NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from newsbrief.config_edit import (
+from newsbrief.config.edit import (
     add_feeds,
     add_topic,
     add_topic_aliases,
@@ -22,7 +22,7 @@ from newsbrief.config_edit import (
     topic_home,
     url_key,
 )
-from newsbrief.settings import ConfigError, load_config
+from newsbrief.config.settings import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "config" / "newsbrief.yaml"

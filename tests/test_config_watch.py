@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 import jobs.runtime
 from jobs.config_watch import ConfigWatch
-from newsbrief.settings import Config
+from newsbrief.config.settings import Config
 from newsbrief.store import subscribers
 from newsbrief.store.tables import DeliveryRow
 from tests.harness import Harness, eventually, running_harness

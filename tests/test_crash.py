@@ -257,7 +257,7 @@ class Launcher:
         """The ``newsbrief run`` command itself, as a service manager starts it."""
         with log.open("wb") as out:
             return subprocess.Popen(
-                [sys.executable, "-m", "jobs.cli", "--config", str(config), "run"],
+                [sys.executable, "-m", "jobs.main", "--config", str(config), "run"],
                 cwd=ROOT,
                 env=self.env,
                 stdout=out,

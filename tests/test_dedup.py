@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 from datasketch import MinHash
 
-from newsbrief.chinese import to_traditional
-from newsbrief.dedup import (
+from newsbrief.articles.dedup import (
     MAX_SAMPLE,
     NUM_PERM,
     SEED,
@@ -32,6 +31,7 @@ from newsbrief.dedup import (
     shingle_size,
     shingles,
 )
+from newsbrief.text.chinese import to_traditional
 from tests.conftest import SEED_SHAPED
 
 T0 = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)

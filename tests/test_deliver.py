@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from telegram import Bot
 
-from bot.telegram_sender import TelegramSender
+from bot.telegram.sender import TelegramSender
 from jobs.deliver import Deliverer
-from newsbrief.cli import build_parser, run
+from newsbrief.cli.commands import build_parser, run
 from newsbrief.records import Delivery, DeliveryStatus, Message, SendOutcome
 from newsbrief.store import outbox, subscribers
 from tests.harness import Harness, eventually, telegram_chat

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_demo_prints_a_digest_with_chinese_and_english_titles_and_links() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "jobs.cli", "demo"],
+        [sys.executable, "-m", "jobs.main", "demo"],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from newsbrief.discovery import COMMON_PATHS, DiscoveryError, discover_feed, feed_links, sniff
-from newsbrief.feeds import FeedParseError, parse_feed
+from newsbrief.config.settings import FetchConfig
+from newsbrief.feeds.discovery import COMMON_PATHS, DiscoveryError, discover_feed, feed_links, sniff
+from newsbrief.feeds.parse import FeedParseError, parse_feed
 from newsbrief.fetcher import Fetcher
-from newsbrief.settings import FetchConfig
 from tests.servers.feeds import FeedServer, rss
 
 ATOM = """<?xml version="1.0" encoding="utf-8"?>

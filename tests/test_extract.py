@@ -8,9 +8,9 @@ from datetime import datetime
 
 import pytest
 
-import newsbrief.extract as extract_module
-from newsbrief.cleaner import clean_text
-from newsbrief.extract import MAX_HTML_BYTES, ExtractError, extract_page
+import newsbrief.articles.extract as extract_module
+from newsbrief.articles.cleaner import clean_text
+from newsbrief.articles.extract import MAX_HTML_BYTES, ExtractError, extract_page
 from tests.test_cleaner import seed_parts
 
 # A guard against hangs on hostile pages (quadratic or worse behaviour takes minutes), not a

@@ -22,9 +22,9 @@ import feedparser
 from sqlalchemy import func, select
 
 from jobs.runtime import Runtime
-from newsbrief.feeds import entry_content, entry_key, plain_title
-from newsbrief.jsonfeed import VERSION_PREFIX, text_to_html
-from newsbrief.settings import Config, FetchConfig
+from newsbrief.config.settings import Config, FetchConfig
+from newsbrief.feeds.jsonfeed import VERSION_PREFIX, text_to_html
+from newsbrief.feeds.parse import entry_content, entry_key, plain_title
 from newsbrief.store.tables import EntryRow
 from tests.servers.feeds import FeedServer
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from newsbrief.encodings import decode_document
-from newsbrief.feeds import FeedParseError, ParsedFeed, entry_key, parse_feed
+from newsbrief.feeds.parse import FeedParseError, ParsedFeed, entry_key, parse_feed
+from newsbrief.text.encodings import decode_document
 
 RSS_091 = b"""<?xml version="1.0" encoding="ISO-8859-1"?>
 <!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN"

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from newsbrief.config.settings import FetchConfig
 from newsbrief.fetcher import Fetcher, FetchError, check_address
 from newsbrief.records import FeedState
-from newsbrief.settings import FetchConfig
 from tests.servers.feeds import FeedServer, rss
 
 

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from newsbrief.keywords import keywords, segment
+from newsbrief.articles.keywords import keywords, segment
 
 
 def test_chinese_keywords(caplog: pytest.LogCaptureFixture) -> None:

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from newsbrief.chinese import to_traditional
-from newsbrief.language import detect_language
+from newsbrief.text.chinese import to_traditional
+from newsbrief.text.language import detect_language
 
 SIMPLIFIED = "国产大模型掀起开源潮，中小团队在算力之外找突破口。本月以来，已有至少五家团队陆续公开了模型权重。"
 TRADITIONAL = "國產大模型掀起開源潮，中小團隊在算力之外找突破口。本月以來，已有至少五家團隊陸續公開了模型權重。"

@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from newsbrief.opml import OpmlError, OpmlFeed, export_opml, parse_opml
-from newsbrief.settings import FeedConfig
+from newsbrief.config.settings import FeedConfig
+from newsbrief.feeds.opml import OpmlError, OpmlFeed, export_opml, parse_opml
 
 OPML2 = b"""<?xml version="1.0" encoding="UTF-8"?>
 <opml version="2.0">

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from jobs.runtime import Runtime
-from newsbrief.settings import Config
+from newsbrief.config.settings import Config
 from newsbrief.store import feeds, outbox
 from newsbrief.store.feeds import FeedHealth
 from newsbrief.store.tables import FeedRow

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newsbrief.polling import (
+from newsbrief.feeds.polling import (
     IntervalPolicy,
     PollObservation,
     base_interval,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from newsbrief.settings import Config
+from newsbrief.config.settings import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -52,7 +52,7 @@ def test_every_config_key_is_documented() -> None:
 
 
 def test_every_command_is_documented() -> None:
-    from bot.commands import COMMANDS
+    from bot.commands.core import COMMANDS
 
     for name in COMMANDS:
         assert f"`/{name}" in README, f"/{name} is not in the README"

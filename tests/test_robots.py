@@ -12,9 +12,9 @@ import pytest
 
 from jobs.robots import sync_robots
 from jobs.runtime import Runtime
-from newsbrief.channels_config import MissingCredentials
-from newsbrief.cli import config_secrets
-from newsbrief.settings import Config, load_config
+from newsbrief.cli.commands import config_secrets
+from newsbrief.config.channels import MissingCredentials
+from newsbrief.config.settings import Config, load_config
 from newsbrief.store import subscribers
 from tests.servers.feeds import FeedServer, rss
 from tests.servers.webhooks import WebhookServer
@@ -88,7 +88,7 @@ async def test_a_configured_robot_gets_the_digests_of_its_topics(
             assert "比特币突破新高" in text and "大模型发布" not in text
             assert "sign" in message.query and "dt-key-123" not in text
             # Its health, like /feeds for channels, with no secret in it.
-            command = [sys.executable, "-m", "jobs.cli", "--config", str(config_file)]
+            command = [sys.executable, "-m", "jobs.main", "--config", str(config_file)]
             listed = await asyncio.to_thread(
                 subprocess.run,
                 [*command, "channels", "list", "--json"],

@@ -48,7 +48,7 @@ feeds:
         )
         env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "NEWSBRIEF_DATABASE_URL": database_url}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "jobs.cli", "--config", str(config), "-v", "run"],
+            [sys.executable, "-m", "jobs.main", "--config", str(config), "-v", "run"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from newsbrief.settings import ConfigError, load_config
+from newsbrief.config.settings import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,7 +57,7 @@ def test_every_problem_is_reported_with_its_line(tmp_path: Path) -> None:
 def test_config_check_command_prints_problems_and_exits_2(tmp_path: Path) -> None:
     path = write(tmp_path, BROKEN)
     done = subprocess.run(
-        [sys.executable, "-m", "jobs.cli", "--config", str(path), "config", "check"],
+        [sys.executable, "-m", "jobs.main", "--config", str(path), "config", "check"],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -73,7 +73,7 @@ def test_config_check_command_prints_problems_and_exits_2(tmp_path: Path) -> Non
 def test_config_check_accepts_a_good_file(tmp_path: Path) -> None:
     path = write(tmp_path, BROKEN.split("  - id: bad-url")[0].replace("  colour: blue\n", ""))
     done = subprocess.run(
-        [sys.executable, "-m", "jobs.cli", "--config", str(path), "config", "check"],
+        [sys.executable, "-m", "jobs.main", "--config", str(path), "config", "check"],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from jobs.runtime import Runtime
-from newsbrief.cleaner import clean_text
-from newsbrief.settings import Config
+from newsbrief.articles.cleaner import clean_text
+from newsbrief.config.settings import Config
 from newsbrief.store import sites
 from newsbrief.store.db import Database
 from newsbrief.store.tables import ArticleRow, SiteLineRow

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from newsbrief.articles import build_article, fingerprint
+from newsbrief.articles.build import build_article, fingerprint
+from newsbrief.articles.summaries import split_sentences, summarize
+from newsbrief.articles.topics import TopicMatcher, TopicRule
 from newsbrief.digests import compose_digest
-from newsbrief.feeds import FeedParseError, entry_key, parse_feed
-from newsbrief.html_text import html_to_text
-from newsbrief.language import detect_language
+from newsbrief.feeds.parse import FeedParseError, entry_key, parse_feed
 from newsbrief.records import Entry, StoryItem
-from newsbrief.summaries import split_sentences, summarize
-from newsbrief.topics import TopicMatcher, TopicRule
+from newsbrief.text.html_text import html_to_text
+from newsbrief.text.language import detect_language
 
 SAMPLES = Path(__file__).resolve().parent.parent / "config" / "samples"
 

@@ -9,8 +9,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from newsbrief.config.settings import PollingConfig
 from newsbrief.records import Entry, ErrorKind, Feed, FetchResult
-from newsbrief.settings import PollingConfig
 from newsbrief.store import feeds
 from newsbrief.store.db import MIGRATIONS, Database
 from newsbrief.store.feeds import PollOutcome
@@ -80,9 +80,9 @@ def test_entries_are_stored_once_and_errors_back_off(db: Database) -> None:
 
 
 def test_an_edit_stays_in_its_story_unless_announced(db: Database) -> None:
-    from newsbrief.articles import build_article
+    from newsbrief.articles.build import build_article
+    from newsbrief.articles.topics import TopicMatcher
     from newsbrief.store import articles
-    from newsbrief.topics import TopicMatcher
 
     with db.session() as s:
         feeds.sync_feeds(s, [Feed("a", "https://a/x")], NOW)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsbrief.summaries import (
+from newsbrief.articles.summaries import (
     EN_BUDGET_WORDS,
     ZH_BUDGET_CHARS,
     ExtractiveSummarizer,

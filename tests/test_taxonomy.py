@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from newsbrief.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
+from newsbrief.config.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
 
 TAXONOMY = Path(__file__).resolve().parent.parent / "config" / "topics.yaml"
 HOME = ("ai", "crypto", "tech", "finance", "stocks", "policy")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from newsbrief.taxonomy import load_taxonomy
-from newsbrief.topics import TopicMatcher, TopicRule
+from newsbrief.articles.topics import TopicMatcher, TopicRule
+from newsbrief.config.taxonomy import load_taxonomy
 
 TAXONOMY = Path(__file__).resolve().parent.parent / "config" / "topics.yaml"
 

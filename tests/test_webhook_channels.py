@@ -18,24 +18,25 @@ import httpx
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from bot.senders import Pacer
-from bot.webhook_render import (
+from bot.robots.render import (
     DIALECTS,
     JSON_PARSE_MODE,
     RENDERERS,
     WECOM_TEXT_MAX_BYTES,
     payload_for,
 )
-from bot.webhook_senders import SENDERS, WebhookSender
+from bot.robots.senders import SENDERS, WebhookSender
+from bot.senders import Pacer
 from jobs.context import JobContext
 from jobs.deliver import Deliverer
-from newsbrief.channels_config import (
+from newsbrief.config.channels import (
     RobotConfig,
     RobotCredentials,
     WeComConfig,
     check_robot_ids,
     robot_credentials,
 )
+from newsbrief.config.settings import Config, FetchConfig
 from newsbrief.fetcher import Fetcher
 from newsbrief.records import (
     Delivery,
@@ -46,7 +47,6 @@ from newsbrief.records import (
     SendOutcome,
     StoryItem,
 )
-from newsbrief.settings import Config, FetchConfig
 from newsbrief.store import outbox, subscribers
 from newsbrief.store.db import Database
 from tests.conftest import VECTORS

@@ -23,13 +23,13 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from newsbrief.webhook_signing import (
+from bot.robots.signing import (
     dingtalk_sign,
     dingtalk_signed_url,
     feishu_sign,
     feishu_signed_body,
 )
-from newsbrief.wechat_crypto import (
+from bot.wechat.crypto import (
     MAX_BODY_BYTES,
     CallbackError,
     MsgCrypt,
@@ -47,7 +47,7 @@ SIGNING_FILE = "DERIVED_dingtalk_feishu_sign_vectors.json"
 NOT_CRYPTO = {"wecom_webhook_doc_payloads.json"}
 CONTEXT_KEYS = {"token", "encoding_aes_key", "receive_id", "app_id", "random16"}
 VECTOR_KEYS = {"encrypt", "echostr", "signature", "msg_signature", "request_url_query"}
-LOGGER = "newsbrief.wechat_crypto"
+LOGGER = "bot.wechat.crypto"
 
 
 @dataclass

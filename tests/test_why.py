@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.i18n import t
 from jobs.runtime import Runtime
-from newsbrief.settings import Config
+from newsbrief.config.settings import Config
 from newsbrief.store.tables import ArticleRow, DeliveryRow, EntryRow
 from tests.harness import Harness
 from tests.servers.botapi import BotApiServer

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from newsbrief.polling import (
+from newsbrief.config.settings import PollingConfig
+from newsbrief.feeds.polling import (
     RATE_WINDOW,
     IntervalPolicy,
     PollObservation,
@@ -19,7 +20,6 @@ from newsbrief.polling import (
     plan_next_check,
 )
 from newsbrief.records import Entry, ErrorKind, Feed, FeedState, FetchResult
-from newsbrief.settings import PollingConfig
 from newsbrief.store.tables import EntryRow, FeedRow
 
 _GONE = (404, 410)

@@ -9,7 +9,6 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
-from newsbrief.chinese import to_simplified, to_traditional
 from newsbrief.digests import keywords_pass, match_text
 from newsbrief.records import Keywords, Subscriber
 from newsbrief.store.tables import (
@@ -19,6 +18,7 @@ from newsbrief.store.tables import (
     EntryRow,
     StoryRow,
 )
+from newsbrief.text.chinese import to_simplified, to_traditional
 
 MAX_DELIVERIES_SCANNED = 2000
 

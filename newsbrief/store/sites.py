@@ -19,7 +19,7 @@ from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from newsbrief.cleaner import site_line_candidates
+from newsbrief.articles.cleaner import site_line_candidates
 from newsbrief.store.tables import SiteLineRow
 
 MIN_PAGES = 3

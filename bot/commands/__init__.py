@@ -1,0 +1,1 @@
+"""The channel-agnostic command core: text in, reply out, for every chat platform."""

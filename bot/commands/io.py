@@ -1,0 +1,155 @@
+"""What goes into the command core and what comes out: one command, one reply.
+
+Commands are recognised with or without a leading "/" and by their Chinese aliases
+(``订阅 AI`` is ``/subscribe AI``): WeChat-family channels deliver commands as plain text.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+
+MAX_ARGS = 20
+MAX_ARG_CHARS = 200
+"""Longer words are cut: nothing a subscriber types needs more, and replies quote them."""
+MAX_TEXT_CHARS = 4096
+"""Telegram's longest message; the rest of a longer text (another channel's) is ignored."""
+MAX_CALLBACK_BYTES = 64
+"""Telegram's limit on an inline button's callback data."""
+
+ALIASES: dict[str, str] = {
+    # English spellings people type
+    "sub": "subscribe",
+    "unsub": "unsubscribe",
+    "language": "lang",
+    "tz": "timezone",
+    "unbind": "unbind",
+    # Simplified and Traditional Chinese
+    "开始": "start",
+    "開始": "start",
+    "帮助": "help",
+    "幫助": "help",
+    "话题": "topics",
+    "話題": "topics",
+    "订阅": "subscribe",
+    "訂閱": "subscribe",
+    "退订": "unsubscribe",
+    "退訂": "unsubscribe",
+    "取消订阅": "unsubscribe",
+    "取消訂閱": "unsubscribe",
+    "列表": "list",
+    "我的订阅": "list",
+    "我的訂閱": "list",
+    "摘要": "digest",
+    "简报": "digest",
+    "簡報": "digest",
+    "设置": "settings",
+    "設定": "settings",
+    "設置": "settings",
+    "时间": "schedule",
+    "推送时间": "schedule",
+    "推送時間": "schedule",
+    "時間": "schedule",
+    "时区": "timezone",
+    "時區": "timezone",
+    "免打扰": "quiet",
+    "免打擾": "quiet",
+    "语言": "lang",
+    "語言": "lang",
+    "过滤": "filter",
+    "過濾": "filter",
+    "搜索": "search",
+    "搜尋": "search",
+    "为什么": "why",
+    "為什麼": "why",
+    "暂停": "pause",
+    "暫停": "pause",
+    "恢复": "resume",
+    "恢復": "resume",
+    "停止": "stop",
+    "绑定": "bind",
+    "綁定": "bind",
+    "解绑": "unbind",
+    "解綁": "unbind",
+}
+_CJK_ALIASES = sorted((a for a in ALIASES if not a.isascii()), key=len, reverse=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    platform: str
+    chat_id: str
+    chat_type: str
+    """``private``, ``group``, ``supergroup`` or ``channel``."""
+    sender_id: str
+    text: str
+    thread_id: int | None = None
+    language_hint: str | None = None
+    from_button: bool = False
+    """The text is the callback data of an inline button the user pressed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    text: str
+    data: str
+    """A command text, sent back as if typed when the button is pressed (≤ 64 bytes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    parse_mode: str = "HTML"
+    wake_delivery: bool = False
+    """The command queued messages in the outbox; the deliverer should look now."""
+    buttons: tuple[tuple[Button, ...], ...] = field(default=())
+    """Inline keyboard rows."""
+    notice: str | None = None
+    """For a button press: the short toast shown to the user who pressed it."""
+
+
+_JOINERS = frozenset("\u200c\u200d")  # inside emoji sequences and Indic words: keep
+
+
+def clean(word: str) -> str:
+    """Control and format characters (bidi overrides, NULs) out of one word."""
+    if word.isprintable():  # the usual case, at C speed
+        return word
+    return "".join(
+        c for c in word if unicodedata.category(c)[0] not in "CZ" or c in _JOINERS or c == " "
+    )
+
+
+def parse(text: str, *, bare: bool = False) -> tuple[str, list[str]]:
+    """``/subscribe@bot ai, crypto`` -> ("subscribe", ["ai", "crypto"]).
+
+    Without "/" the text is a command only when ``bare`` (a private chat, a plain-text channel)
+    and its first word is a command name or alias; a Chinese alias may be glued to its
+    argument (``订阅AI``). Returns ("", words) for anything else.
+    """
+    # Split first (at C speed), then clean only the words that count, each cut short.
+    raw = text[:MAX_TEXT_CHARS].replace("，", " ").replace(",", " ").replace("、", " ").split()
+    words = [w for w in (clean(w[:MAX_ARG_CHARS]) for w in raw[: 1 + MAX_ARGS]) if w]
+    if not words:
+        return "", words
+    first = words[0]
+    slash = first.startswith("/") or first.startswith("／")
+    if slash:
+        first = first[1:].split("@", 1)[0]
+    elif not bare:
+        return "", words
+    name = first.casefold()
+    if name not in ALIASES and name not in KNOWN and not name.isascii():
+        for alias in _CJK_ALIASES:
+            if name.startswith(alias):
+                words.insert(1, name[len(alias) :])
+                name = alias
+                break
+    name = ALIASES.get(name, name)
+    if not slash and name not in KNOWN:
+        return "", words
+    return name, words[1 : 1 + MAX_ARGS]
+
+
+KNOWN: set[str] = set()
+"""Command names the core answers; filled by ``bot.commands.core`` (bare words must match one)."""

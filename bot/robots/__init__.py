@@ -1,0 +1,1 @@
+"""Group robots (WeCom, DingTalk, Feishu): rendering within their limits, signing, the senders."""

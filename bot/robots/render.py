@@ -1,0 +1,314 @@
+"""Digest -> group-robot messages for WeCom, DingTalk and Feishu, each within its own limit.
+
+Every limit is measured on what goes over the wire: the UTF-8 JSON body written with
+``ensure_ascii=False`` (with ``\\u`` escapes a CJK character costs 6 bytes instead of 3). A
+message's ``text`` is that body, ready to post (``parse_mode="json"``); the sender only adds a
+signature, for which room is kept. Parts are cut between items, never inside one.
+
+None of the three dialects documents an escape we could rely on, so markup characters coming
+from feeds are replaced by their full-width look-alikes: a title can then neither open a link,
+nor bold the rest of the message, nor mention ``<@all>``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot.i18n import t
+from newsbrief.records import Digest, Message, StoryItem
+from newsbrief.text.chinese import to_traditional
+
+JSON_PARSE_MODE = "json"
+"""``Message.parse_mode`` of a message whose text is the JSON body to post."""
+
+WECOM_MARKDOWN_MAX_BYTES = 4096
+"""WeCom robot ``markdown.content``; we hold the whole body to it, which is stricter."""
+WECOM_TEXT_MAX_BYTES = 2048
+DINGTALK_MAX_BODY_BYTES = 20_000
+FEISHU_MAX_BODY_BYTES = 20_000
+"""Feishu documents "20 KB"; 20,000 keeps clear of whichever KB it means."""
+FEISHU_SIGN_RESERVE = 96
+"""Room for ``"timestamp":"…","sign":"…"``, which the sender adds to a Feishu body (79 bytes)."""
+
+MAX_TITLE_CHARS = 200
+_TAG = re.compile(r"<[^>]*>")
+_FULLWIDTH = str.maketrans(
+    {"[": "［", "]": "］", "*": "＊", "`": "｀", "<": "＜", ">": "＞", "~": "～", "|": "｜"}
+)
+# Characters that make a line a heading, quote or list item when they open it.
+_LINE_START = str.maketrans({"#": "＃", "-": "－", "+": "＋", "=": "＝"})
+_ORDERED = re.compile(r"^(\d+)\.")
+
+
+def encode_body(payload: dict[str, Any]) -> bytes:
+    """The body exactly as sent: compact, UTF-8, no ``\\u`` escapes."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def body_bytes(payload: dict[str, Any]) -> int:
+    return len(encode_body(payload))
+
+
+def _json_len(text: str) -> int:
+    """Bytes ``text`` takes inside a JSON string (escapes count per character, so this adds up)."""
+    return len(json.dumps(text, ensure_ascii=False).encode("utf-8")) - 2
+
+
+def plain(html_text: str) -> str:
+    """Our i18n strings carry Telegram HTML (``<b>``, ``&lt;``); the robots get plain text."""
+    return html.unescape(_TAG.sub("", html_text))
+
+
+def md_text(text: str) -> str:
+    """Feed text made inert in the robots' markdown: one line, no markup characters."""
+    text = " ".join(text.split()).translate(_FULLWIDTH)
+    text = text[:1].translate(_LINE_START) + text[1:]
+    return _ORDERED.sub(r"\1．", text)
+
+
+def md_url(url: str | None) -> str | None:
+    """A URL safe inside ``[text](url)``, or None when it is not http(s)."""
+    if not url:
+        return None
+    url = url.strip()
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        return None
+    for char, code in (("(", "%28"), (")", "%29"), (" ", "%20"), ("<", "%3C"), (">", "%3E")):
+        url = url.replace(char, code)
+    return url
+
+
+def clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """How one platform writes a digest, and the envelope it posts it in."""
+
+    platform: str
+    limit: int
+    """Most bytes of the body, signature included."""
+    reserve: int
+    """Bytes the sender adds to the body after rendering."""
+    summary_chars: int
+    title_line: Callable[[str], str] | None
+    """The digest title as the first line of the content (None: the envelope shows it)."""
+    heading: Callable[[str], str]
+    link: Callable[[str, str], str]
+    summary: Callable[[str], str]
+    source: Callable[[str], str]
+    line_sep: str
+    block_sep: str
+    envelope: Callable[[str, str], dict[str, Any]]
+    """(plain title, markdown content) -> body."""
+
+    def item(self, item: StoryItem, lang: str, summary_chars: int, title_chars: int) -> str:
+        title, summary, source = item.title, item.summary, item.source
+        if lang == "zh-Hant":  # as on Telegram: Traditional text, whatever the feed wrote
+            title, summary, source = (to_traditional(x) for x in (title, summary, source))
+        title = md_text(clip(title, title_chars)) or "…"
+        url = md_url(item.url)
+        lines = [self.link(title, url) if url else f"**{title}**"]
+        if summary and summary_chars:
+            lines.append(self.summary(md_text(clip(summary, summary_chars))))
+        source = md_text(clip(source, 80))
+        if item.source_count > 1:
+            source += " · " + t("also_reported", lang, count=item.source_count - 1)
+        lines.append(self.source(source))
+        return self.line_sep.join(lines)
+
+
+def _wecom_envelope(title: str, content: str) -> dict[str, Any]:
+    return {"msgtype": "markdown", "markdown": {"content": content}}
+
+
+def _dingtalk_envelope(title: str, content: str) -> dict[str, Any]:
+    # ``title`` is what the notification and the chat list show.
+    return {"msgtype": "markdown", "markdown": {"title": title, "text": content}}
+
+
+def _feishu_envelope(title: str, content: str) -> dict[str, Any]:
+    # A card's markdown element renders links and bold; a ``post`` has no bold.
+    return {
+        "msg_type": "interactive",
+        "card": {
+            "config": {"wide_screen_mode": True},
+            "header": {"title": {"tag": "plain_text", "content": title}, "template": "blue"},
+            "elements": [{"tag": "markdown", "content": content}],
+        },
+    }
+
+
+WECOM = Dialect(
+    platform="wecom",
+    limit=WECOM_MARKDOWN_MAX_BYTES,
+    reserve=0,
+    summary_chars=200,
+    title_line=lambda title: f"## {title}",
+    heading=lambda name: f"### 🔹 {name}",
+    link=lambda title, url: f"[{title}]({url})",
+    summary=lambda text: text,
+    source=lambda text: f'<font color="comment">{text}</font>',
+    line_sep="\n",
+    block_sep="\n\n",
+    envelope=_wecom_envelope,
+)
+# DingTalk's markdown needs a blank line for a line break.
+DINGTALK = Dialect(
+    platform="dingtalk",
+    limit=DINGTALK_MAX_BODY_BYTES,
+    reserve=0,
+    summary_chars=300,
+    title_line=lambda title: f"#### {title}",
+    heading=lambda name: f"**🔹 {name}**",
+    link=lambda title, url: f"[{title}]({url})",
+    summary=lambda text: text,
+    source=lambda text: f"> {text}",
+    line_sep="\n\n",
+    block_sep="\n\n",
+    envelope=_dingtalk_envelope,
+)
+FEISHU = Dialect(
+    platform="feishu",
+    limit=FEISHU_MAX_BODY_BYTES,
+    reserve=FEISHU_SIGN_RESERVE,
+    summary_chars=300,
+    title_line=None,
+    heading=lambda name: f"**🔹 {name}**",
+    link=lambda title, url: f"**[{title}]({url})**",
+    summary=lambda text: text,
+    source=lambda text: f"*{text}*",
+    line_sep="\n",
+    block_sep="\n\n",
+    envelope=_feishu_envelope,
+)
+DIALECTS = {d.platform: d for d in (WECOM, DINGTALK, FEISHU)}
+
+
+def _titles(dialect: Dialect, digest: Digest) -> tuple[str, str]:
+    lang = digest.lang
+    title = md_text(plain(t("digest_title", lang, count=digest.item_count)))
+    return title, title + t("continued", lang)
+
+
+def render(dialect: Dialect, digest: Digest) -> list[Message]:
+    lang = digest.lang
+    first_title, next_title = _titles(dialect, digest)
+    # Room for content: the envelope around the longer title, the signature, and the part's
+    # own title line are paid for before any item.
+    envelope = max(body_bytes(dialect.envelope(t_, "")) for t_ in (first_title, next_title))
+    title_cost = 0
+    if dialect.title_line:
+        title_cost = _json_len(dialect.title_line(next_title) + dialect.block_sep)
+    budget = dialect.limit - dialect.reserve - envelope - title_cost
+    sep_cost = _json_len(dialect.block_sep)
+
+    def cost(block: str) -> int:
+        return _json_len(block) + sep_cost
+
+    parts: list[list[str]] = [[]]
+    size = 0
+    pending: list[str] = []  # section headings waiting for their first item
+    for section in digest.sections:
+        heading = dialect.heading(md_text(section.topic_name))
+        pending.append(heading)
+        for item in section.items:
+            fixed = sum(cost(h) for h in pending)
+            # Room for the heading too: a part that starts inside a section repeats it.
+            block = _fit(dialect, item, lang, budget - max(fixed, cost(heading)), cost)
+            group = [*pending, block]
+            pending = []
+            if parts[-1] and size + sum(cost(b) for b in group) > budget:
+                parts.append([])
+                size = 0
+                if group[0] is block:
+                    group.insert(0, heading)
+            parts[-1].extend(group)
+            size += sum(cost(b) for b in group)
+    if digest.more:
+        tail = md_text(t("robot_more_items", lang, count=digest.more))
+        if parts[-1] and size + cost(tail) > budget:
+            parts.append([])
+        parts[-1].append(tail)
+    if not parts[-1] and pending:
+        parts[-1].extend(pending)
+
+    messages = []
+    for index, blocks in enumerate(p for p in parts if p):
+        title = first_title if index == 0 else next_title
+        if dialect.title_line:
+            blocks = [dialect.title_line(title), *blocks]
+        body = dialect.envelope(title, dialect.block_sep.join(blocks))
+        text = encode_body(body).decode("utf-8")
+        messages.append(Message(text=text, parse_mode=JSON_PARSE_MODE, disable_preview=True))
+    return messages
+
+
+def _fit(
+    dialect: Dialect, item: StoryItem, lang: str, room: int, cost: Callable[[str], int]
+) -> str:
+    """The item as rendered, shortened until it fits a part on its own (a huge summary or URL)."""
+    for summary_chars, title_chars in (
+        (dialect.summary_chars, MAX_TITLE_CHARS),
+        (dialect.summary_chars // 3, MAX_TITLE_CHARS),
+        (0, MAX_TITLE_CHARS),
+        (0, 60),
+    ):
+        block = dialect.item(item, lang, summary_chars, title_chars)
+        if cost(block) <= room:
+            return block
+    # Only a URL of kilobytes gets here: the title goes without its link.
+    return dialect.item(
+        StoryItem(item.story_id, item.seq, item.title, None, "", item.source, item.topics),
+        lang,
+        0,
+        60,
+    )
+
+
+def render_wecom(digest: Digest) -> list[Message]:
+    return render(WECOM, digest)
+
+
+def render_dingtalk(digest: Digest) -> list[Message]:
+    return render(DINGTALK, digest)
+
+
+def render_feishu(digest: Digest) -> list[Message]:
+    return render(FEISHU, digest)
+
+
+RENDERERS = {"wecom": render_wecom, "dingtalk": render_dingtalk, "feishu": render_feishu}
+
+
+def payload_for(platform: str, message: Message) -> dict[str, Any]:
+    """The body to post for an outbox message: a rendered digest part as is; anything else
+    (a notice written for Telegram) as a plain text message cut to the platform's limit."""
+    if message.parse_mode == JSON_PARSE_MODE:
+        payload: dict[str, Any] = json.loads(message.text)
+        return payload
+    text = plain(message.text) if message.parse_mode == "HTML" else message.text
+    return text_payload(platform, text)
+
+
+def text_payload(platform: str, text: str) -> dict[str, Any]:
+    def wrap(content: str) -> dict[str, Any]:
+        if platform == "feishu":
+            return {"msg_type": "text", "content": {"text": content}}
+        return {"msgtype": "text", "text": {"content": content}}
+
+    dialect = DIALECTS[platform]
+    limit = (WECOM_TEXT_MAX_BYTES if platform == "wecom" else dialect.limit) - dialect.reserve
+    while body_bytes(wrap(text)) > limit:
+        # Cut by the bytes still too many (at least one character), never inside a character.
+        over = body_bytes(wrap(text)) - limit
+        text = text[: max(0, len(text) - max(1, over // 3) - 1)] + "…"
+    return wrap(text)

@@ -1,0 +1,118 @@
+"""Digest -> Telegram messages: HTML with everything from feeds escaped, split within 4096.
+
+Telegram counts a message's length in UTF-16 code units after entity parsing, so parts are
+measured on their visible text; a part never ends inside a tag because it is cut between items.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Mapping, Sequence
+
+from bot.i18n import t
+from bot.parts import Block, digest_sections, plan
+from newsbrief.records import Digest, Message, StoryItem
+from newsbrief.text.chinese import to_traditional
+
+MAX_TEXT_UTF16 = 4096
+MAX_TITLE_CHARS = 300
+MAX_SUMMARY_CHARS = 600
+_TAG = re.compile(r"<[^>]*>")
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def visible_len(fragment: str) -> int:
+    """Length of an HTML fragment we rendered ourselves, as Telegram will count it."""
+    return utf16_len(html.unescape(_TAG.sub("", fragment)))
+
+
+def esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def render_item(item: StoryItem, lang: str) -> str:
+    title, summary, source = item.title, item.summary, item.source
+    if lang == "zh-Hant":  # zh-Hant readers get Traditional text, whatever the feed wrote
+        title, summary, source = (to_traditional(x) for x in (title, summary, source))
+    title = esc(_clip(title, MAX_TITLE_CHARS))
+    head = f'• <a href="{esc(item.url)}">{title}</a>' if item.url else f"• <b>{title}</b>"
+    lines = [head]
+    if summary:
+        lines.append(esc(_clip(summary, MAX_SUMMARY_CHARS)))
+    line = f"<i>{esc(_clip(source, 80))}</i>"
+    if item.source_count > 1:
+        line += " · " + esc(t("also_reported", lang, count=item.source_count - 1))
+    lines.append(line)
+    return "\n".join(lines)
+
+
+class _Sizes(dict[Block, int]):
+    def __init__(self, render: Callable[[Block], tuple[str, int]]) -> None:
+        super().__init__()
+        self._render = render
+
+    def __missing__(self, block: Block) -> int:
+        size = self[block] = self._render(block)[1]
+        return size
+
+
+class HtmlBlocks:
+    """Telegram HTML for the blocks of digests in one language, each rendered and measured once.
+
+    One instance serves every digest of a compose pass (or every part of a deliver tick), so a
+    story going to 10,000 subscribers is escaped and measured once.
+    """
+
+    limit = MAX_TEXT_UTF16
+
+    def __init__(
+        self, lang: str, topic_name: Callable[[str, str], str], stories: Mapping[int, StoryItem]
+    ) -> None:
+        self.lang = lang
+        self.topic_name = topic_name
+        self.stories = stories
+        self._cache: dict[Block, tuple[str, int]] = {}
+        self.sizes = _Sizes(self._render)
+        """``sizes[block]``: a plain dict lookup in the hot loop of ``plan``."""
+
+    def _render(self, block: Block) -> tuple[str, int]:
+        found = self._cache.get(block)
+        if found is None:
+            lang = self.lang
+            kind, _, arg = block.partition(":")
+            match kind:
+                case "story":
+                    html_text = render_item(self.stories[int(arg)], lang)
+                case "topic":
+                    html_text = f"🔹 <b>{esc(self.topic_name(arg, lang))}</b>"
+                case "title":
+                    html_text = t("digest_title", lang, count=int(arg))
+                case "more":
+                    html_text = esc(t("more_items", lang, count=int(arg)))
+                case _:
+                    html_text = esc(t("continued", lang))
+            found = self._cache[block] = (html_text, visible_len(html_text) + 2)  # + "\n\n"
+        return found
+
+    def size(self, block: Block) -> int:
+        return self.sizes[block]
+
+    def message(self, blocks: Sequence[Block]) -> Message:
+        return Message(text="\n\n".join(self._render(b)[0] for b in blocks))
+
+
+def render_digest(digest: Digest, limit: int = MAX_TEXT_UTF16) -> list[Message]:
+    stories = {item.story_id: item for section in digest.sections for item in section.items}
+    names = {s.topic_id: s.topic_name for s in digest.sections}
+    html_blocks = HtmlBlocks(digest.lang, lambda topic, _lang: names.get(topic, topic), stories)
+    parts = plan(digest.item_count, digest_sections(digest), digest.more, html_blocks.size, limit)
+    return [html_blocks.message(part) for part in parts]

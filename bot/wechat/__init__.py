@@ -1,0 +1,1 @@
+"""WeCom app and WeChat Official Account callbacks: crypto, the XML protocol, the inbound server."""

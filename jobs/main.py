@@ -1,0 +1,125 @@
+"""The ``newsbrief`` entry point: the core commands plus those that run ticks and the bot."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from jobs.demo import run_demo
+from jobs.poll import PollSummary
+from jobs.runtime import ROLES, Runtime
+from newsbrief.cli.commands import build_parser, load_or_exit, run, setup_logging
+from newsbrief.config.channels import MissingCredentials
+from newsbrief.config.settings import Config, config_path
+
+SAMPLES = Path(__file__).resolve().parent.parent / "config" / "samples"
+
+
+def make_runtime(config: Config, config_file: Path | None = None) -> Runtime:
+    """The runtime, or exit 2 with the name of a missing robot key variable."""
+    try:
+        return Runtime(config, config_file=config_file)
+    except MissingCredentials as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = load_or_exit(args)
+    setup_logging(config, args.verbose)
+    roles = tuple(args.role) if args.role and "all" not in args.role else ROLES
+    runtime = make_runtime(config, config_file=config_path(args.config))
+    runtime.start()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await runtime.run(roles, stop)
+        finally:
+            await runtime.aclose()
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    if not args.once:
+        args.role = ["poll"]
+        return cmd_run(args)
+    config = load_or_exit(args)
+    setup_logging(config, args.verbose)
+    runtime = make_runtime(config)
+    runtime.start()
+
+    async def main() -> PollSummary:
+        try:
+            return await runtime.poll_once(all_feeds=args.all)
+        finally:
+            await runtime.aclose()
+
+    print(asyncio.run(main()))
+    return 0
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    if not args.once:
+        args.role = ["process", "compose", "deliver"]
+        return cmd_run(args)
+    config = load_or_exit(args)
+    setup_logging(config, args.verbose)
+    runtime = make_runtime(config)
+    runtime.start()
+
+    async def main() -> tuple[int, int]:
+        try:
+            return await runtime.digest_once()
+        finally:
+            await runtime.aclose()
+
+    queued, sent = asyncio.run(main())
+    print(f"{queued} messages queued, {sent} sent")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    config = load_or_exit(args)
+    setup_logging(config, args.verbose)
+    sent = asyncio.run(run_demo(config, Path(args.samples)))
+    return 0 if sent else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, sub = build_parser()
+    run_cmd = sub.add_parser("run", help="run the ticks and the Telegram bot (long polling)")
+    run_cmd.add_argument(
+        "--role",
+        action="append",
+        choices=[*ROLES, "all"],
+        help="run only these parts (repeatable; default all)",
+    )
+    run_cmd.set_defaults(handler=cmd_run)
+
+    poll = sub.add_parser("poll", help="poll feeds")
+    poll.add_argument("--once", action="store_true", help="one round of due feeds, then exit")
+    poll.add_argument("--all", action="store_true", help="with --once: every feed, due or not")
+    poll.set_defaults(handler=cmd_poll, role=None)
+
+    digest = sub.add_parser("digest", help="process entries, compose and deliver digests")
+    digest.add_argument("--once", action="store_true", help="one round, then exit")
+    digest.set_defaults(handler=cmd_digest, role=None)
+
+    demo = sub.add_parser("demo", help="offline demo on the bundled sample feeds (no token)")
+    demo.add_argument("--samples", default=str(SAMPLES), help=argparse.SUPPRESS)
+    demo.set_defaults(handler=cmd_demo)
+    return run(parser, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""``newsbrief analyze``: the article pipeline as a filter, for batch evaluation.
+
+JSON Lines in, each {"id", "html"?, "url"?, "title"?, "text"?, "summary_max_chars"?}
+| extract (html) or take the text | clean | language | topics | summary + keywords
+| story: exact (canonical URL, normalised title) or near duplicate (MinHash) of an earlier line
+JSON Lines out, one per input in order: {"id", "title", "text", "lang", "summary",
+"keywords", "topics", "story"}; a bad line gets {"id", "error"} and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from newsbrief.articles.canonical import canonical_url, normalized_title
+from newsbrief.articles.cleaner import clean_text
+from newsbrief.articles.dedup import StoryIndex
+from newsbrief.articles.extract import ExtractError, extract_page
+from newsbrief.articles.keywords import keywords
+from newsbrief.articles.summaries import summarize
+from newsbrief.articles.topics import TopicMatcher
+from newsbrief.text.chinese import to_simplified
+from newsbrief.text.html_text import html_to_text
+from newsbrief.text.language import detect_language
+
+MAX_LINE_BYTES = 30_000_000
+
+
+class AnalyzeError(ValueError):
+    """A line that cannot be analysed; the message goes into its ``error`` field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    id: Any
+    title: str
+    text: str
+    lang: str
+    summary: str
+    keywords: list[str]
+    topics: list[str]
+    story: Any
+
+
+class Analyzer:
+    """Holds what loads once (dictionaries, the topic matcher) and the stories seen so far."""
+
+    def __init__(self, matcher: TopicMatcher) -> None:
+        self.matcher = matcher
+        self.index = StoryIndex()
+        self.exact: dict[str, Any] = {}
+        self.stories = 0
+
+    def analyze(self, item: dict[str, Any], now: datetime) -> Analysis:
+        if "id" not in item:
+            raise AnalyzeError("missing 'id'")
+        url = item.get("url")
+        title = str(item.get("title") or "")
+        html, text = item.get("html"), item.get("text")
+        if html is not None:
+            if not isinstance(html, str):
+                raise AnalyzeError("'html' must be a string")
+            try:
+                page = extract_page(html, url if isinstance(url, str) else None)
+            except ExtractError as exc:
+                raise AnalyzeError(str(exc)) from exc
+            title = title or page.title or ""
+            body = page.text
+        elif isinstance(text, str):
+            body = html_to_text(text) if "<" in text else text
+        else:
+            raise AnalyzeError("give 'html' or 'text'")
+        body = clean_text(body, title=title or None)
+        if not body and not title:
+            raise AnalyzeError("no text found")
+        lang = detect_language(f"{title}\n{body}")
+        simplified = (
+            to_simplified(f"{title}\n{body}") if lang.startswith("zh") else f"{title}\n{body}"
+        )
+        limit = item.get("summary_max_chars")
+        max_chars = int(limit) if isinstance(limit, int) and limit > 0 else None
+        return Analysis(
+            id=item["id"],
+            title=title,
+            text=body,
+            lang=lang,
+            summary=summarize(body, lang, max_chars),
+            keywords=keywords(simplified, lang),
+            topics=list(self.matcher.match(simplified)),
+            story=self._story(item["id"], url, title, body, now),
+        )
+
+    def _story(self, item_id: Any, url: Any, title: str, body: str, now: datetime) -> Any:
+        keys = []
+        if isinstance(url, str) and url:
+            keys.append("url:" + canonical_url(url))
+        if len(normalized_title(title)) >= 8:
+            keys.append("title:" + normalized_title(title))
+        story = next((self.exact[k] for k in keys if k in self.exact), None)
+        if story is None:
+            match = self.index.match(body, now)
+            story = match if match is not None else None
+        if story is None:
+            self.stories += 1
+            story = self.stories
+            self.index.add(story, body, now)
+        for key in keys:
+            self.exact.setdefault(key, story)
+        return story
+
+
+def analyze_lines(lines: Iterable[str], analyzer: Analyzer) -> Iterator[str]:
+    """One output line per input line, in order; never raises for a bad line."""
+    now = datetime.now(UTC)
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        item_id: Any = None
+        try:
+            if len(line) > MAX_LINE_BYTES:
+                raise AnalyzeError(f"line {number} is over {MAX_LINE_BYTES:,} characters")
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise AnalyzeError(f"line {number} is not JSON: {exc.msg}") from exc
+            if not isinstance(item, dict):
+                raise AnalyzeError(f"line {number} is not a JSON object")
+            item_id = item.get("id")
+            result = analyzer.analyze(item, now)
+            out: dict[str, Any] = {
+                "id": result.id,
+                "title": result.title,
+                "text": result.text,
+                "lang": result.lang,
+                "summary": result.summary,
+                "keywords": result.keywords,
+                "topics": result.topics,
+                "story": result.story,
+            }
+        except AnalyzeError as exc:
+            out = {"id": item_id, "error": str(exc)}
+        except Exception as exc:  # a pipeline bug on one line must not end the batch
+            out = {"id": item_id, "error": f"internal error: {type(exc).__name__}: {exc}"}
+        yield json.dumps(out, ensure_ascii=False)

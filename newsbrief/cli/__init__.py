@@ -1,0 +1,1 @@
+"""The ``newsbrief`` command line's core half: the parser and the commands that need only the core."""

@@ -1,0 +1,315 @@
+"""The ``newsbrief`` command line: the parser and the commands that need only the core.
+
+Commands that run ticks or the bot are added by ``jobs.main`` (the entry point), which sits above
+``bot`` and ``jobs`` in the layout; this module stays importable without them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from newsbrief.cli.feeds import add_feed_commands
+from newsbrief.config.settings import Config, ConfigError, config_path, load_config
+from newsbrief.store import feeds, outbox, stats, subscribers
+from newsbrief.store.db import Database
+
+Handler = Callable[[argparse.Namespace], int]
+EXIT_CONFIG = 2
+
+
+class SecretFilter(logging.Filter):
+    """Blanks secrets out of every log record, wherever a library put them."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            for secret in self.secrets:
+                message = message.replace(secret, "[secret]")
+            record.msg, record.args = message, None
+        return True
+
+
+def config_secrets(config: Config, environ: Mapping[str, str] = os.environ) -> list[str]:
+    """Every secret the config reaches: tokens, callback keys, robots' webhook keys."""
+    found = [
+        s.get_secret_value()
+        for s in (
+            config.telegram.token,
+            config.wecom.callback_token,
+            config.wecom.callback_aes_key,
+            config.wechat.token,
+            config.wechat.aes_key,
+        )
+        if s is not None
+    ]
+    names = [r.key_env for r in config.robots] + [r.secret_env or "" for r in config.robots]
+    return found + [environ[n] for n in names if n and environ.get(n)]
+
+
+def setup_logging(config: Config | None, verbose: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(SecretFilter(config_secrets(config) if config else []))
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True
+    )
+    # httpx logs every request URL, and Telegram's URLs carry the bot token.
+    for noisy in ("httpx", "httpcore", "alembic", "apscheduler.executors", "apscheduler.scheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def load_or_exit(args: argparse.Namespace) -> Config:
+    try:
+        return load_config(args.config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from exc
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default))
+
+
+# -- core commands --------------------------------------------------------------------------
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        if args.json:
+            print_json({"ok": False, "problems": [str(p) for p in exc.problems]})
+        else:
+            for problem in exc.problems:
+                print(problem)
+        return EXIT_CONFIG
+    summary = {
+        "ok": True,
+        "file": str(config_path(args.config)),
+        "feeds": len(config.feeds),
+        "topics": len(config.topics),
+    }
+    if args.json:
+        print_json(summary)
+    else:
+        print(f"{summary['file']}: ok ({summary['feeds']} feeds, {summary['topics']} topics)")
+    return 0
+
+
+@contextmanager
+def open_database(args: argparse.Namespace) -> Iterator[tuple[Config, Database]]:
+    """The configured database, migrated, for one command."""
+    config = load_or_exit(args)
+    db = Database(config.database_url)
+    try:
+        db.upgrade()
+        yield config, db
+    finally:
+        db.dispose()
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    with open_database(args) as (_, db):
+        print(f"database at revision {db.current_revision()}")
+    return 0
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "never"
+
+
+def cmd_feeds_list(args: argparse.Namespace) -> int:
+    with open_database(args) as (config, db), db.session() as session:
+        feeds.sync_feeds(session, config.feed_list(), datetime.now(UTC))
+        health = feeds.feed_health(session)
+    if args.json:
+        print_json([asdict(h) for h in health])
+        return 0
+    for h in health:
+        rate = f"{h.entries_per_week:g}/week" if h.entries_per_week is not None else "?/week"
+        print(
+            f"{h.id:<20} {h.status:<9} {h.entries:>6} entries {rate:>10}  "
+            f"last ok {_when(h.last_success_at)}  next {_when(h.next_check_at)}  {h.url}"
+        )
+        if h.last_error:
+            print(f"{'':<20} {h.last_error_kind or 'error'} ({h.error_count}x): {h.last_error}")
+    return 0
+
+
+def cmd_feeds_enable(args: argparse.Namespace) -> int:
+    with open_database(args) as (_, db), db.session() as session:
+        found = feeds.enable(session, args.feed_id, datetime.now(UTC))
+    if not found:
+        print(f"no feed {args.feed_id!r} in the database", file=sys.stderr)
+        return 1
+    print(f"{args.feed_id}: enabled; it is polled on the next round")
+    return 0
+
+
+def cmd_deliveries(args: argparse.Namespace) -> int:
+    with open_database(args) as (_, db), db.session() as session:
+        rows = outbox.listing(session, args.status, args.limit)
+        data = [
+            {
+                "id": r.id,
+                "key": r.key,
+                "platform": r.platform,
+                "chat_id": r.chat_id,
+                "status": r.status,
+                "attempts": r.attempts,
+                "due_at": r.due_at,
+                "sent_at": r.sent_at,
+                "message_id": r.platform_message_id,
+                "last_error": r.last_error,
+            }
+            for r in rows
+        ]
+    if args.json:
+        print_json(data)
+        return 0
+    for d in data:
+        error = f"  ({d['last_error']})" if d["last_error"] else ""
+        print(f"{d['id']:>6} {d['status']:<8} {d['platform']}:{d['chat_id']} {d['key']}{error}")
+    return 0
+
+
+def cmd_channels(args: argparse.Namespace) -> int:
+    """The group robots of the config and their health: like /feeds, for channels."""
+    now = datetime.now(UTC)
+    with open_database(args) as (config, db), db.session() as session:
+        data = []
+        for robot in config.robots:
+            found = subscribers.find(session, robot.platform, robot.id, None)
+            health = stats.chat_health(session, robot.platform, robot.id, now)
+            # "new": not synced yet; the runtime adds a robot when it starts.
+            status = "new" if found is None else "paused" if found.paused else "ok"
+            data.append(
+                {
+                    "id": robot.id,
+                    "platform": robot.platform,
+                    "status": status,
+                    "paused_reason": subscribers.paused_reason(session, found.id)
+                    if found is not None and found.paused
+                    else None,
+                    "key": "set" if os.environ.get(robot.key_env) else f"missing ({robot.key_env})",
+                    "topics": list(robot.topics),
+                    "schedule": robot.schedule or config.subscriber_defaults.schedule,
+                    "pending": health.pending,
+                    "failed": health.failed,
+                    "sent_24h": health.sent_24h,
+                    "last_sent_at": health.last_sent_at,
+                    "last_error": health.last_error,
+                }
+            )
+    if args.json:
+        print_json(data)
+        return 0
+    if not data:
+        print("no robots in the config (see robots[] in the README)")
+    for d in data:
+        reason = f" ({d['paused_reason']})" if d["paused_reason"] else ""
+        print(
+            f"{d['platform']}:{d['id']:<16} {d['status']}{reason}  key {d['key']}  "
+            f"pending {d['pending']}, failed {d['failed']}, sent 24h {d['sent_24h']}"
+        )
+        if d["last_error"]:
+            print(f"    last error: {d['last_error']}")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from newsbrief.articles.analyze import (  # loads dictionaries: only when asked
+        Analyzer,
+        analyze_lines,
+    )
+    from newsbrief.articles.topics import TopicMatcher
+
+    config = load_or_exit(args)
+    analyzer = Analyzer(TopicMatcher(config.topic_rules()))
+    for line in analyze_lines(sys.stdin, analyzer):
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[Any]]:
+    parser = argparse.ArgumentParser(prog="newsbrief", description="Self-hosted news digest bot.")
+    parser.add_argument(
+        "--config", help="config file (default: $NEWSBRIEF_CONFIG or config/newsbrief.yaml)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    config = sub.add_parser("config", help="check the config").add_subparsers(
+        dest="action", required=True
+    )
+    check = config.add_parser("check", help="validate; print each problem as file:line: reason")
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(handler=cmd_config_check)
+
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(
+        dest="action", required=True
+    )
+    db.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)
+
+    feeds_cmd = sub.add_parser("feeds", help="feeds and their health").add_subparsers(
+        dest="action", required=True
+    )
+    listing = feeds_cmd.add_parser("list", help="each feed's state")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=cmd_feeds_list)
+    enable = feeds_cmd.add_parser("enable", help="poll a feed disabled after failures again")
+    enable.add_argument("feed_id")
+    enable.set_defaults(handler=cmd_feeds_enable)
+    add_feed_commands(feeds_cmd)
+
+    analyze = sub.add_parser(
+        "analyze",
+        help="the article pipeline as a filter: JSON Lines in on stdin, one JSON line out per input",
+    )
+    analyze.set_defaults(handler=cmd_analyze)
+
+    deliveries = sub.add_parser(
+        "deliveries", help="the outbox: what was sent, what waits, what failed"
+    )
+    deliveries.add_argument("--json", action="store_true")
+    deliveries.add_argument("--status", choices=["pending", "sending", "sent", "failed", "paused"])
+    deliveries.add_argument("--limit", type=int, default=100)
+    deliveries.set_defaults(handler=cmd_deliveries)
+    channels = sub.add_parser(
+        "channels", help="group robots (WeCom, DingTalk, Feishu) and their health"
+    )
+    channels_sub = channels.add_subparsers(dest="channels_command", required=True)
+    channels_list = channels_sub.add_parser("list", help="each robot: status, queue, last error")
+    channels_list.add_argument("--json", action="store_true")
+    channels_list.set_defaults(handler=cmd_channels)
+    return parser, sub
+
+
+def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        return 130

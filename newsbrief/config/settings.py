@@ -1,0 +1,507 @@
+"""Settings: ``config/newsbrief.yaml`` validated with pydantic, overridden from the environment.
+
+Precedence, highest first: ``NEWSBRIEF_<SECTION>__<KEY>`` variables (``NEWSBRIEF_DATABASE_URL``,
+``TELEGRAM_BOT_TOKEN``), the YAML file, the defaults below. Every problem is reported as
+``file:line: reason`` so an admin can jump straight to it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from newsbrief.articles.topics import TopicRule
+from newsbrief.config.base import Language, _check_id, _Section, check_http_url
+from newsbrief.config.channels import (
+    DingTalkConfig,
+    FeishuConfig,
+    RobotConfig,
+    ServerConfig,
+    WeChatConfig,
+    WeComConfig,
+    check_robot_ids,
+)
+from newsbrief.config.taxonomy import TaxonomyError, load_taxonomy
+from newsbrief.records import Feed
+from newsbrief.schedule import parse_quiet, parse_schedule
+from newsbrief.text.chinese import to_traditional
+
+DEFAULT_CONFIG_PATH = Path("config/newsbrief.yaml")
+ENV_PREFIX = "NEWSBRIEF_"
+
+
+class TopicName(_Section):
+    zh: str
+    en: str
+    zh_hant: str = ""
+    """The Traditional Chinese name; converted from ``zh`` when empty."""
+
+
+class TopicConfig(_Section):
+    """A topic subscribers follow. Most come from the taxonomy file (``topics_file``); a few
+    can be written inline under ``topics``. See config/topics.yaml for what each field does."""
+
+    id: str
+    name: TopicName
+    keywords: tuple[str, ...] = ()
+    """Words that put an article under this topic; Latin ones match whole words only."""
+    aliases: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    regex: tuple[str, ...] = ()
+    parent: str | None = None
+    group: str | None = None
+    weak: tuple[str, ...] = ()
+    """Words common outside the topic: each counts half, so one alone files nothing."""
+    priority: int = Field(default=0, ge=-5, le=5)
+    """Ranks this topic's stories higher (positive) or lower (negative) in digests."""
+
+    _id = field_validator("id")(_check_id)
+
+    def display(self, lang: str) -> str:
+        if lang == "en":
+            return self.name.en
+        if lang == "zh-Hant":
+            return self.name.zh_hant or to_traditional(self.name.zh)
+        return self.name.zh
+
+    def rule(self) -> TopicRule:
+        # Inline topics match their names too; taxonomy topics list their matching names as
+        # aliases (see newsbrief.config.taxonomy).
+        names = () if self.aliases else (self.name.zh, self.name.en)
+        return TopicRule(
+            id=self.id,
+            keywords=(*names, *self.keywords),
+            aliases=self.aliases,
+            exclude=self.exclude,
+            regex=self.regex,
+            parent=self.parent,
+            group=self.group,
+            weak=self.weak,
+        )
+
+
+class FeedConfig(_Section):
+    id: str
+    url: str
+    topics: tuple[str, ...] = ()
+    """Topics every entry of this feed belongs to, on top of keyword matches."""
+    interval: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    """Minutes between two checks until the feed's own rhythm is known (adaptive polling)."""
+    min_interval: int | None = Field(default=None, ge=1)
+    """Minutes: never check this feed more often (on top of polling.min_interval)."""
+    max_interval: int | None = Field(default=None, ge=1)
+    """Minutes: check this feed at least this often (below polling.max_interval)."""
+    announce_updates: bool = False
+    """Announce an entry again when its content changes (default: update it silently)."""
+    fulltext: Literal["auto", "always", "never"] = "auto"
+    """Fetch the article page for its main text: when the feed's content looks partial
+    (``auto``), for every entry (``always``), or not at all (``never``)."""
+
+    _id = field_validator("id")(_check_id)
+    _url = field_validator("url")(check_http_url)
+
+    def to_feed(self) -> Feed:
+        return Feed(
+            id=self.id,
+            url=self.url,
+            topics=self.topics,
+            interval_minutes=self.interval,
+            min_interval=self.min_interval,
+            max_interval=self.max_interval,
+            announce_updates=self.announce_updates,
+            fulltext=self.fulltext,
+        )
+
+
+class SubscriberDefaults(_Section):
+    schedule: str = "instant"
+    timezone: str = "Asia/Shanghai"
+    language: Language = "zh-Hans"
+    max_items: int = Field(default=20, ge=1, le=200)
+    """Most stories in one digest; the rest are counted as "and N more"."""
+    backlog_hours: float = Field(default=24, ge=0, le=24 * 30)
+    """How far back a new subscriber's first digest reaches."""
+    quiet_hours: str | None = None
+    """Local ``HH:MM-HH:MM`` during which nothing is sent to a new subscriber, or none."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {value!r}") from exc
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        parse_schedule(value)
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str | None) -> str | None:
+        quiet = parse_quiet(value) if value is not None else None
+        return str(quiet) if quiet else None
+
+
+class TelegramConfig(_Section):
+    token: SecretStr | None = None
+    """From ``TELEGRAM_BOT_TOKEN``; never put it in the file."""
+    api_base_url: str = "https://api.telegram.org"
+    """Root of the Bot API server: Telegram's, a self-hosted one, or a test server."""
+    poll_timeout: int = Field(default=30, ge=0, le=50)
+
+    _url = field_validator("api_base_url")(check_http_url)
+
+
+class FetchConfig(_Section):
+    allow_private_networks: bool = False
+    """Allow feeds on loopback/private/link-local addresses (tests and the demo set this)."""
+    allowed_networks: tuple[str, ...] = ()
+    """Private networks allowed anyway, as CIDRs (an intranet feed server: ``10.1.2.0/24``)."""
+    connect_timeout: float = Field(default=10.0, gt=0, le=120)
+    timeout: float = Field(default=20.0, gt=0, le=300)
+    """Seconds to wait for each read from the server."""
+    total_timeout: float = Field(default=60.0, gt=0, le=900)
+    """Seconds one fetch may take in all, redirects and a slowly dripping body included."""
+    max_body_bytes: int = Field(default=10_000_000, ge=1024)
+    """Largest body accepted, as sent on the wire."""
+    max_decompressed_bytes: int = Field(default=30_000_000, ge=1024)
+    """Largest body accepted after gzip/deflate decompression (gzip bombs)."""
+    user_agent: str = "newsbrief/0.1 (+https://github.com/newsbrief/newsbrief)"
+    concurrency: int = Field(default=20, ge=1, le=1000)
+    """Requests in flight at once, over all hosts."""
+    per_host_concurrency: int = Field(default=2, ge=1, le=100)
+    """Requests in flight at once to one host."""
+    host_spacing: float = Field(default=0.5, ge=0, le=60)
+    """Minimum seconds between the starts of two requests to one host."""
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{network!r} is not a network like 10.0.0.0/8") from exc
+        return value
+
+
+class PollingConfig(_Section):
+    """When feeds are checked, and when a failing feed is given up on."""
+
+    min_interval: int = Field(default=5, ge=1)
+    """Minutes: no feed is checked more often, whatever it or its config says."""
+    max_interval: int = Field(default=24 * 60, ge=1)
+    """Minutes: every feed is checked at least this often."""
+    jitter: float = Field(default=0.1, ge=0, le=0.5)
+    """Each interval is stretched or shrunk by up to this fraction, so checks spread out."""
+    adaptive: bool = True
+    """Check busy feeds more often and quiet ones less, from entries seen per week."""
+    max_errors: int = Field(default=10, ge=1)
+    """Consecutive failures after which a feed is disabled (and the admins told)."""
+    max_errors_gone: int = Field(default=3, ge=1)
+    """Consecutive 404/410 answers after which a feed is disabled."""
+    redirect_confirmations: int = Field(default=3, ge=1)
+    """Polls that must see the same permanent redirect before the stored URL changes."""
+
+
+class SchedulerConfig(_Section):
+    """Seconds between two runs of each tick."""
+
+    poll: float = Field(default=60, gt=0)
+    process: float = Field(default=15, gt=0)
+    compose: float = Field(default=30, gt=0)
+    deliver: float = Field(default=2, gt=0)
+    delivery_lease: float = Field(default=600, ge=1)
+    """Seconds a claimed message stays claimed: after a crash mid-send it is retried then."""
+    poll_lease: float = Field(default=600, ge=1)
+    """Seconds claimed feeds stay claimed: after a crash they are polled again then."""
+    process_lease: float = Field(default=300, ge=1)
+    """Seconds claimed entries stay claimed: after a crash they are processed again then."""
+
+
+class Config(BaseSettings):
+    model_config = SettingsConfigDict(
+        extra="forbid",
+        frozen=True,
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        case_sensitive=False,
+    )
+
+    database_url: str = "sqlite:///data/newsbrief.db"
+    topics_file: str | None = None
+    """The topic taxonomy, relative to this config file's folder; its topics come before the
+    inline ``topics``."""
+    admins: tuple[int, ...] = ()
+    """Telegram user ids allowed to run admin commands."""
+    telegram: TelegramConfig = TelegramConfig()
+    fetch: FetchConfig = FetchConfig()
+    polling: PollingConfig = PollingConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
+    subscriber_defaults: SubscriberDefaults = SubscriberDefaults()
+    topics: tuple[TopicConfig, ...] = ()
+    feeds: tuple[FeedConfig, ...] = ()
+    wecom: WeComConfig = WeComConfig()
+    dingtalk: DingTalkConfig = DingTalkConfig()
+    feishu: FeishuConfig = FeishuConfig()
+    wechat: WeChatConfig = WeChatConfig()
+    server: ServerConfig = ServerConfig()
+    robots: tuple[RobotConfig, ...] = ()
+    """Group robots (WeCom, DingTalk, Feishu) that get digests of their topics."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over the file, which arrives as init kwargs.
+        return (env_settings, init_settings)
+
+    def topic_rules(self) -> list[TopicRule]:
+        return [t.rule() for t in self.topics]
+
+    def topic(self, topic_id: str) -> TopicConfig | None:
+        return next((t for t in self.topics if t.id == topic_id), None)
+
+    def feed_list(self) -> list[Feed]:
+        return [f.to_feed() for f in self.feeds]
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.file}:{self.line}: {self.reason}"
+            if self.line
+            else f"{self.file}: {self.reason}"
+        )
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def read_yaml(path: Path) -> Any:
+    """Plain data from a YAML file (for the small side files next to the config)."""
+    return plain_data(YAML(typ="safe").load(path.read_text(encoding="utf-8")))
+
+
+def config_path(path: str | Path | None = None) -> Path:
+    return Path(path or os.environ.get("NEWSBRIEF_CONFIG") or DEFAULT_CONFIG_PATH)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read, validate and cross-check the config; raise ConfigError listing every problem."""
+    file = config_path(path)
+    environ = os.environ
+    name = str(file)
+    try:
+        raw = YAML(typ="rt").load(file.read_text(encoding="utf-8")) if file.exists() else None
+    except MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise ConfigError([Problem(name, line, f"YAML syntax: {exc.problem}")]) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([Problem(name, None, f"cannot read: {exc}")]) from exc
+    if raw is None:
+        raw = CommentedMap()
+    if not isinstance(raw, CommentedMap):
+        raise ConfigError([Problem(name, 1, "the top level must be a mapping of sections")])
+
+    data = plain_data(raw)
+    token = environ.get("TELEGRAM_BOT_TOKEN")
+    if token and not environ.get(f"{ENV_PREFIX}TELEGRAM__TOKEN"):
+        data.setdefault("telegram", {})
+        if isinstance(data["telegram"], dict):
+            data["telegram"]["token"] = token
+
+    problems: list[Problem] = []
+    taxonomy = _taxonomy_topics(file, data.get("topics_file"), problems)
+    if isinstance(data.get("topics", []), list):
+        data["topics"] = [*taxonomy, *data.get("topics", [])]
+    inline_offset = len(taxonomy)
+    problems += [
+        Problem(name, _line_of(raw, _shift(loc, inline_offset)), msg)
+        for loc, msg in _reference_problems(data)
+    ]
+    config: Config | None = None
+    try:
+        config = Config(**data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            where = _env_name(loc, environ)
+            reason = _reason(loc, err["type"], err["msg"])
+            if where:
+                problems.append(Problem(where, None, reason))
+            else:
+                problems.append(Problem(name, _line_of(raw, _shift(loc, inline_offset)), reason))
+    if config is not None:
+        problems += [
+            Problem(name, _line_of(raw, ("robots",)), p) for p in check_robot_ids(config.robots)
+        ]
+    if problems or config is None:
+        problems.sort(key=lambda p: (p.file != name, p.line or 0))
+        raise ConfigError(problems)
+    return config
+
+
+def _taxonomy_topics(
+    config_file: Path, topics_file: Any, problems: list[Problem]
+) -> list[dict[str, Any]]:
+    """The taxonomy's topics as inline-topic mappings; its problems are reported with its name."""
+    if not topics_file or not isinstance(topics_file, str):
+        return []
+    path = (config_file.parent / topics_file).resolve()
+    if not path.exists():
+        problems.append(
+            Problem(str(config_file), None, f"topics_file {topics_file!r} not found at {path}")
+        )
+        return []
+    try:
+        taxonomy = load_taxonomy(path)
+    except TaxonomyError as exc:
+        problems.extend(Problem(str(path), line, reason) for line, reason in exc.problems)
+        return []
+    return [
+        {
+            "id": t.id,
+            "name": {"zh": t.names.zh_hans, "en": t.names.en, "zh_hant": t.names.zh_hant},
+            "keywords": list(t.keywords),
+            "aliases": list(t.aliases),
+            "exclude": list(t.exclude),
+            "regex": list(t.regex),
+            "parent": t.parent,
+            "group": t.group,
+            "weak": list(t.weak),
+        }
+        for t in taxonomy.topics
+    ]
+
+
+def _shift(loc: tuple[object, ...], offset: int) -> tuple[object, ...]:
+    """Taxonomy topics come first in ``topics``: point inline-topic errors at the file's lines."""
+    if offset and len(loc) >= 2 and loc[0] == "topics" and isinstance(loc[1], int):
+        return ("topics", loc[1] - offset, *loc[2:])
+    return loc
+
+
+def plain_data(node: Any) -> Any:
+    """ruamel's commented YAML nodes as plain dicts and lists."""
+    if isinstance(node, Mapping):
+        return {str(k): plain_data(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [plain_data(v) for v in node]
+    return node
+
+
+def _dotted(loc: Iterable[object]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _reason(loc: tuple[object, ...], kind: str, msg: str) -> str:
+    if kind == "extra_forbidden":
+        parent = _dotted(loc[:-1])
+        return f"unknown key {loc[-1]!r}" + (f" in {parent}" if parent else "")
+    msg = msg.removeprefix("Value error, ")
+    return f"{_dotted(loc)}: {msg}" if loc else msg
+
+
+def _env_name(loc: tuple[object, ...], env: Mapping[str, str]) -> str | None:
+    """The environment variable a bad value came from, if any."""
+    for depth in range(len(loc), 0, -1):
+        parts = loc[:depth]
+        if all(isinstance(p, str) for p in parts):
+            name = ENV_PREFIX + "__".join(str(p) for p in parts).upper()
+            if name in {k.upper() for k in env}:
+                return f"environment {name}"
+    return None
+
+
+def _line_of(raw: Any, loc: Iterable[object]) -> int | None:
+    """1-based line of the deepest YAML node that ``loc`` reaches."""
+    line: int | None = 1
+    node = raw
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            line = node.lc.key(part)[0] + 1
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            line = node.lc.item(part)[0] + 1
+            node = node[part]
+        else:
+            break
+    return line
+
+
+def _reference_problems(data: Mapping[str, Any]) -> list[tuple[tuple[object, ...], str]]:
+    """Checks across sections: feeds name known topics, ids are unique."""
+    problems: list[tuple[tuple[object, ...], str]] = []
+    topics = data.get("topics") or []
+    feeds = data.get("feeds") or []
+    known: set[str] = set()
+    if isinstance(topics, list):
+        for i, topic in enumerate(topics):
+            if isinstance(topic, dict) and isinstance(topic.get("id"), str):
+                if topic["id"] in known:
+                    problems.append((("topics", i, "id"), f"duplicate topic id {topic['id']!r}"))
+                known.add(topic["id"])
+    seen: set[str] = set()
+    if isinstance(feeds, list):
+        for i, feed in enumerate(feeds):
+            if not isinstance(feed, dict):
+                continue
+            if isinstance(feed.get("id"), str):
+                if feed["id"] in seen:
+                    problems.append((("feeds", i, "id"), f"duplicate feed id {feed['id']!r}"))
+                seen.add(feed["id"])
+            feed_topics = feed.get("topics")
+            if isinstance(feed_topics, list):
+                for j, topic_id in enumerate(feed_topics):
+                    if isinstance(topic_id, str) and topic_id not in known:
+                        problems.append(
+                            (
+                                ("feeds", i, "topics", j),
+                                f"feeds[{i}].topics: unknown topic {topic_id!r}",
+                            )
+                        )
+    robots = data.get("robots") or []
+    if isinstance(robots, list):
+        for i, robot in enumerate(robots):
+            robot_topics = robot.get("topics") if isinstance(robot, dict) else None
+            for j, topic_id in enumerate(robot_topics if isinstance(robot_topics, list) else ()):
+                if isinstance(topic_id, str) and topic_id not in known:
+                    problems.append(
+                        (
+                            ("robots", i, "topics", j),
+                            f"robots[{i}].topics: unknown topic {topic_id!r}",
+                        )
+                    )
+    return problems

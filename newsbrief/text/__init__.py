@@ -1,0 +1,1 @@
+"""Text primitives every stage shares: Chinese scripts, encodings, HTML to text, language."""
