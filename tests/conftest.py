@@ -43,6 +43,26 @@ def shared() -> Path:
     return SHARED
 
 
+@pytest.fixture(params=["fixture", "shared"])
+def seed_page(request: pytest.FixtureRequest) -> Path:
+    """A page shaped like the seed: ours in tests/fixtures, and the real one in ../shared/seed."""
+    if request.param == "fixture":
+        return SEED_SHAPED
+    shared: Path = request.getfixturevalue("shared")
+    return sorted((shared / "seed").glob("*.txt"))[0]
+
+
+def seed_parts(page: Path) -> tuple[str, str, list[str], list[str]]:
+    """The page's text, its headline, its body paragraphs and every other line (the junk)."""
+    text = page.read_text(encoding="utf-8")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    summary = next(i for i, line in enumerate(lines) if line.startswith("摘要"))
+    footer = next(i for i, line in enumerate(lines) if line.startswith("版权声明"))
+    headline, body = lines[summary - 2], lines[summary + 1 : footer]
+    junk = [line for line in lines if line != headline and line not in body]
+    return text, headline, body, junk
+
+
 def _postgres_database() -> Iterator[str]:
     name = f"nb_{uuid.uuid4().hex[:12]}"
     try:
