@@ -27,6 +27,7 @@ from bot.telegram.render import HtmlBlocks
 from newsbrief.config.settings import Config
 from newsbrief.digests import NO_KEYWORDS, Sections, StoryPool
 from newsbrief.records import (
+    CursorState,
     Delivery,
     DeliveryStatus,
     Digest,
@@ -37,7 +38,6 @@ from newsbrief.records import (
 from newsbrief.schedule import in_quiet, next_due, quiet_end
 from newsbrief.store import articles, digests, subscribers
 from newsbrief.store.db import Database
-from newsbrief.store.subscribers import CursorState
 
 RETRY_AFTER_ERROR = timedelta(minutes=5)
 WINDOW = 5000

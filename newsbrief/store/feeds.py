@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, or_, select, update
@@ -19,7 +18,16 @@ from newsbrief.feeds.polling import (
     entries_per_week,
     plan_next_check,
 )
-from newsbrief.records import Entry, ErrorKind, Feed, FeedState, FetchResult
+from newsbrief.records import (
+    Entry,
+    ErrorKind,
+    Feed,
+    FeedHealth,
+    FeedState,
+    FetchResult,
+    PollOutcome,
+    PollRecord,
+)
 from newsbrief.store.tables import EntryRow, FeedRow
 
 _GONE = (404, 410)
@@ -110,36 +118,6 @@ def key_hash(key: str) -> str:
 def content_hash(entry: Entry) -> str:
     text = f"{entry.title}\x00{entry.link or ''}\x00{entry.content_html}"
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class PollOutcome:
-    """One poll of one feed, fetched and parsed, ready to be stored."""
-
-    result: FetchResult
-    entries: Sequence[Entry] = ()
-    title: str | None = None
-    ttl_minutes: int | None = None
-    error_kind: ErrorKind | None = None
-    """A parse failure (``not_a_feed``, ``parse_error``); fetch failures are in ``result``."""
-    error: str | None = None
-
-    @property
-    def failure(self) -> tuple[ErrorKind, str] | None:
-        if self.error:
-            return self.error_kind or ErrorKind.PARSE, self.error
-        if self.result.error:
-            return self.result.error_kind or ErrorKind.HTTP, self.result.error
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class PollRecord:
-    feed_id: str
-    new: int = 0
-    updated: int = 0
-    disabled: str | None = None
-    """Set when this poll made the feed give up: the reason, for the admins."""
 
 
 def policy_for(row: FeedRow, polling: PollingConfig) -> IntervalPolicy:
@@ -334,23 +312,6 @@ def _stored_per_week(session: Session, feed_id: str, now: datetime) -> float:
         select(func.count()).where(EntryRow.feed_id == feed_id, when >= since, when <= now)
     )
     return round(int(count or 0) * timedelta(weeks=1) / RATE_WINDOW, 2)
-
-
-@dataclass(frozen=True, slots=True)
-class FeedHealth:
-    id: str
-    url: str
-    title: str | None
-    status: str
-    """``ok``, ``new`` (never polled), ``failing``, ``disabled`` (gave up) or ``removed``."""
-    last_success_at: datetime | None
-    last_checked_at: datetime | None
-    last_error: str | None
-    last_error_kind: str | None
-    error_count: int
-    next_check_at: datetime | None
-    entries: int
-    entries_per_week: float | None
 
 
 def _status(row: FeedRow) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -12,7 +11,7 @@ from sqlalchemy import Table, or_, select
 from sqlalchemy import update as update_rows
 from sqlalchemy.orm import Session
 
-from newsbrief.records import Keywords, Subscriber, Subscription
+from newsbrief.records import CursorState, Keywords, Subscriber, Subscription
 from newsbrief.schedule import QuietHours, Schedule, next_due, parse_quiet, parse_schedule
 from newsbrief.store import bulk
 from newsbrief.store.articles import head_position
@@ -291,15 +290,6 @@ def migrate_chat(session: Session, platform: str, old_chat_id: str, new_chat_id:
         )
         .values(chat_id=new_chat_id)
     )
-
-
-@dataclass(frozen=True, slots=True)
-class CursorState:
-    """Where a subscriber's digests have got to, as claimed for one compose."""
-
-    position: int
-    digests_sent: int
-    overflow: dict[str, Any] | None = None
 
 
 _COLUMNS = (
