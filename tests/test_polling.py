@@ -18,6 +18,7 @@ from newsbrief.feeds.polling import (
     base_interval,
     count_failure,
     entries_per_week,
+    feed_status,
     follow_redirect,
     give_up,
     interval_policy,
@@ -176,3 +177,11 @@ def test_a_304_refreshes_the_validators_and_never_clears_them() -> None:
     assert validators_after(answer(304, None, None), '"v1"', "Mon") == ('"v1"', "Mon")
     assert validators_after(answer(304, '"v2"', None), '"v1"', "Mon") == ('"v2"', "Mon")
     assert validators_after(answer(200, None, "Tue"), '"v1"', "Mon") == (None, "Tue")
+
+
+def test_a_feed_status_from_its_health() -> None:
+    assert feed_status(False, "HTTP 410 (3 times in a row)", 3, True) == "disabled"
+    assert feed_status(False, None, 0, True) == "removed"
+    assert feed_status(True, None, 1, True) == "failing"
+    assert feed_status(True, None, 0, True) == "ok"
+    assert feed_status(True, None, 0, False) == "new"

@@ -174,3 +174,13 @@ def validators_after(
     if result.not_modified:
         return result.etag or etag, result.last_modified or last_modified
     return result.etag, result.last_modified
+
+
+def feed_status(enabled: bool, disabled_reason: str | None, errors: int, ok: bool) -> str:
+    """``ok``, ``new`` (never polled successfully), ``failing``, ``disabled`` (given up on) or
+    ``removed`` (left the config)."""
+    if not enabled:
+        return "disabled" if disabled_reason else "removed"
+    if errors:
+        return "failing"
+    return "ok" if ok else "new"

@@ -19,6 +19,7 @@ from newsbrief.feeds.polling import (
     PollObservation,
     count_failure,
     entries_per_week,
+    feed_status,
     follow_redirect,
     give_up,
     interval_policy,
@@ -294,14 +295,6 @@ def _stored_per_week(session: Session, feed_id: str, now: datetime) -> float:
     return stored_per_week(int(count or 0))
 
 
-def _status(row: FeedRow) -> str:
-    if not row.enabled:
-        return "disabled" if row.disabled_reason else "removed"
-    if row.error_count:
-        return "failing"
-    return "ok" if row.last_success_at else "new"
-
-
 def feed_health(session: Session) -> list[FeedHealth]:
     query = select(EntryRow.feed_id, func.count()).group_by(EntryRow.feed_id)
     counts = {feed_id: int(n) for feed_id, n in session.execute(query)}
@@ -310,7 +303,9 @@ def feed_health(session: Session) -> list[FeedHealth]:
             id=row.id,
             url=row.url,
             title=row.title,
-            status=_status(row),
+            status=feed_status(
+                row.enabled, row.disabled_reason, row.error_count, row.last_success_at is not None
+            ),
             last_success_at=row.last_success_at,
             last_checked_at=row.last_checked_at,
             last_error=row.disabled_reason or row.last_error,
