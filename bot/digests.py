@@ -35,7 +35,7 @@ from newsbrief.records import (
     StoryItem,
     Subscriber,
 )
-from newsbrief.schedule import in_quiet, next_due, quiet_end
+from newsbrief.schedule import in_quiet, next_digest, next_due, quiet_end, subscriber_timing
 from newsbrief.store import articles, digests, subscribers
 from newsbrief.store.db import Database
 
@@ -422,7 +422,7 @@ Timing = tuple[datetime | None, datetime | None, datetime | None]
 
 
 def _timing(subscriber: Subscriber, now: datetime, fallback: str) -> Timing:
-    schedule, quiet = subscribers.timing(subscriber, fallback)
+    schedule, quiet = subscriber_timing(subscriber, fallback)
     tz = subscriber.timezone
     if in_quiet(quiet, tz, now):
         return quiet_end(quiet, tz, now), None, None
@@ -453,7 +453,7 @@ def compose_for(
         digests.insert_deliveries(session, composed.deliveries)
         due = row.next_due_at
         if not on_demand or due is None or due <= now:
-            due = subscribers.next_digest(subscriber, now, config.subscriber_defaults.schedule)
+            due = next_digest(subscriber, now, config.subscriber_defaults.schedule)
         subscribers.advance(
             session,
             subscriber.id,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -12,7 +11,7 @@ from sqlalchemy import update as update_rows
 from sqlalchemy.orm import Session
 
 from newsbrief.records import CursorState, Keywords, Subscriber, Subscription
-from newsbrief.schedule import QuietHours, Schedule, next_due, parse_quiet, parse_schedule
+from newsbrief.schedule import next_digest
 from newsbrief.store import bulk
 from newsbrief.store.articles import head_position
 from newsbrief.store.tables import DeliveryRow, DigestCursorRow, SubscriberRow
@@ -227,28 +226,6 @@ def set_language(session: Session, subscriber_id: int, lang: str) -> None:
     session.execute(
         update_rows(SubscriberRow).where(SubscriberRow.id == subscriber_id).values(lang=lang)
     )
-
-
-def timing(subscriber: Subscriber, fallback: str = "instant") -> tuple[Schedule, QuietHours | None]:
-    """The subscriber's schedule and quiet hours, parsed (an invalid schedule falls back)."""
-    quiet = _quiet(subscriber.quiet_hours) if subscriber.quiet_hours else None
-    try:
-        return _schedule(subscriber.schedule), quiet
-    except ValueError:
-        return _schedule(fallback), quiet
-
-
-def next_digest(
-    subscriber: Subscriber, now: datetime, fallback: str = "instant"
-) -> datetime | None:
-    """When this subscriber's next digest is due after ``now``."""
-    schedule, quiet = timing(subscriber, fallback)
-    return next_due(schedule, subscriber.timezone, now, quiet)
-
-
-# A compose pass asks for the same few schedule strings 100,000 times.
-_schedule = functools.lru_cache(maxsize=1024)(parse_schedule)
-_quiet = functools.lru_cache(maxsize=1024)(parse_quiet)
 
 
 def resume(session: Session, subscriber_id: int) -> bool:
