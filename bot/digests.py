@@ -444,14 +444,13 @@ def compose_for(
 ) -> int:
     """One subscriber's digest now (``/digest``); returns the number of messages queued."""
     with db.session(write_lock=True) as session:
-        row = subscribers.cursor(session, subscriber.id)
-        state = CursorState(row.position, row.digests_sent, row.overflow)
+        state = subscribers.cursor(session, subscriber.id)
         head = articles.head_position(session)
         low = int(state.overflow["after"]) if state.overflow else state.position
         composer = Composer(config, digests.story_window(session, min(low, head), head, WINDOW))
         composed = composer.compose(subscriber, state, now, on_demand=on_demand)
         digests.insert_deliveries(session, composed.deliveries)
-        due = row.next_due_at
+        due = state.next_due_at
         if not on_demand or due is None or due <= now:
             due = next_digest(subscriber, now, config.subscriber_defaults.schedule)
         subscribers.advance(

@@ -225,6 +225,8 @@ class CursorState:
     position: int
     digests_sent: int
     overflow: dict[str, Any] | None = None
+    next_due_at: datetime | None = None
+    """None: never due (it follows nothing, or its schedule is off)."""
 
 
 @dataclass(frozen=True, slots=True)

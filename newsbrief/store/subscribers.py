@@ -284,6 +284,7 @@ _COLUMNS = (
     DigestCursorRow.position,
     DigestCursorRow.digests_sent,
     DigestCursorRow.overflow,
+    DigestCursorRow.next_due_at,
 )
 
 
@@ -328,12 +329,18 @@ def claim_due(
             quiet_hours=r[9],
             max_items=r[10],
         )
-        claimed.append((subscriber, CursorState(r[11], r[12], r[13])))
+        claimed.append((subscriber, CursorState(r[11], r[12], r[13], r[14])))
     return claimed
 
 
-def cursor(session: Session, subscriber_id: int) -> DigestCursorRow:
+def _cursor_row(session: Session, subscriber_id: int) -> DigestCursorRow:
     return session.get_one(DigestCursorRow, subscriber_id, with_for_update=True)
+
+
+def cursor(session: Session, subscriber_id: int) -> CursorState:
+    """A subscriber's cursor, locked until the transaction ends (``advance`` moves it)."""
+    row = _cursor_row(session, subscriber_id)
+    return CursorState(row.position, row.digests_sent, row.overflow, row.next_due_at)
 
 
 def advance(
@@ -346,7 +353,7 @@ def advance(
     sent_digest: bool,
     overflow: dict[str, Any] | None = _UNSET,
 ) -> None:
-    row = cursor(session, subscriber_id)
+    row = _cursor_row(session, subscriber_id)
     row.position = max(row.position, position)
     row.next_due_at = next_due_at
     if overflow is not _UNSET:
