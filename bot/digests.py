@@ -27,6 +27,7 @@ from bot.telegram.render import HtmlBlocks
 from newsbrief.config.settings import Config
 from newsbrief.digests import NO_KEYWORDS, Sections, StoryPool
 from newsbrief.records import (
+    CursorState,
     Delivery,
     DeliveryStatus,
     Digest,
@@ -34,10 +35,9 @@ from newsbrief.records import (
     StoryItem,
     Subscriber,
 )
-from newsbrief.schedule import in_quiet, next_due, quiet_end
+from newsbrief.schedule import in_quiet, next_digest, next_due, quiet_end, subscriber_timing
 from newsbrief.store import articles, digests, subscribers
 from newsbrief.store.db import Database
-from newsbrief.store.subscribers import CursorState
 
 RETRY_AFTER_ERROR = timedelta(minutes=5)
 WINDOW = 5000
@@ -422,7 +422,7 @@ Timing = tuple[datetime | None, datetime | None, datetime | None]
 
 
 def _timing(subscriber: Subscriber, now: datetime, fallback: str) -> Timing:
-    schedule, quiet = subscribers.timing(subscriber, fallback)
+    schedule, quiet = subscriber_timing(subscriber, fallback)
     tz = subscriber.timezone
     if in_quiet(quiet, tz, now):
         return quiet_end(quiet, tz, now), None, None
@@ -444,16 +444,15 @@ def compose_for(
 ) -> int:
     """One subscriber's digest now (``/digest``); returns the number of messages queued."""
     with db.session(write_lock=True) as session:
-        row = subscribers.cursor(session, subscriber.id)
-        state = CursorState(row.position, row.digests_sent, row.overflow)
+        state = subscribers.cursor(session, subscriber.id)
         head = articles.head_position(session)
         low = int(state.overflow["after"]) if state.overflow else state.position
         composer = Composer(config, digests.story_window(session, min(low, head), head, WINDOW))
         composed = composer.compose(subscriber, state, now, on_demand=on_demand)
         digests.insert_deliveries(session, composed.deliveries)
-        due = row.next_due_at
+        due = state.next_due_at
         if not on_demand or due is None or due <= now:
-            due = subscribers.next_digest(subscriber, now, config.subscriber_defaults.schedule)
+            due = next_digest(subscriber, now, config.subscriber_defaults.schedule)
         subscribers.advance(
             session,
             subscriber.id,

@@ -18,9 +18,8 @@ from datetime import timedelta
 from bot.admin_notices import feed_disabled
 from jobs.context import JobContext
 from newsbrief.feeds.parse import FeedParseError, parse_feed, resolve_links
-from newsbrief.records import ErrorKind, FeedState, FetchResult
+from newsbrief.records import ErrorKind, FeedState, FetchResult, PollOutcome, PollRecord
 from newsbrief.store import feeds, outbox
-from newsbrief.store.feeds import PollOutcome, PollRecord
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,8 @@ from newsbrief.articles.build import build_article, matching_text, title_key
 from newsbrief.articles.dedup import StoryIndex, StorySignature
 from newsbrief.articles.extract import Extracted, ExtractError, extract_page
 from newsbrief.articles.topics import TopicMatcher
-from newsbrief.records import Article, Entry
+from newsbrief.records import Article, Entry, PendingEntry
 from newsbrief.store import articles, sites
-from newsbrief.store.articles import PendingEntry
 from newsbrief.text.html_text import html_to_text
 
 log = logging.getLogger(__name__)

@@ -3,10 +3,15 @@
 One record per arrow of the data flow, so each stage reads as ``Record -> Record``::
 
     Feed/FeedState -> FetchResult -> Entry -> Article -> Story -> Digest -> Message -> Delivery
+
+Beside that line, what the store hands a job or a command and takes back: a poll to store
+(``PollOutcome -> PollRecord``), feeds' health, entries and cursors claimed for a tick, the
+path of an article for /why.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -96,6 +101,63 @@ class Entry:
 
 
 @dataclass(frozen=True, slots=True)
+class PollOutcome:
+    """One poll of one feed, fetched and parsed, ready to be stored."""
+
+    result: FetchResult
+    entries: Sequence[Entry] = ()
+    title: str | None = None
+    ttl_minutes: int | None = None
+    error_kind: ErrorKind | None = None
+    """A parse failure (``not_a_feed``, ``parse_error``); fetch failures are in ``result``."""
+    error: str | None = None
+
+    @property
+    def failure(self) -> tuple[ErrorKind, str] | None:
+        if self.error:
+            return self.error_kind or ErrorKind.PARSE, self.error
+        if self.result.error:
+            return self.result.error_kind or ErrorKind.HTTP, self.result.error
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    feed_id: str
+    new: int = 0
+    updated: int = 0
+    disabled: str | None = None
+    """Set when this poll made the feed give up: the reason, for the admins."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHealth:
+    id: str
+    url: str
+    title: str | None
+    status: str
+    """``ok``, ``new`` (never polled), ``failing``, ``disabled`` (gave up) or ``removed``."""
+    last_success_at: datetime | None
+    last_checked_at: datetime | None
+    last_error: str | None
+    last_error_kind: str | None
+    error_count: int
+    next_check_at: datetime | None
+    entries: int
+    entries_per_week: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEntry:
+    """A stored entry claimed for processing."""
+
+    id: int
+    entry: Entry
+    announce: bool = False
+    """An edited entry whose feed wants edits announced as news."""
+
+
+@dataclass(frozen=True, slots=True)
 class Article:
     """An entry turned into clean text with language, topics and a summary."""
 
@@ -154,6 +216,17 @@ class Digest:
     @property
     def item_count(self) -> int:
         return sum(len(s.items) for s in self.sections)
+
+
+@dataclass(frozen=True, slots=True)
+class CursorState:
+    """Where a subscriber's digests have got to, as claimed for one compose."""
+
+    position: int
+    digests_sent: int
+    overflow: dict[str, Any] | None = None
+    next_due_at: datetime | None = None
+    """None: never due (it follows nothing, or its schedule is off)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +304,38 @@ class Subscriber:
     @property
     def topics(self) -> tuple[str, ...]:
         return tuple(s.topic for s in self.subscriptions)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What became of one story for one subscriber, as /why tells it."""
+
+    kind: str
+    """``sent``, ``queued`` (in the outbox), ``no_subscriber``, ``not_following``,
+    ``topic_keywords`` (a subscription's keywords dropped it), ``filter`` (the subscriber's own
+    filter dropped it), ``pending`` (newer than the last digest), or ``not_sent`` (older than
+    the subscription, or beyond a digest's item limit)."""
+    at: datetime | None = None
+    topic: str | None = None
+    rule: str = ""
+    """The keyword that decided: ``-word`` matched, or ``+a +b`` none of which matched."""
+
+
+@dataclass(frozen=True, slots=True)
+class WhyPath:
+    """The path one article took: fetched, filed under a story and topics, and its verdict."""
+
+    title: str
+    feed_id: str
+    fetched_at: datetime
+    story_id: int
+    story_title: str
+    story_feed_id: str
+    sources: int
+    merged_into: int | None
+    """The story this article joined when another feed reported it first; None if it led."""
+    topics: tuple[str, ...]
+    verdict: Verdict
 
 
 class SendOutcome(StrEnum):

@@ -22,10 +22,13 @@ The compose tick keeps one stored due moment per subscriber and on each tick doe
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from newsbrief.records import Subscriber
 
 _EVERY = re.compile(r"^every\s+(\d{1,3})\s*h$")
 _DAILY = re.compile(r"^daily\s+(.+)$")
@@ -288,3 +291,27 @@ def due_now(
     if schedule.kind == "off" or last_due is None or last_due > now:
         return False
     return not in_quiet(quiet, tz, now)
+
+
+# A compose pass asks for the same few schedule strings 100,000 times.
+_cached_schedule = functools.lru_cache(maxsize=1024)(parse_schedule)
+_cached_quiet = functools.lru_cache(maxsize=1024)(parse_quiet)
+
+
+def subscriber_timing(
+    subscriber: Subscriber, fallback: str = "instant"
+) -> tuple[Schedule, QuietHours | None]:
+    """The subscriber's schedule and quiet hours, parsed (an invalid schedule falls back)."""
+    quiet = _cached_quiet(subscriber.quiet_hours) if subscriber.quiet_hours else None
+    try:
+        return _cached_schedule(subscriber.schedule), quiet
+    except ValueError:
+        return _cached_schedule(fallback), quiet
+
+
+def next_digest(
+    subscriber: Subscriber, now: datetime, fallback: str = "instant"
+) -> datetime | None:
+    """When this subscriber's next digest is due after ``now``."""
+    schedule, quiet = subscriber_timing(subscriber, fallback)
+    return next_due(schedule, subscriber.timezone, now, quiet)

@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 from bot.digests import Composer
 from newsbrief.config.settings import Config
 from newsbrief.digests import StoryPool
-from newsbrief.records import Keywords, StoryItem, Subscriber, Subscription
-from newsbrief.store.subscribers import CursorState
+from newsbrief.records import CursorState, Keywords, StoryItem, Subscriber, Subscription
 
 NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
 WORDS = ["比特币", "监管", "芯片", "bitcoin", "chip", "央行"]

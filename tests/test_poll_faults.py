@@ -13,8 +13,8 @@ import pytest
 
 from jobs.runtime import Runtime
 from newsbrief.config.settings import Config
+from newsbrief.records import FeedHealth
 from newsbrief.store import feeds, outbox
-from newsbrief.store.feeds import FeedHealth
 from newsbrief.store.tables import FeedRow
 from tests.servers.feeds import rss
 from tests.servers.hostile import HostileServer

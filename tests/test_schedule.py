@@ -13,15 +13,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from newsbrief.records import Subscriber
 from newsbrief.schedule import (
     QuietHours,
     Schedule,
     due_now,
     in_quiet,
+    next_digest,
     next_due,
     parse_quiet,
     parse_schedule,
     quiet_end,
+    subscriber_timing,
 )
 
 MINUTE = timedelta(minutes=1)
@@ -188,6 +191,27 @@ def test_due_now() -> None:
     assert due_now(daily, "Asia/Shanghai", due, utc(2026, 3, 1, 23), q)
     assert not due_now(daily, "Asia/Shanghai", None, due, q)
     assert not due_now(parse_schedule("off"), "Asia/Shanghai", due, due, q)
+
+
+def reader(schedule: str, quiet: str | None = None) -> Subscriber:
+    return Subscriber(1, "telegram", "1", None, "en", "Asia/Shanghai", schedule, quiet_hours=quiet)
+
+
+def test_a_subscriber_timing_falls_back_on_a_schedule_that_no_longer_parses() -> None:
+    assert subscriber_timing(reader("daily 08:30")) == (parse_schedule("daily 08:30"), None)
+    night = parse_quiet("23:00-07:00")
+    assert subscriber_timing(reader("daily 8:30", "23:00-07:00"))[1] == night
+    assert subscriber_timing(reader("fortnightly"))[0] == parse_schedule("instant")
+    assert subscriber_timing(reader("fortnightly"), "hourly")[0] == parse_schedule("hourly")
+
+
+def test_next_digest_in_the_subscriber_zone_and_outside_quiet_hours() -> None:
+    at = utc(2026, 3, 1, 0, 10)  # 08:10 in Shanghai
+    assert next_digest(reader("daily 08:30"), at) == utc(2026, 3, 1, 0, 30)
+    held = reader("instant", "08:00-09:00")
+    assert next_digest(held, at) == utc(2026, 3, 1, 1)  # 09:00 local, when quiet hours end
+    assert next_digest(reader("off"), at) is None
+    assert next_digest(reader("nonsense"), at, "every 3h") == utc(2026, 3, 1, 3)
 
 
 # --- oracle: the rules read minute by minute -----------------------------------------------------

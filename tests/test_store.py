@@ -10,10 +10,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from newsbrief.config.settings import PollingConfig
-from newsbrief.records import Entry, ErrorKind, Feed, FetchResult
+from newsbrief.records import Entry, ErrorKind, Feed, FetchResult, PollOutcome
 from newsbrief.store import feeds
 from newsbrief.store.db import MIGRATIONS, Database
-from newsbrief.store.feeds import PollOutcome
 from newsbrief.store.tables import Base
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

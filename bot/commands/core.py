@@ -29,7 +29,7 @@ from bot.i18n import LANG_NAMES, normalize_lang, t
 from bot.telegram.render import MAX_TEXT_UTF16, esc, visible_len
 from newsbrief.config.settings import Config, TopicConfig
 from newsbrief.feeds.discovery import PageFetcher
-from newsbrief.records import Keywords, Subscriber
+from newsbrief.records import Keywords, Subscriber, WhyPath
 from newsbrief.schedule import parse_quiet, parse_schedule
 from newsbrief.store import lookup, subscribers
 from newsbrief.store.db import Database
@@ -740,7 +740,7 @@ def _changes(name: str, args: list[str]) -> bool:
     return name in _CHANGES_SUBSCRIPTIONS
 
 
-def _explain(path: lookup.WhyPath, lang: str, names: Callable[[list[str], str], str]) -> str:
+def _explain(path: WhyPath, lang: str, names: Callable[[list[str], str], str]) -> str:
     """The path of one article, a line per stage, in the reader's language."""
     lines = [
         t(

@@ -1,10 +1,15 @@
-"""When to check a feed next: a pure function of what the last poll saw.
+"""What a poll does to a feed: when to check it next, and how its health and address change.
+Pure functions of what the store remembers and what the last poll saw; the store applies them.
 
 interval = base interval, or one check per expected new entry (adaptive)
          ≥ what the server says stays fresh (RSS <ttl>, Cache-Control max-age, Expires)
          clamped to [max(global min, feed min), min(global max, feed max)]
 on failure: × 2^(consecutive errors - 1), capped at the maximum; Retry-After is a floor
 ± jitter, so feeds added together do not stay in lockstep
+
+A run of ``max_errors`` failures (``max_errors_gone`` for 404/410) disables the feed; a success
+ends the run. A permanent redirect moves the feed once ``redirect_confirmations`` polls in a row
+saw it.
 """
 
 from __future__ import annotations
@@ -13,6 +18,9 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from newsbrief.config.settings import PollingConfig
+from newsbrief.records import FetchResult
 
 MINUTES_PER_WEEK = 7 * 24 * 60
 MAX_RETRY_AFTER = timedelta(days=7)
@@ -28,6 +36,17 @@ class IntervalPolicy:
     max: float
     adaptive: bool = True
     jitter: float = 0.1
+
+
+def interval_policy(
+    polling: PollingConfig, base: float, feed_min: int | None, feed_max: int | None
+) -> IntervalPolicy:
+    """A feed's bounds within the global ones: the tighter of the two on each side."""
+    low = max(polling.min_interval, feed_min or 0)
+    high = min(polling.max_interval, feed_max or polling.max_interval)
+    return IntervalPolicy(
+        base=base, min=low, max=max(low, high), adaptive=polling.adaptive, jitter=polling.jitter
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +80,11 @@ def entries_per_week(published: Sequence[datetime | None], now: datetime) -> flo
     return round(recent * (timedelta(weeks=1) / span), 2)
 
 
+def stored_per_week(count: int) -> float:
+    """The rhythm of a feed that dates nothing: ``count`` entries stored over ``RATE_WINDOW``."""
+    return round(count * timedelta(weeks=1) / RATE_WINDOW, 2)
+
+
 def base_interval(policy: IntervalPolicy, seen: PollObservation) -> float:
     """Minutes until the next check of a healthy feed, before jitter."""
     interval = policy.base
@@ -86,3 +110,77 @@ def plan_next_check(
         floor = now + min(timedelta(seconds=seen.retry_after_seconds), MAX_RETRY_AFTER)
         due = max(due, floor)
     return due
+
+
+GONE = (404, 410)
+
+
+@dataclass(frozen=True, slots=True)
+class Failures:
+    """A feed's current run of failed polls; a success ends it."""
+
+    errors: int = 0
+    gone: int = 0
+    """Of the last failures, how many in a row answered 404 or 410."""
+
+
+def count_failure(before: Failures, status: int) -> Failures:
+    """The run after one more failure that answered ``status`` (0 when nothing answered)."""
+    return Failures(before.errors + 1, before.gone + 1 if status in GONE else 0)
+
+
+def give_up(failures: Failures, message: str, polling: PollingConfig) -> str | None:
+    """Why to disable the feed after this run of failures, for the admins; None to keep trying."""
+    if failures.gone >= polling.max_errors_gone:
+        times = failures.gone
+    elif failures.errors >= polling.max_errors:
+        times = failures.errors
+    else:
+        return None
+    return f"{message} ({times} times in a row)"
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Where a feed is polled, and a permanent redirect seen there but not followed yet."""
+
+    url: str
+    redirect_url: str | None = None
+    redirect_seen: int = 0
+    """Polls in a row that were sent on to ``redirect_url``."""
+
+
+def follow_redirect(address: Address, target: str | None, confirmations: int) -> Address:
+    """After a successful poll that was redirected permanently to ``target`` (None: it was not).
+
+    The feed moves only once ``confirmations`` polls in a row saw the same target: a
+    misconfigured server for an afternoon must not move it for good.
+    """
+    if not target or target == address.url:
+        return Address(address.url)
+    seen = address.redirect_seen + 1 if address.redirect_url == target else 1
+    if seen >= confirmations:
+        return Address(target)
+    return Address(address.url, target, seen)
+
+
+def validators_after(
+    result: FetchResult, etag: str | None, last_modified: str | None
+) -> tuple[str | None, str | None]:
+    """(etag, last_modified) to send on the next poll, after a successful one.
+
+    A 304 may refresh them but never clears them; a full answer replaces them.
+    """
+    if result.not_modified:
+        return result.etag or etag, result.last_modified or last_modified
+    return result.etag, result.last_modified
+
+
+def feed_status(enabled: bool, disabled_reason: str | None, errors: int, ok: bool) -> str:
+    """``ok``, ``new`` (never polled successfully), ``failing``, ``disabled`` (given up on) or
+    ``removed`` (left the config)."""
+    if not enabled:
+        return "disabled" if disabled_reason else "removed"
+    if errors:
+        return "failing"
+    return "ok" if ok else "new"

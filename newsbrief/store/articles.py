@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from newsbrief.records import Article, Entry, StoryItem
+from newsbrief.records import Article, Entry, PendingEntry, StoryItem
 from newsbrief.store.tables import ArticleRow, EntryRow, FeedRow, StoryRow, StoryTopicRow
 
 STORY_WINDOW = timedelta(hours=72)
 PAGE = 500
 """Most stories one digest query reads; the rest wait for the next round."""
-
-
-@dataclass(frozen=True, slots=True)
-class PendingEntry:
-    id: int
-    entry: Entry
-    announce: bool = False
-    """An edited entry whose feed wants edits announced as news."""
 
 
 def claim_unprocessed(

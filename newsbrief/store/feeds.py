@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, or_, select, update
@@ -14,15 +13,31 @@ from sqlalchemy.orm import Session
 from newsbrief.config.settings import PollingConfig
 from newsbrief.feeds.polling import (
     RATE_WINDOW,
+    Address,
+    Failures,
     IntervalPolicy,
     PollObservation,
+    count_failure,
     entries_per_week,
+    feed_status,
+    follow_redirect,
+    give_up,
+    interval_policy,
     plan_next_check,
+    stored_per_week,
+    validators_after,
 )
-from newsbrief.records import Entry, ErrorKind, Feed, FeedState, FetchResult
+from newsbrief.records import (
+    Entry,
+    ErrorKind,
+    Feed,
+    FeedHealth,
+    FeedState,
+    FetchResult,
+    PollOutcome,
+    PollRecord,
+)
 from newsbrief.store.tables import EntryRow, FeedRow
-
-_GONE = (404, 410)
 
 
 def sync_feeds(session: Session, feeds: Sequence[Feed], now: datetime) -> None:
@@ -112,48 +127,6 @@ def content_hash(entry: Entry) -> str:
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class PollOutcome:
-    """One poll of one feed, fetched and parsed, ready to be stored."""
-
-    result: FetchResult
-    entries: Sequence[Entry] = ()
-    title: str | None = None
-    ttl_minutes: int | None = None
-    error_kind: ErrorKind | None = None
-    """A parse failure (``not_a_feed``, ``parse_error``); fetch failures are in ``result``."""
-    error: str | None = None
-
-    @property
-    def failure(self) -> tuple[ErrorKind, str] | None:
-        if self.error:
-            return self.error_kind or ErrorKind.PARSE, self.error
-        if self.result.error:
-            return self.result.error_kind or ErrorKind.HTTP, self.result.error
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class PollRecord:
-    feed_id: str
-    new: int = 0
-    updated: int = 0
-    disabled: str | None = None
-    """Set when this poll made the feed give up: the reason, for the admins."""
-
-
-def policy_for(row: FeedRow, polling: PollingConfig) -> IntervalPolicy:
-    low = max(polling.min_interval, row.min_interval or 0)
-    high = min(polling.max_interval, row.max_interval or polling.max_interval)
-    return IntervalPolicy(
-        base=row.interval_minutes,
-        min=low,
-        max=max(low, high),
-        adaptive=polling.adaptive,
-        jitter=polling.jitter,
-    )
-
-
 def record_polls(
     session: Session,
     outcomes: Sequence[PollOutcome],
@@ -202,22 +175,19 @@ def _record_poll(
 ) -> PollRecord:
     result = outcome.result
     row.last_checked_at, row.last_status, row.lease_until = now, result.status, None
-    policy = policy_for(row, polling)
+    policy = interval_policy(polling, row.interval_minutes, row.min_interval, row.max_interval)
     failure = outcome.failure
     if failure is not None:
         return _record_failure(row, failure, result, now, polling, policy, rng)
-    row.error_count = row.gone_count = 0
+    _set_failures(row, Failures())  # a success ends the run
     row.last_error = row.last_error_kind = None
     row.last_success_at = now
-    if result.not_modified:
-        # A 304 may refresh the validators; it never clears them.
-        row.etag = result.etag or row.etag
-        row.last_modified = result.last_modified or row.last_modified
-    else:
-        row.etag, row.last_modified = result.etag, result.last_modified
+    row.etag, row.last_modified = validators_after(result, row.etag, row.last_modified)
     if outcome.title:
         row.title = outcome.title
-    _follow_redirect(row, result.permanent_redirect, polling.redirect_confirmations)
+    before = Address(row.url, row.redirect_url, row.redirect_seen)
+    addr = follow_redirect(before, result.permanent_redirect, polling.redirect_confirmations)
+    row.url, row.redirect_url, row.redirect_seen = addr.url, addr.redirect_url, addr.redirect_seen
     new, updated = _store_entries(session, row, outcome.entries, now)
     if outcome.entries:
         rate = entries_per_week([e.published_at for e in outcome.entries], now)
@@ -233,6 +203,10 @@ def _record_poll(
     return PollRecord(row.id, new=new, updated=updated)
 
 
+def _set_failures(row: FeedRow, failures: Failures) -> None:
+    row.error_count, row.gone_count = failures.errors, failures.gone
+
+
 def _record_failure(
     row: FeedRow,
     failure: tuple[ErrorKind, str],
@@ -243,35 +217,20 @@ def _record_failure(
     rng: random.Random | None,
 ) -> PollRecord:
     kind, message = failure
-    row.error_count += 1
-    row.gone_count = row.gone_count + 1 if result.status in _GONE else 0
+    failures = count_failure(Failures(row.error_count, row.gone_count), result.status)
+    _set_failures(row, failures)
     row.last_error, row.last_error_kind = message[:2000], kind
     seen = PollObservation(
         ok=False,
-        error_count=row.error_count,
+        error_count=failures.errors,
         entries_per_week=row.entries_per_week,
         retry_after_seconds=result.retry_after,
     )
     row.next_check_at = plan_next_check(now, policy, seen, rng)
-    if row.gone_count >= polling.max_errors_gone or row.error_count >= polling.max_errors:
-        times = row.gone_count if row.gone_count >= polling.max_errors_gone else row.error_count
-        row.enabled, row.disabled_at = False, now
-        row.disabled_reason = f"{message} ({times} times in a row)"
-        return PollRecord(row.id, disabled=row.disabled_reason)
-    return PollRecord(row.id)
-
-
-def _follow_redirect(row: FeedRow, target: str | None, confirmations: int) -> None:
-    """Adopt a permanent redirect only once it has been seen on several polls in a row."""
-    if not target or target == row.url:
-        row.redirect_url, row.redirect_seen = None, 0
-        return
-    if row.redirect_url == target:
-        row.redirect_seen += 1
-    else:
-        row.redirect_url, row.redirect_seen = target, 1
-    if row.redirect_seen >= confirmations:
-        row.url, row.redirect_url, row.redirect_seen = target, None, 0
+    reason = give_up(failures, message, polling)
+    if reason is not None:
+        row.enabled, row.disabled_at, row.disabled_reason = False, now, reason
+    return PollRecord(row.id, disabled=reason)
 
 
 def _store_entries(
@@ -333,32 +292,7 @@ def _stored_per_week(session: Session, feed_id: str, now: datetime) -> float:
     count = session.scalar(
         select(func.count()).where(EntryRow.feed_id == feed_id, when >= since, when <= now)
     )
-    return round(int(count or 0) * timedelta(weeks=1) / RATE_WINDOW, 2)
-
-
-@dataclass(frozen=True, slots=True)
-class FeedHealth:
-    id: str
-    url: str
-    title: str | None
-    status: str
-    """``ok``, ``new`` (never polled), ``failing``, ``disabled`` (gave up) or ``removed``."""
-    last_success_at: datetime | None
-    last_checked_at: datetime | None
-    last_error: str | None
-    last_error_kind: str | None
-    error_count: int
-    next_check_at: datetime | None
-    entries: int
-    entries_per_week: float | None
-
-
-def _status(row: FeedRow) -> str:
-    if not row.enabled:
-        return "disabled" if row.disabled_reason else "removed"
-    if row.error_count:
-        return "failing"
-    return "ok" if row.last_success_at else "new"
+    return stored_per_week(int(count or 0))
 
 
 def feed_health(session: Session) -> list[FeedHealth]:
@@ -369,7 +303,9 @@ def feed_health(session: Session) -> list[FeedHealth]:
             id=row.id,
             url=row.url,
             title=row.title,
-            status=_status(row),
+            status=feed_status(
+                row.enabled, row.disabled_reason, row.error_count, row.last_success_at is not None
+            ),
             last_success_at=row.last_success_at,
             last_checked_at=row.last_checked_at,
             last_error=row.disabled_reason or row.last_error,

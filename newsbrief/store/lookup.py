@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from newsbrief.digests import keywords_pass, match_text
-from newsbrief.records import Keywords, Subscriber
+from newsbrief.records import Keywords, Subscriber, Verdict, WhyPath
 from newsbrief.store.tables import (
     ArticleRow,
     DeliveryRow,
@@ -61,34 +61,6 @@ def search(session: Session, words: list[str], since: datetime, limit: int = 10)
         .limit(limit)
     )
     return [Hit(*row) for row in session.execute(query)]
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    kind: str
-    """``sent``, ``queued`` (in the outbox), ``no_subscriber``, ``not_following``,
-    ``topic_keywords`` (a subscription's keywords dropped it), ``filter`` (the subscriber's own
-    filter dropped it), ``pending`` (newer than the last digest), or ``not_sent`` (older than
-    the subscription, or beyond a digest's item limit)."""
-    at: datetime | None = None
-    topic: str | None = None
-    rule: str = ""
-    """The keyword that decided: ``-word`` matched, or ``+a +b`` none of which matched."""
-
-
-@dataclass(frozen=True, slots=True)
-class WhyPath:
-    title: str
-    feed_id: str
-    fetched_at: datetime
-    story_id: int
-    story_title: str
-    story_feed_id: str
-    sources: int
-    merged_into: int | None
-    """The story this article joined when another feed reported it first; None if it led."""
-    topics: tuple[str, ...]
-    verdict: Verdict
 
 
 def _url_forms(url: str) -> list[str]:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from newsbrief.feeds.polling import feed_status
 from newsbrief.records import DeliveryStatus
 from newsbrief.store.tables import (
     ArticleRow,
@@ -42,15 +43,6 @@ class Stats:
 
 def _count(session: Session, query: object) -> int:
     return int(session.scalar(query) or 0)  # type: ignore[call-overload]
-
-
-def feed_status(enabled: bool, disabled_reason: str | None, errors: int, ok: bool) -> str:
-    """The same statuses as ``feeds.feed_health``."""
-    if not enabled:
-        return "disabled" if disabled_reason else "removed"
-    if errors:
-        return "failing"
-    return "ok" if ok else "new"
 
 
 def collect(session: Session, now: datetime) -> Stats:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -12,8 +10,8 @@ from sqlalchemy import Table, or_, select
 from sqlalchemy import update as update_rows
 from sqlalchemy.orm import Session
 
-from newsbrief.records import Keywords, Subscriber, Subscription
-from newsbrief.schedule import QuietHours, Schedule, next_due, parse_quiet, parse_schedule
+from newsbrief.records import CursorState, Keywords, Subscriber, Subscription
+from newsbrief.schedule import next_digest
 from newsbrief.store import bulk
 from newsbrief.store.articles import head_position
 from newsbrief.store.tables import DeliveryRow, DigestCursorRow, SubscriberRow
@@ -230,28 +228,6 @@ def set_language(session: Session, subscriber_id: int, lang: str) -> None:
     )
 
 
-def timing(subscriber: Subscriber, fallback: str = "instant") -> tuple[Schedule, QuietHours | None]:
-    """The subscriber's schedule and quiet hours, parsed (an invalid schedule falls back)."""
-    quiet = _quiet(subscriber.quiet_hours) if subscriber.quiet_hours else None
-    try:
-        return _schedule(subscriber.schedule), quiet
-    except ValueError:
-        return _schedule(fallback), quiet
-
-
-def next_digest(
-    subscriber: Subscriber, now: datetime, fallback: str = "instant"
-) -> datetime | None:
-    """When this subscriber's next digest is due after ``now``."""
-    schedule, quiet = timing(subscriber, fallback)
-    return next_due(schedule, subscriber.timezone, now, quiet)
-
-
-# A compose pass asks for the same few schedule strings 100,000 times.
-_schedule = functools.lru_cache(maxsize=1024)(parse_schedule)
-_quiet = functools.lru_cache(maxsize=1024)(parse_quiet)
-
-
 def resume(session: Session, subscriber_id: int) -> bool:
     """Un-pause a subscriber (it came back with /start) and requeue what was held for it."""
     row = session.get(SubscriberRow, subscriber_id)
@@ -293,15 +269,6 @@ def migrate_chat(session: Session, platform: str, old_chat_id: str, new_chat_id:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class CursorState:
-    """Where a subscriber's digests have got to, as claimed for one compose."""
-
-    position: int
-    digests_sent: int
-    overflow: dict[str, Any] | None = None
-
-
 _COLUMNS = (
     SubscriberRow.id,
     SubscriberRow.platform,
@@ -317,6 +284,7 @@ _COLUMNS = (
     DigestCursorRow.position,
     DigestCursorRow.digests_sent,
     DigestCursorRow.overflow,
+    DigestCursorRow.next_due_at,
 )
 
 
@@ -361,12 +329,18 @@ def claim_due(
             quiet_hours=r[9],
             max_items=r[10],
         )
-        claimed.append((subscriber, CursorState(r[11], r[12], r[13])))
+        claimed.append((subscriber, CursorState(r[11], r[12], r[13], r[14])))
     return claimed
 
 
-def cursor(session: Session, subscriber_id: int) -> DigestCursorRow:
+def _cursor_row(session: Session, subscriber_id: int) -> DigestCursorRow:
     return session.get_one(DigestCursorRow, subscriber_id, with_for_update=True)
+
+
+def cursor(session: Session, subscriber_id: int) -> CursorState:
+    """A subscriber's cursor, locked until the transaction ends (``advance`` moves it)."""
+    row = _cursor_row(session, subscriber_id)
+    return CursorState(row.position, row.digests_sent, row.overflow, row.next_due_at)
 
 
 def advance(
@@ -379,7 +353,7 @@ def advance(
     sent_digest: bool,
     overflow: dict[str, Any] | None = _UNSET,
 ) -> None:
-    row = cursor(session, subscriber_id)
+    row = _cursor_row(session, subscriber_id)
     row.position = max(row.position, position)
     row.next_due_at = next_due_at
     if overflow is not _UNSET:
