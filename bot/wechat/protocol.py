@@ -34,6 +34,7 @@ from bot.wechat.crypto import (
     parse_xml_fields,
     verify_plain_url,
 )
+from bot.wechat.limits import REPLY_MAX_BYTES
 from newsbrief.records import Digest, Message
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,6 @@ PULL_PLATFORMS = (WECOM_APP, WECHAT)
 WECOM_PATH = "/wecom/callback"
 WECHAT_PATH = "/wechat/callback"
 
-REPLY_MAX_BYTES = 2048
-"""A passive text reply's ``Content`` (WeCom app text ≤ 2048 B; the Official Account's limit is
-undocumented, about 2048 B)."""
 FOOTER_RESERVE = 120
 """Bytes kept free in a reply for the "N more: send 摘要 again" line."""
 PART_MAX_BYTES = REPLY_MAX_BYTES - FOOTER_RESERVE
@@ -310,8 +308,8 @@ def _decoded(body: bytes) -> str:
 
 
 class RecentReplies:
-    """Replies by MsgId, bounded: WeChat retries a message twice within about 15 s when it got
-    no answer, and a retry must not run the command again.
+    """Replies by MsgId, bounded: WeChat sends a message up to ``limits.CALLBACK_TRIES`` times
+    within about 15 s when it gets no answer, and a retry must not run the command again.
 
     Holds the key as soon as a message is accepted (``None`` while it runs), so a retry that
     arrives during the first attempt is recognised too.
