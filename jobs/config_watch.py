@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot.i18n import t
-from bot.telegram.render import MAX_TEXT_UTF16, esc, visible_len
+from bot.telegram.limits import MAX_TEXT_UTF16
+from bot.telegram.render import esc, visible_len
 from jobs.context import JobContext
 from newsbrief.config.settings import Config, ConfigError, Problem, load_config
 from newsbrief.records import Message

@@ -33,8 +33,8 @@ from bot.commands.core import CommandCore
 from bot.commands.io import Command, Reply
 from bot.digests import compose_due
 from bot.wechat.crypto import MsgCrypt, parse_xml_fields, plain_signature
+from bot.wechat.limits import REPLY_MAX_BYTES
 from bot.wechat.protocol import (
-    REPLY_MAX_BYTES,
     Inbound,
     fit_parts,
     plain_reply,

@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.commands.core import COMMANDS, MAX_KEYWORD_CHARS, MAX_KEYWORDS, ChannelAccess, CommandCore
-from bot.commands.io import ALIASES, MAX_CALLBACK_BYTES, Command, Reply, parse
+from bot.commands.io import ALIASES, Command, Reply, parse
 from bot.i18n import LANGS, t
+from bot.telegram.limits import MAX_CALLBACK_BYTES
 from newsbrief.config.settings import Config
 from newsbrief.schedule import parse_quiet, parse_schedule
 from newsbrief.store import subscribers

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from bot.console import as_plain_text
-from bot.telegram.render import MAX_TEXT_UTF16, render_digest, utf16_len, visible_len
+from bot.telegram.limits import MAX_TEXT_UTF16
+from bot.telegram.render import render_digest, utf16_len, visible_len
 from newsbrief.records import Digest, DigestSection, StoryItem
 
 NASTY = 'a < b && c > d </b><i>unclosed "quoted" 🚀'

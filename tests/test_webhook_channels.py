@@ -18,11 +18,11 @@ import httpx
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from bot.robots.limits import WECOM_TEXT_MAX_BYTES
 from bot.robots.render import (
     DIALECTS,
     JSON_PARSE_MODE,
     RENDERERS,
-    WECOM_TEXT_MAX_BYTES,
     payload_for,
 )
 from bot.robots.senders import SENDERS, WebhookSender

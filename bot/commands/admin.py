@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 from bot.commands.io import Command, Reply
 from bot.i18n import t
-from bot.telegram.render import MAX_TEXT_UTF16, esc, visible_len
+from bot.telegram.limits import MAX_TEXT_UTF16
+from bot.telegram.render import esc, visible_len
 from newsbrief.config.base import check_http_url
 from newsbrief.config.edit import (
     add_feeds,

@@ -23,10 +23,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.commands.admin import ADMIN_ASYNC_HANDLERS, ADMIN_HANDLERS
-from bot.commands.io import ALIASES, KNOWN, MAX_CALLBACK_BYTES, Button, Command, Reply, parse
+from bot.commands.io import ALIASES, KNOWN, Button, Command, Reply, parse
 from bot.digests import compose_for
 from bot.i18n import LANG_NAMES, normalize_lang, t
-from bot.telegram.render import MAX_TEXT_UTF16, esc, visible_len
+from bot.telegram.limits import MAX_CALLBACK_BYTES, MAX_TEXT_UTF16
+from bot.telegram.render import esc, visible_len
 from newsbrief.config.settings import Config, TopicConfig
 from newsbrief.feeds.discovery import PageFetcher
 from newsbrief.records import Keywords, Subscriber, WhyPath

@@ -9,13 +9,13 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 
+from bot.telegram.limits import MAX_TEXT_UTF16
+
 MAX_ARGS = 20
 MAX_ARG_CHARS = 200
 """Longer words are cut: nothing a subscriber types needs more, and replies quote them."""
-MAX_TEXT_CHARS = 4096
+MAX_TEXT_CHARS = MAX_TEXT_UTF16
 """Telegram's longest message; the rest of a longer text (another channel's) is ignored."""
-MAX_CALLBACK_BYTES = 64
-"""Telegram's limit on an inline button's callback data."""
 
 ALIASES: dict[str, str] = {
     # English spellings people type

@@ -6,6 +6,7 @@ import functools
 from typing import Any
 
 from bot.i18n.admin import ADMIN_CATALOGUE
+from bot.i18n.wechat import WECHAT_CATALOGUE
 from newsbrief.text.chinese import to_traditional
 
 DEFAULT_LANG = "zh-Hans"
@@ -544,6 +545,7 @@ COMMAND_DESCRIPTIONS: dict[str, dict[str, str]] = {
 
 
 CATALOGUE.update(ADMIN_CATALOGUE)
+CATALOGUE.update(WECHAT_CATALOGUE)
 
 
 def normalize_lang(code: str | None, default: str = DEFAULT_LANG) -> str:

@@ -21,18 +21,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.i18n import t
+from bot.robots.limits import (
+    DINGTALK_MAX_BODY_BYTES,
+    FEISHU_MAX_BODY_BYTES,
+    WECOM_MARKDOWN_MAX_BYTES,
+    WECOM_TEXT_MAX_BYTES,
+)
 from newsbrief.records import Digest, Message, StoryItem
 from newsbrief.text.chinese import to_traditional
 
 JSON_PARSE_MODE = "json"
 """``Message.parse_mode`` of a message whose text is the JSON body to post."""
 
-WECOM_MARKDOWN_MAX_BYTES = 4096
-"""WeCom robot ``markdown.content``; we hold the whole body to it, which is stricter."""
-WECOM_TEXT_MAX_BYTES = 2048
-DINGTALK_MAX_BODY_BYTES = 20_000
-FEISHU_MAX_BODY_BYTES = 20_000
-"""Feishu documents "20 KB"; 20,000 keeps clear of whichever KB it means."""
 FEISHU_SIGN_RESERVE = 96
 """Room for ``"timestamp":"…","sign":"…"``, which the sender adds to a Feishu body (79 bytes)."""
 
@@ -147,6 +147,7 @@ def _feishu_envelope(title: str, content: str) -> dict[str, Any]:
     }
 
 
+# WeCom limits ``markdown.content``; holding the whole body to it is stricter.
 WECOM = Dialect(
     platform="wecom",
     limit=WECOM_MARKDOWN_MAX_BYTES,

@@ -18,23 +18,33 @@ from urllib.parse import quote
 
 import httpx
 
+from bot.robots.limits import (
+    DINGTALK_PER_MINUTE,
+    DINGTALK_SEND_TOO_FAST,
+    FEISHU_PER_MINUTE,
+    FEISHU_PER_SECOND,
+    FEISHU_RATE_LIMITED,
+    WECOM_BAD_KEY,
+    WECOM_PER_MINUTE,
+    WECOM_RATE_LIMITED,
+)
 from bot.robots.render import encode_body, payload_for
 from bot.robots.signing import dingtalk_sign, feishu_sign
 from newsbrief.config.channels import RobotCredentials
 from newsbrief.records import Delivery, SendOutcome, SendResult
 
-# Per-robot budgets from the platforms' docs: WeCom and DingTalk 20 messages a minute,
-# Feishu 100 a minute and 5 a second (0.6 s apart satisfies both). The 5% margin is for the
-# network: two requests can arrive closer together than they left, and exactly 60/20 s apart
-# puts the 21st message on the edge of the first one's minute.
+# One robot's messages spaced to keep within its platform's rate (bot.robots.limits; for Feishu
+# the tighter of its two, 100 a minute: 0.6 s apart). The 5% margin is for the network: two
+# requests can arrive closer together than they left, and exactly 60/20 s apart puts the 21st
+# message on the edge of the first one's minute.
 _MARGIN = 1.05
-WECOM_INTERVAL = 60 / 20 * _MARGIN
-DINGTALK_INTERVAL = 60 / 20 * _MARGIN
-FEISHU_INTERVAL = 60 / 100 * _MARGIN
+WECOM_INTERVAL = 60 / WECOM_PER_MINUTE * _MARGIN
+DINGTALK_INTERVAL = 60 / DINGTALK_PER_MINUTE * _MARGIN
+FEISHU_INTERVAL = max(60 / FEISHU_PER_MINUTE, 1 / FEISHU_PER_SECOND) * _MARGIN
 RATE_LIMIT_WAIT = 60.0
 """Seconds a robot waits after a rate-limit answer: the platforms count per minute."""
 FEISHU_RATE_LIMIT_WAIT = 10.0
-"""Feishu's 11232 also comes from short peaks (the :00 and :30 rush), so look again sooner."""
+"""Feishu's rate limit also comes from short peaks (the :00 and :30 rush), so look again sooner."""
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 _THROTTLED = ("too fast", "frequency limit", "freq out of limit", "too many request")
 
@@ -76,18 +86,17 @@ class Verdict:
 
 WECOM_VERDICT = Verdict(
     "WeCom",
-    rate_limited={45009: RATE_LIMIT_WAIT},
+    rate_limited={WECOM_RATE_LIMITED: RATE_LIMIT_WAIT},
     passing=frozenset({-1, 45033}),  # system busy, too many concurrent calls
     chat_gone={
-        93000: "the webhook key is wrong or the robot was removed from the group",
+        WECOM_BAD_KEY: "the webhook key is wrong or the robot was removed from the group",
         93004: "the robot is disabled",
         93008: "the robot is not in the group",
     },
 )
 DINGTALK_VERDICT = Verdict(
     "DingTalk",
-    # 130101 in Aliyun's code table, 410100 in the API reference: both "send too fast".
-    rate_limited={130101: RATE_LIMIT_WAIT, 410100: RATE_LIMIT_WAIT},
+    rate_limited=dict.fromkeys(DINGTALK_SEND_TOO_FAST, RATE_LIMIT_WAIT),
     passing=frozenset({-1}),
     chat_gone={
         310000: "security check failed: keyword, signature secret, clock or IP whitelist",
@@ -101,7 +110,7 @@ DINGTALK_VERDICT = Verdict(
 )
 FEISHU_VERDICT = Verdict(
     "Feishu",
-    rate_limited={11232: FEISHU_RATE_LIMIT_WAIT},
+    rate_limited={FEISHU_RATE_LIMITED: FEISHU_RATE_LIMIT_WAIT},
     passing=frozenset({-1}),
     chat_gone={
         19001: "the hook token is wrong",

@@ -27,8 +27,9 @@ from telegram.ext import (
 )
 
 from bot.commands.core import ChannelAccess, ChannelCheck, CommandCore
-from bot.commands.io import MAX_CALLBACK_BYTES, Command, Reply
+from bot.commands.io import Command, Reply
 from bot.i18n import COMMAND_DESCRIPTIONS, DEFAULT_LANG
+from bot.telegram.limits import MAX_CALLBACK_ANSWER_CHARS, MAX_CALLBACK_BYTES
 from bot.telegram.sender import bot_base_url
 from newsbrief.config.settings import Config
 
@@ -108,7 +109,9 @@ def build_application(
             command, _admin_check(context, chat, user), _channel_check(context, user)
         )
         notice = reply.notice if reply is not None else None
-        await query.answer(text=notice[:200] if notice else None, show_alert=False)
+        await query.answer(
+            text=notice[:MAX_CALLBACK_ANSWER_CHARS] if notice else None, show_alert=False
+        )
         if reply is None:
             return
         if reply.text and reply.text != message.text_html:

@@ -1,4 +1,5 @@
-"""Digest -> Telegram messages: HTML with everything from feeds escaped, split within 4096.
+"""Digest -> Telegram messages: HTML with everything from feeds escaped, split within the text
+limit (``bot.telegram.limits.MAX_TEXT_UTF16``).
 
 Telegram counts a message's length in UTF-16 code units after entity parsing, so parts are
 measured on their visible text; a part never ends inside a tag because it is cut between items.
@@ -12,10 +13,10 @@ from collections.abc import Callable, Mapping, Sequence
 
 from bot.i18n import t
 from bot.parts import Block, digest_sections, plan
+from bot.telegram.limits import MAX_TEXT_UTF16
 from newsbrief.records import Digest, Message, StoryItem
 from newsbrief.text.chinese import to_traditional
 
-MAX_TEXT_UTF16 = 4096
 MAX_TITLE_CHARS = 300
 MAX_SUMMARY_CHARS = 600
 _TAG = re.compile(r"<[^>]*>")

@@ -15,6 +15,7 @@ from telegram.error import (
     TelegramError,
 )
 
+from bot.telegram.limits import GROUP_PER_MINUTE, MAX_PER_SECOND, PRIVATE_PER_SECOND
 from newsbrief.records import Delivery, SendOutcome, SendResult
 
 # Opt in to PTB's timedelta durations now (the int form is deprecated and warns).
@@ -36,13 +37,6 @@ def bot_base_url(api_base_url: str) -> str:
 
 def seconds(value: int | float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-# Telegram's flood limits (its FAQ): ~30 messages/s overall, ~1/s per chat, 20/min per group
-# or channel.
-MAX_PER_SECOND = 30.0
-PRIVATE_PER_SECOND = 1.0
-GROUP_PER_MINUTE = 20.0
 
 
 class TelegramSender:

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.console import as_plain_text
+from bot.i18n import t
 from bot.parts import Block, digest_sections, plan
 from bot.telegram.render import HtmlBlocks
 from bot.wechat.crypto import (
@@ -34,6 +35,7 @@ from bot.wechat.crypto import (
     parse_xml_fields,
     verify_plain_url,
 )
+from bot.wechat.limits import REPLY_MAX_BYTES
 from newsbrief.records import Digest, Message
 
 log = logging.getLogger(__name__)
@@ -46,9 +48,6 @@ PULL_PLATFORMS = (WECOM_APP, WECHAT)
 WECOM_PATH = "/wecom/callback"
 WECHAT_PATH = "/wechat/callback"
 
-REPLY_MAX_BYTES = 2048
-"""A passive text reply's ``Content`` (WeCom app text ≤ 2048 B; the Official Account's limit is
-undocumented, about 2048 B)."""
 FOOTER_RESERVE = 120
 """Bytes kept free in a reply for the "N more: send 摘要 again" line."""
 PART_MAX_BYTES = REPLY_MAX_BYTES - FOOTER_RESERVE
@@ -60,12 +59,6 @@ _USER_ID = re.compile(r"[A-Za-z0-9_\-.@]{1,64}")
 """OpenIDs (28 chars of base64url) and WeCom userids (letters, digits, ``_-.@``, ≤ 64)."""
 _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _CJK = re.compile(r"[\u3400-\u9fff]")
-
-_MORE_PARTS = {
-    "zh-Hans": "……还有 {count} 段，再发“摘要”继续",
-    "zh-Hant": "……還有 {count} 段，再發「摘要」繼續",
-    "en": "…and {count} more: send /digest again",
-}
 
 
 # -- digests as plain-text replies ---------------------------------------------------------------
@@ -129,7 +122,7 @@ def fit_parts(parts: list[str], lang: str, limit: int = REPLY_MAX_BYTES) -> tupl
         used, size = used + 1, size + cost
     text = "\n\n".join(parts[:used])
     if used < len(parts):
-        footer = _MORE_PARTS.get(lang, _MORE_PARTS["en"]).format(count=len(parts) - used)
+        footer = t("wechat_more_parts", lang, count=len(parts) - used)
         text = _clip_bytes(text, limit - len(footer.encode("utf-8")) - 1) + "\n" + footer
     return _clip_bytes(text, limit), used
 
@@ -310,8 +303,8 @@ def _decoded(body: bytes) -> str:
 
 
 class RecentReplies:
-    """Replies by MsgId, bounded: WeChat retries a message twice within about 15 s when it got
-    no answer, and a retry must not run the command again.
+    """Replies by MsgId, bounded: WeChat sends a message up to ``limits.CALLBACK_TRIES`` times
+    within about 15 s when it gets no answer, and a retry must not run the command again.
 
     Holds the key as soon as a message is accepted (``None`` while it runs), so a retry that
     arrives during the first attempt is recognised too.

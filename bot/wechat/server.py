@@ -29,6 +29,7 @@ from bot.console import as_plain_text
 from bot.digests import materialize
 from bot.i18n import t
 from bot.wechat.crypto import CallbackError, MsgCrypt, Reason
+from bot.wechat.limits import REPLY_TIMEOUT_S
 from bot.wechat.protocol import (
     MAX_REQUEST_BYTES,
     WECHAT,
@@ -49,7 +50,7 @@ from newsbrief.store.db import Database
 
 log = logging.getLogger(__name__)
 
-BUDGET_S = 4.5
+BUDGET_S = REPLY_TIMEOUT_S - 0.5
 """Of WeChat's 5 s: what is left covers the network and sealing the reply."""
 MAX_PULLED = 50
 """Queued parts looked at for one reply (a reply holds a few; the rest wait for the next)."""
