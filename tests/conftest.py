@@ -119,9 +119,10 @@ async def harness(database_url: str) -> AsyncIterator[Harness]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that reads the corpora is slow by nature; mark it so, wherever it lives."""
+    """Tests that read the corpora or fuzz are slow by nature: mark them so, wherever they live
+    (crash and lint/type modules carry ``pytestmark = pytest.mark.slow`` themselves)."""
     for item in items:
-        if "shared" in getattr(item, "fixturenames", ()):
+        if "shared" in getattr(item, "fixturenames", ()) or "fuzz" in item.name:
             item.add_marker(pytest.mark.slow)
 
 

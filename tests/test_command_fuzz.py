@@ -25,6 +25,8 @@ from newsbrief.store.db import Database
 from newsbrief.store.tables import DeliveryRow, DigestCursorRow, SubscriberRow
 from tests.servers.botapi import parse_html, utf16_len
 
+pytestmark = pytest.mark.slow
+
 COMMANDS_RUN = 5000
 BATCH = 10
 """Commands per Hypothesis example: the engine's own cost per example is paid 500 times, not

@@ -206,6 +206,7 @@ def test_a_symlinked_config_stays_a_symlink(tmp_path: Path, config: Path) -> Non
     assert link.is_symlink() and "https://a.example/" in config.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_simultaneous_edits_lose_nothing(config: Path) -> None:
     def add(n: int) -> list[str]:
         return add_feeds(config, [{"id": f"f{n}", "url": f"https://f{n}.example/feed"}])

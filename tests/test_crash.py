@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, update
 
 from newsbrief.store import feeds as feed_store
@@ -37,6 +38,8 @@ from newsbrief.store.tables import DeliveryRow, DigestCursorRow, EntryRow, FeedR
 from tests.harness import telegram_chat
 from tests.servers.botapi import BotApiServer, JsonDict
 from tests.servers.feeds import FeedServer, rss
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "555000:crash-test"

@@ -241,6 +241,7 @@ async def test_a_permanent_redirect_is_adopted_after_it_is_seen_consistently(
     assert health(runtime)["moved"].url == bad.url("/new.xml")
 
 
+@pytest.mark.slow
 async def test_politeness_with_500_feeds_on_one_host(tmp_path: Any) -> None:
     # A property of the fetcher, so one database (SQLite) is enough.
     database_url = f"sqlite:///{tmp_path / 'polite.db'}"
