@@ -8,6 +8,8 @@ network or chat library; and each third-party library stays in the folder that w
 from __future__ import annotations
 
 import ast
+import importlib
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -132,3 +134,16 @@ def test_the_checker_sees_violations(tmp_path: Path) -> None:
     assert any(v.startswith("telegram belongs") for v in found)
     assert violations("bot/telegram/app.py", {"telegram", "newsbrief.records"}) == []
     assert violations("bot/telegram/app.py", {"jobs.runtime"}) == ["bot/ must not import ['jobs']"]
+
+
+@pytest.mark.parametrize("script", sorted((ROOT / "bench").glob("*.py")), ids=lambda p: p.name)
+def test_bench_scripts_import_what_exists(script: Path) -> None:
+    """Benchmarks are not run by the suite, so a moved module must not leave them broken."""
+    for node in ast.walk(ast.parse(script.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in PACKAGES:
+            module = importlib.import_module(node.module or "")
+            for alias in node.names:
+                found = hasattr(module, alias.name) or importlib.util.find_spec(
+                    f"{node.module}.{alias.name}"
+                )
+                assert found, f"{script.name}: {node.module} has no {alias.name}"
