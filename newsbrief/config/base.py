@@ -25,11 +25,13 @@ def check_http_url(url: str) -> str:
     return url.strip()
 
 
-def _check_id(value: str) -> str:
+def check_id(value: str) -> str:
     if not _ID.match(value):
         raise ValueError(f"{value!r} is not an id (lowercase letters, digits, - and _)")
     return value
 
 
-class _Section(BaseModel):
+class Section(BaseModel):
+    """A config section: an unknown key is an error (a typo must not pass unnoticed)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)

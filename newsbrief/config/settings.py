@@ -22,7 +22,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from newsbrief.articles.topics import TopicRule
-from newsbrief.config.base import Language, _check_id, _Section, check_http_url
+from newsbrief.config.base import Language, Section, check_http_url, check_id
 from newsbrief.config.channels import (
     DingTalkConfig,
     FeishuConfig,
@@ -41,14 +41,14 @@ DEFAULT_CONFIG_PATH = Path("config/newsbrief.yaml")
 ENV_PREFIX = "NEWSBRIEF_"
 
 
-class TopicName(_Section):
+class TopicName(Section):
     zh: str
     en: str
     zh_hant: str = ""
     """The Traditional Chinese name; converted from ``zh`` when empty."""
 
 
-class TopicConfig(_Section):
+class TopicConfig(Section):
     """A topic subscribers follow. Most come from the taxonomy file (``topics_file``); a few
     can be written inline under ``topics``. See config/topics.yaml for what each field does."""
 
@@ -66,7 +66,7 @@ class TopicConfig(_Section):
     priority: int = Field(default=0, ge=-5, le=5)
     """Ranks this topic's stories higher (positive) or lower (negative) in digests."""
 
-    _id = field_validator("id")(_check_id)
+    _id = field_validator("id")(check_id)
 
     def display(self, lang: str) -> str:
         if lang == "en":
@@ -91,7 +91,7 @@ class TopicConfig(_Section):
         )
 
 
-class FeedConfig(_Section):
+class FeedConfig(Section):
     id: str
     url: str
     topics: tuple[str, ...] = ()
@@ -108,7 +108,7 @@ class FeedConfig(_Section):
     """Fetch the article page for its main text: when the feed's content looks partial
     (``auto``), for every entry (``always``), or not at all (``never``)."""
 
-    _id = field_validator("id")(_check_id)
+    _id = field_validator("id")(check_id)
     _url = field_validator("url")(check_http_url)
 
     def to_feed(self) -> Feed:
@@ -124,7 +124,7 @@ class FeedConfig(_Section):
         )
 
 
-class SubscriberDefaults(_Section):
+class SubscriberDefaults(Section):
     schedule: str = "instant"
     timezone: str = "Asia/Shanghai"
     language: Language = "zh-Hans"
@@ -157,7 +157,7 @@ class SubscriberDefaults(_Section):
         return str(quiet) if quiet else None
 
 
-class TelegramConfig(_Section):
+class TelegramConfig(Section):
     token: SecretStr | None = None
     """From ``TELEGRAM_BOT_TOKEN``; never put it in the file."""
     api_base_url: str = "https://api.telegram.org"
@@ -167,7 +167,7 @@ class TelegramConfig(_Section):
     _url = field_validator("api_base_url")(check_http_url)
 
 
-class FetchConfig(_Section):
+class FetchConfig(Section):
     allow_private_networks: bool = False
     """Allow feeds on loopback/private/link-local addresses (tests and the demo set this)."""
     allowed_networks: tuple[str, ...] = ()
@@ -200,7 +200,7 @@ class FetchConfig(_Section):
         return value
 
 
-class PollingConfig(_Section):
+class PollingConfig(Section):
     """When feeds are checked, and when a failing feed is given up on."""
 
     min_interval: int = Field(default=5, ge=1)
@@ -219,7 +219,7 @@ class PollingConfig(_Section):
     """Polls that must see the same permanent redirect before the stored URL changes."""
 
 
-class SchedulerConfig(_Section):
+class SchedulerConfig(Section):
     """Seconds between two runs of each tick."""
 
     poll: float = Field(default=60, gt=0)
