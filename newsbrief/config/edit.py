@@ -40,6 +40,7 @@ from ruamel.yaml.tokens import (
     ScalarToken,
 )
 
+from newsbrief.config.base import ID_MAX_LEN
 from newsbrief.config.settings import FeedConfig, config_path, load_config, plain_data
 from newsbrief.text.chinese import to_traditional
 
@@ -91,7 +92,8 @@ def derive_id(url: str, taken: Iterable[str] = ()) -> str:
             labels.pop()  # the top-level domain
         if len(labels) > 1 and labels[-1] in _SECOND_LEVEL:
             labels.pop()  # co.uk, com.cn
-    base = re.sub(r"[^a-z0-9_-]+", "-", "-".join(labels)).strip("-_")[:56] or "feed"
+    # An id by ``ID_PATTERN``: its characters, a letter or digit first, and room for "-N".
+    base = re.sub(r"[^a-z0-9_-]+", "-", "-".join(labels)).strip("-_")[: ID_MAX_LEN - 8] or "feed"
     used = set(taken)
     candidate, n = base, 1
     while candidate in used:

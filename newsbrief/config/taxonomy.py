@@ -18,7 +18,6 @@ Line numbers come from ruamel's round-trip nodes, so an admin sees where to fix 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,9 +28,9 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from newsbrief.articles.topics import RegexError, TopicRule, compile_regex
+from newsbrief.config.base import ID_PATTERN
 
 LANGUAGES = ("zh-Hans", "zh-Hant", "en")
-_ID = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 _TERM_LISTS = ("aliases", "keywords", "weak", "exclude", "regex")
 _KEYS = {"id", "parent", "group", "names", *_TERM_LISTS}
 
@@ -163,7 +162,7 @@ def _topic(item: CommentedMap, line: int, problems: list[Problem]) -> Topic | No
         if key not in _KEYS:
             problems.append((_key_line(item, key), f"unknown key {key!r}"))
     topic_id = item.get("id")
-    if not isinstance(topic_id, str) or not _ID.fullmatch(topic_id):
+    if not isinstance(topic_id, str) or not ID_PATTERN.match(topic_id):
         where = _key_line(item, "id") if "id" in item else line
         problems.append((where, f"id must be lowercase letters, digits, '-' or '_': {topic_id!r}"))
     label = topic_id if isinstance(topic_id, str) else "?"
@@ -172,7 +171,7 @@ def _topic(item: CommentedMap, line: int, problems: list[Problem]) -> Topic | No
     if parent is not None and not isinstance(parent, str):
         problems.append((_key_line(item, "parent"), f"{label}: parent must be a topic id"))
     group = item.get("group")
-    if group is not None and (not isinstance(group, str) or not _ID.fullmatch(group)):
+    if group is not None and (not isinstance(group, str) or not ID_PATTERN.match(group)):
         problems.append((_key_line(item, "group"), f"{label}: group must be a lowercase name"))
     lists = {key: _terms(item, key, label, problems) for key in _TERM_LISTS}
     for j, pattern in enumerate(lists["regex"]):
