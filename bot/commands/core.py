@@ -25,7 +25,7 @@ from pathlib import Path
 from bot.commands.admin import ADMIN_ASYNC_HANDLERS, ADMIN_HANDLERS
 from bot.commands.io import ALIASES, KNOWN, MAX_CALLBACK_BYTES, Button, Command, Reply, parse
 from bot.digests import compose_for
-from bot.i18n import LANG_NAMES, normalize_lang, t
+from bot.i18n import LANG_NAMES, LANGS, normalize_lang, t
 from bot.telegram.render import MAX_TEXT_UTF16, esc, visible_len
 from newsbrief.config.settings import Config, TopicConfig
 from newsbrief.feeds.discovery import PageFetcher
@@ -723,12 +723,7 @@ def _prefix(args: list[str]) -> str:
 
 
 def _lang_buttons(prefix: str) -> tuple[tuple[Button, ...], ...]:
-    return (
-        tuple(
-            Button(LANG_NAMES[code], f"/lang {prefix}{code}")
-            for code in ("zh-Hans", "zh-Hant", "en")
-        ),
-    )
+    return (tuple(Button(LANG_NAMES[code], f"/lang {prefix}{code}") for code in LANGS),)
 
 
 def _changes(name: str, args: list[str]) -> bool:

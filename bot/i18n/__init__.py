@@ -6,10 +6,11 @@ import functools
 from typing import Any
 
 from bot.i18n.admin import ADMIN_CATALOGUE
+from newsbrief.records import LANGUAGES
 from newsbrief.text.chinese import to_traditional
 
 DEFAULT_LANG = "zh-Hans"
-LANGS = ("zh-Hans", "zh-Hant", "en")
+LANGS = LANGUAGES
 LANG_NAMES = {"zh-Hans": "简体中文", "zh-Hant": "繁體中文", "en": "English"}
 
 CATALOGUE: dict[str, dict[str, str]] = {

@@ -1,4 +1,4 @@
-"""What every config section shares: the base model, ids, URLs, languages.
+"""What every config section shares: the base model, ids, URLs.
 
 A module of its own so that sections defined elsewhere (``newsbrief.config.channels``) and
 ``newsbrief.config.settings``, which gathers them into ``Config``, can both use it.
@@ -7,13 +7,10 @@ A module of its own so that sections defined elsewhere (``newsbrief.config.chann
 from __future__ import annotations
 
 import re
-from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
-LANGUAGES = ("zh-Hans", "zh-Hant", "en")
-Language = Literal["zh-Hans", "zh-Hant", "en"]
 # The one rule for every id an admin writes: feeds, topics and their groups, robots. Lowercase
 # letters, digits, '-' and '_', a letter or digit first, at most 64 characters (the store's id
 # columns are String(64)). Of the two rules there were, this is the wider: the taxonomy's

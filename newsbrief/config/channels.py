@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 
-from newsbrief.config.base import Language, Section, check_http_url, check_id
+from newsbrief.config.base import Section, check_http_url, check_id
+from newsbrief.records import Language
 from newsbrief.schedule import parse_schedule
 
 WebhookPlatform = Literal["wecom", "dingtalk", "feishu"]

@@ -22,7 +22,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from newsbrief.articles.topics import TopicRule
-from newsbrief.config.base import Language, Section, check_http_url, check_id
+from newsbrief.config.base import Section, check_http_url, check_id
 from newsbrief.config.channels import (
     DingTalkConfig,
     FeishuConfig,
@@ -33,7 +33,7 @@ from newsbrief.config.channels import (
     check_robot_ids,
 )
 from newsbrief.config.taxonomy import TaxonomyError, load_taxonomy
-from newsbrief.records import Feed
+from newsbrief.records import Feed, Language
 from newsbrief.schedule import parse_quiet, parse_schedule
 from newsbrief.text.chinese import to_traditional
 

@@ -29,8 +29,8 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from newsbrief.articles.topics import RegexError, TopicRule, compile_regex
 from newsbrief.config.base import ID_PATTERN
+from newsbrief.records import LANGUAGES
 
-LANGUAGES = ("zh-Hans", "zh-Hant", "en")
 _TERM_LISTS = ("aliases", "keywords", "weak", "exclude", "regex")
 _KEYS = {"id", "parent", "group", "names", *_TERM_LISTS}
 
