@@ -27,9 +27,9 @@ from bot.commands.io import ALIASES, KNOWN, MAX_CALLBACK_BYTES, Button, Command,
 from bot.digests import compose_for
 from bot.i18n import LANG_NAMES, LANGS, normalize_lang, t
 from bot.telegram.render import MAX_TEXT_UTF16, esc, visible_len
-from newsbrief.config.settings import Config, TopicConfig
+from newsbrief.config.settings import Config
 from newsbrief.feeds.discovery import PageFetcher
-from newsbrief.records import Keywords, Subscriber
+from newsbrief.records import Keywords, Subscriber, Topic
 from newsbrief.schedule import parse_quiet, parse_schedule
 from newsbrief.store import lookup, subscribers
 from newsbrief.store.db import Database
@@ -179,7 +179,7 @@ class CommandCore:
         self.config_file = config_file
         """The YAML file admin commands edit; None when the config did not come from a file."""
         self.on_config_change = on_config_change
-        self._topic_index: tuple[object, dict[str, TopicConfig]] | None = None
+        self._topic_index: tuple[object, dict[str, Topic]] | None = None
 
     async def handle(
         self,
@@ -310,14 +310,15 @@ class CommandCore:
                 quiet_hours=defaults.quiet_hours,
             )
 
-    def _topics_by_name(self) -> dict[str, TopicConfig]:
+    def _topics_by_name(self) -> dict[str, Topic]:
         """Topic ids, names in every script and language, and aliases, case-folded."""
         config = self.config()
         if self._topic_index is not None and self._topic_index[0] is config:
             return self._topic_index[1]
-        index: dict[str, TopicConfig] = {}
+        index: dict[str, Topic] = {}
         for topic in config.topics:
-            names = (topic.id, topic.name.zh, topic.name.en, topic.name.zh_hant, *topic.aliases)
+            n = topic.names
+            names = (topic.id, n.zh_hans, n.en, n.zh_hant, *topic.aliases)
             for key in names:
                 if key:
                     for form in (key, to_simplified(key), to_traditional(key)):
@@ -325,10 +326,10 @@ class CommandCore:
         self._topic_index = (config, index)
         return index
 
-    def resolve_topics(self, names: list[str]) -> tuple[list[TopicConfig], list[str]]:
+    def resolve_topics(self, names: list[str]) -> tuple[list[Topic], list[str]]:
         """Match names against topic ids, names (any script or language) and aliases."""
         index = self._topics_by_name()
-        found: list[TopicConfig] = []
+        found: list[Topic] = []
         unknown: list[str] = []
         for name in names:
             key = name.casefold()

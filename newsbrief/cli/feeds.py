@@ -154,7 +154,7 @@ def _topic_lookup(config: Config) -> dict[str, str]:
     """Folder and category names an OPML file may use for a topic: its id and both names."""
     lookup: dict[str, str] = {}
     for topic in config.topics:
-        for name in (topic.id, topic.name.en, topic.name.zh):
+        for name in (topic.id, topic.names.en, topic.names.zh_hans):
             lookup.setdefault(name.strip().lower(), topic.id)
     return lookup
 
@@ -237,7 +237,7 @@ def cmd_feeds_export(args: argparse.Namespace) -> int:
     data = export_opml(
         config.feeds,
         {f.id: f.id for f in config.feeds},
-        topic_names={t.id: t.name.en for t in config.topics},
+        topic_names={t.id: t.names.en for t in config.topics},
     )
     if args.output is None:
         sys.stdout.flush()

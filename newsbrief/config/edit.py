@@ -260,8 +260,8 @@ def add_topic(
     entry: dict[str, Any] = {"id": topic_id}
     if taxonomy is not None:
         entry["names"] = {"zh-Hans": zh, "zh-Hant": to_traditional(zh), "en": en}
-        # Taxonomy names are not matched by themselves: the names that identify the topic are
-        # listed as aliases (see newsbrief.config.taxonomy).
+        # The taxonomy's topics list the names that identify them as aliases: a topic with
+        # aliases is not matched by its names (see newsbrief.articles.topics).
         entry["aliases"] = list(dict.fromkeys([zh, en]))
     else:
         entry["name"] = {"zh": zh, "en": en}
@@ -296,7 +296,8 @@ def add_topic_aliases(
     (ones it has already are skipped), or None when no file defines the topic.
 
     An inline topic without aliases matches its own names; with aliases it matches those
-    instead (see ``TopicConfig.rule``), so its names are added first to keep them matching.
+    instead (see ``newsbrief.articles.topics``), so its names are added first to keep them
+    matching.
     """
     file = config_path(path)
     home = topic_home(file, topic_id)

@@ -1,4 +1,4 @@
-"""``config/topics.yaml`` -> typed topic records, every problem reported as ``file:line: reason``.
+"""``config/topics.yaml`` -> ``Topic`` records, every problem reported as ``file:line: reason``.
 
 The file is a mapping with one key, ``topics``: a list of topics, each
 
@@ -27,52 +27,12 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from newsbrief.articles.topics import RegexError, TopicRule, compile_regex
+from newsbrief.articles.topics import RegexError, compile_regex
 from newsbrief.config.base import ID_PATTERN
-from newsbrief.records import LANGUAGES
+from newsbrief.records import LANGUAGES, Topic, TopicNames
 
 _TERM_LISTS = ("aliases", "keywords", "weak", "exclude", "regex")
 _KEYS = {"id", "parent", "group", "names", *_TERM_LISTS}
-
-
-@dataclass(frozen=True, slots=True)
-class TopicNames:
-    zh_hans: str
-    zh_hant: str
-    en: str
-
-    def for_language(self, lang: str) -> str:
-        if lang == "zh-Hant":
-            return self.zh_hant
-        return self.zh_hans if lang.startswith("zh") else self.en
-
-
-@dataclass(frozen=True, slots=True)
-class Topic:
-    id: str
-    names: TopicNames
-    aliases: tuple[str, ...] = ()
-    keywords: tuple[str, ...] = ()
-    weak: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    regex: tuple[str, ...] = ()
-    parent: str | None = None
-    group: str | None = None
-    line: int = 0
-
-    def rule(self) -> TopicRule:
-        """The matching rule. Names are not matched by themselves: "Society" or "Science" as a
-        word says little; a topic lists the names that do identify it among its aliases."""
-        return TopicRule(
-            id=self.id,
-            keywords=self.keywords,
-            aliases=self.aliases,
-            weak=self.weak,
-            exclude=self.exclude,
-            regex=self.regex,
-            parent=self.parent,
-            group=self.group,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +41,6 @@ class Taxonomy:
 
     def get(self, topic_id: str) -> Topic | None:
         return next((t for t in self.topics if t.id == topic_id), None)
-
-    def rules(self) -> list[TopicRule]:
-        return [t.rule() for t in self.topics]
 
     def resolve(self, name: str) -> Topic | None:
         """The topic a subscriber means by ``name``: its id, any name or any alias."""
