@@ -32,6 +32,7 @@ from bench.databases import database
 from bot.digests import compose_due, compose_for
 from jobs.compose import BATCH
 from newsbrief.config.settings import Config
+from newsbrief.records import LANGUAGES
 from newsbrief.store import subscribers
 from newsbrief.store.db import Database
 from newsbrief.store.tables import (
@@ -45,7 +46,6 @@ from newsbrief.store.tables import (
 
 TOPICS = 100
 STORIES = 500
-LANGS = ("zh-Hans", "zh-Hant", "en")
 WORDS_ZH = [
     "比特币",
     "以太坊",
@@ -111,7 +111,7 @@ def populate(db: Database, count: int, now: datetime, rng: random.Random) -> Non
                         "platform": "telegram",
                         "chat_id": str(sid),
                         "thread_id": 0,
-                        "lang": LANGS[sid % 3],
+                        "lang": LANGUAGES[sid % len(LANGUAGES)],
                         "timezone": "Asia/Shanghai",
                         "schedule": "instant",
                         "paused": False,

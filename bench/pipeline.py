@@ -16,7 +16,7 @@ from pathlib import Path
 import feedparser
 
 from newsbrief.articles.build import build_article
-from newsbrief.articles.topics import TopicMatcher, TopicRule
+from newsbrief.articles.topics import TopicMatcher
 from newsbrief.config.settings import load_config
 from newsbrief.feeds.parse import FeedParseError, parse_feed
 
@@ -37,9 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     files = sorted(CORPUS.iterdir())[: args.limit]
     config = load_config(ROOT / "config" / "newsbrief.yaml")
-    matcher = TopicMatcher(
-        TopicRule(t.id, (t.name.zh, t.name.en, *t.keywords)) for t in config.topics
-    )
+    matcher = TopicMatcher(config.topics)
 
     ratios, ours_times, article_rates = [], [], []
     entries_total = 0

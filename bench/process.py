@@ -40,7 +40,7 @@ def main() -> None:
     config = load_config(ROOT / "config" / "newsbrief.yaml")
 
     started = time.perf_counter()
-    matcher = TopicMatcher(config.topic_rules())
+    matcher = TopicMatcher(config.topics)
     keywords("预热词典加载", "zh-Hans")  # jieba loads its dictionary once per process
     detect_language(to_simplified("載入"))
     fingerprint_text("全角，標點")  # NFKC's character tables are built once per process

@@ -36,7 +36,7 @@ def matcher_for(ctx: JobContext) -> TopicMatcher:
     """One matcher per config: compiling the taxonomy's rules is not free."""
     cached = ctx.extras.get("matcher")
     if cached is None or cached[0] is not ctx.config:
-        cached = ctx.extras["matcher"] = (ctx.config, TopicMatcher(ctx.config.topic_rules()))
+        cached = ctx.extras["matcher"] = (ctx.config, TopicMatcher(ctx.config.topics))
     matcher: TopicMatcher = cached[1]
     return matcher
 

@@ -15,7 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, get_args
+
+Language = Literal["zh-Hans", "zh-Hant", "en"]
+"""A reader's language: replies, digests and topic names come in each of these."""
+LANGUAGES: tuple[Language, ...] = get_args(Language)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +34,50 @@ class Feed:
     max_interval: int | None = None
     announce_updates: bool = False
     fulltext: str = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class TopicNames:
+    """A topic's name in each of ``LANGUAGES``."""
+
+    zh_hans: str
+    zh_hant: str
+    en: str
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """A topic subscribers follow, as the taxonomy file or the config's inline ``topics`` define
+    it; the topic matcher files articles by its terms (``newsbrief.articles.topics``)."""
+
+    id: str
+    names: TopicNames
+    keywords: tuple[str, ...] = ()
+    """Terms that put an article under this topic."""
+    aliases: tuple[str, ...] = ()
+    """Other names: matched (they weigh double) and accepted in commands."""
+    weak: tuple[str, ...] = ()
+    """Terms common outside the topic too: each counts half, so one alone files nothing."""
+    exclude: tuple[str, ...] = ()
+    """Terms that veto the hits they cover."""
+    regex: tuple[str, ...] = ()
+    """RE2 patterns."""
+    parent: str | None = None
+    """For a subtopic: the topic its matches also file the text under."""
+    group: str | None = None
+    """Topics of one group compete for a story (see ``newsbrief.articles.topics``)."""
+    priority: int = 0
+    """Ranks this topic's stories higher (positive) or lower (negative) in digests."""
+    line: int = 0
+    """Where the topic starts in the taxonomy file; 0 for an inline topic."""
+
+    def display(self, lang: str) -> str:
+        """The name a reader of ``lang`` sees."""
+        if lang == "en":
+            return self.names.en
+        if lang == "zh-Hant":
+            return self.names.zh_hant
+        return self.names.zh_hans
 
 
 @dataclass(frozen=True, slots=True)

@@ -297,8 +297,8 @@ async def test_topic_and_rmfeed_explain_their_usage(admin_harness: Harness) -> N
     assert usage.startswith("Usage:\n/topic add ID zh-name en-name [keyword…]")
     assert await h.say("/topic add x", expect=2, chat=ADMIN) == usage
     assert await h.say("/topic add Bad! 坏 Bad", expect=3, chat=ADMIN) == (
-        "Bad! is not a topic id: a lowercase letter first, then lowercase letters, digits, "
-        "- and _, at most 32."
+        "Bad! is not a topic id: a lowercase letter or digit first, then lowercase letters, "
+        "digits, - and _, at most 64."
     )
     assert await h.say("/topic alias nope x", expect=4, chat=ADMIN) == (
         "No such topic: nope. Send /topics to see them all."

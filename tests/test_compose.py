@@ -166,7 +166,7 @@ def test_daily_subscribers_wait_and_quiet_hours_hold(db: Database) -> None:
 def test_parts_rendered_when_sent_match_the_digest_rendered_at_once(db: Database) -> None:
     long = "长" * 480
     add_stories(db, *((i, f"标题{i}", long, ["ai"], 1) for i in range(1, 31)))
-    config = Config(feeds=[], topics=CONFIG.model_dump()["topics"])
+    config = Config(feeds=[], topics=CONFIG.topics)
     reader = subscriber(db, 1, ["ai"])
     compose_due(db, config, NOW)
     with db.session() as session:

@@ -296,7 +296,7 @@ def test_a_topic_still_in_use_is_not_removed(config: Path) -> None:
     assert any("unknown parent 'crypto'" in str(p) for p in caught.value.problems)
     assert taxonomy.read_bytes() == before
     with pytest.raises(ConfigError):
-        add_topic(config, "x" * 40, "长", "Long")  # the taxonomy's ids are at most 32 long
+        add_topic(config, "x" * 65, "长", "Long")  # ids are at most 64 long
     assert taxonomy.read_bytes() == before
 
 

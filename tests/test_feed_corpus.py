@@ -22,6 +22,7 @@ import feedparser
 from sqlalchemy import func, select
 
 from jobs.runtime import Runtime
+from newsbrief.config.base import ID_PATTERN as FEED_ID
 from newsbrief.config.settings import Config, FetchConfig
 from newsbrief.feeds.jsonfeed import VERSION_PREFIX, text_to_html
 from newsbrief.feeds.parse import entry_content, entry_key, plain_title
@@ -29,7 +30,6 @@ from newsbrief.store.tables import EntryRow
 from tests.servers.feeds import FeedServer
 
 DOCS = {".md", ".txt", ".rst"}
-FEED_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 POLLS = 4
 
 

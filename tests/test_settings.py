@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from newsbrief.articles.topics import TopicMatcher
 from newsbrief.config.settings import ConfigError, load_config
+from newsbrief.records import Topic, TopicNames
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -126,3 +128,31 @@ def test_bad_schedule_and_timezone_are_refused(tmp_path: Path) -> None:
     reasons = {p.line: p.reason for p in caught.value.problems}
     assert "unknown schedule" in reasons[2]
     assert "unknown IANA timezone" in reasons[3]
+
+
+def test_inline_and_taxonomy_topics_are_one_type(tmp_path: Path) -> None:
+    """Both kinds of topic load as the Topic record the matcher takes; inline errors keep their
+    lines, after the taxonomy's topics in ``topics``."""
+    (tmp_path / "topics.yaml").write_text(
+        "topics:\n  - id: ai\n    names: {zh-Hans: 人工智能, zh-Hant: 人工智慧, en: AI}\n"
+        "    aliases: [AI]\n",
+        encoding="utf-8",
+    )
+    path = write(
+        tmp_path,
+        "topics_file: topics.yaml\ntopics:\n"
+        "  - id: space\n    name: {zh: 航天, en: Space}\n    keywords: [火箭]\n    priority: 2\n",
+    )
+    config = load_config(path)
+    ai, space = config.topics
+    assert isinstance(ai, Topic) and isinstance(space, Topic)
+    assert (ai.line, space.line) == (2, 0)
+    assert space.names == TopicNames("航天", "航天", "Space") and space.priority == 2
+    # No aliases: the names are matched too.
+    assert TopicMatcher(config.topics).match("航天新闻；AI") == ("ai", "space")
+    path.write_text(path.read_text("utf-8").replace("priority: 2", "priority: 9"), "utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    [problem] = caught.value.problems
+    assert (problem.file, problem.line) == (str(path), 6)
+    assert problem.reason.endswith("priority: Input should be less than or equal to 5")

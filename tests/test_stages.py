@@ -8,14 +8,16 @@ import pytest
 
 from newsbrief.articles.build import build_article, fingerprint
 from newsbrief.articles.summaries import split_sentences, summarize
-from newsbrief.articles.topics import TopicMatcher, TopicRule
+from newsbrief.articles.topics import TopicMatcher
 from newsbrief.digests import compose_digest
 from newsbrief.feeds.parse import FeedParseError, entry_key, parse_feed
-from newsbrief.records import Entry, StoryItem
+from newsbrief.records import Entry, StoryItem, Topic, TopicNames
 from newsbrief.text.html_text import html_to_text
 from newsbrief.text.language import detect_language
 
 SAMPLES = Path(__file__).resolve().parent.parent / "config" / "samples"
+# A topic without aliases is matched by its names too: these have none, so only the terms count.
+NAMELESS = TopicNames("", "", "")
 
 
 def test_entry_identity_prefers_guid_then_link_then_content() -> None:
@@ -61,7 +63,9 @@ def test_detect_language(text: str, lang: str) -> None:
 
 
 def test_topic_keywords_match_whole_latin_words_only() -> None:
-    matcher = TopicMatcher([TopicRule("ai", ("AI", "大模型")), TopicRule("crypto", ("BTC",))])
+    matcher = TopicMatcher(
+        [Topic("ai", NAMELESS, ("AI", "大模型")), Topic("crypto", NAMELESS, ("BTC",))]
+    )
     assert matcher.match("New AI model released") == ("ai",)
     assert matcher.match("PAID subscribers in Thailand") == ()
     assert matcher.match("国产大模型开源") == ("ai",)
@@ -88,7 +92,7 @@ def test_build_article() -> None:
         link="https://x/a",
         content_html="<p>OpenAI 发布了新的大模型。它更快。</p>",
     )
-    article = build_article(7, entry, TopicMatcher([TopicRule("ai", ("大模型",))]), ("tech",))
+    article = build_article(7, entry, TopicMatcher([Topic("ai", NAMELESS, ("大模型",))]), ("tech",))
     assert article.title == "GPT & friends"
     assert article.lang == "zh-Hans"
     assert article.topics == ("ai", "tech")

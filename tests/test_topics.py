@@ -7,19 +7,24 @@ from pathlib import Path
 
 import pytest
 
-from newsbrief.articles.topics import TopicMatcher, TopicRule
+from newsbrief.articles.topics import TopicMatcher
 from newsbrief.config.taxonomy import load_taxonomy
+from newsbrief.records import Topic, TopicNames
 
 TAXONOMY = Path(__file__).resolve().parent.parent / "config" / "topics.yaml"
+# A topic without aliases is matched by its names too: these have none, so only the terms count.
+NAMELESS = TopicNames("", "", "")
 
 
 @pytest.fixture(scope="module")
 def matcher() -> TopicMatcher:
-    return TopicMatcher(load_taxonomy(TAXONOMY).rules())
+    return TopicMatcher(load_taxonomy(TAXONOMY).topics)
 
 
 def test_latin_terms_match_whole_words_and_acronyms_keep_their_case() -> None:
-    m = TopicMatcher([TopicRule("ai", ("AI", "machine learning")), TopicRule("x", ("BTC",))])
+    m = TopicMatcher(
+        [Topic("ai", NAMELESS, ("AI", "machine learning")), Topic("x", NAMELESS, ("BTC",))]
+    )
     assert m.match("New AI model released") == ("ai",)
     assert m.match("PAID subscribers in Thailand") == ()
     assert m.match("said the ai") == ()  # a short all-caps alias is an acronym
@@ -30,20 +35,20 @@ def test_latin_terms_match_whole_words_and_acronyms_keep_their_case() -> None:
 
 
 def test_two_character_chinese_terms_respect_word_boundaries() -> None:
-    m = TopicMatcher([TopicRule("sports", ("球星", "足球"))])
+    m = TopicMatcher([Topic("sports", NAMELESS, ("球星", "足球"))])
     assert m.match("全球星级酒店评选揭晓") == ()  # 全球|星级: 球星 straddles two words
     assert m.match("球星梅西宣布退役") == ("sports",)
     assert m.match("中国足球队晋级") == ("sports",)  # 足球 begins 足球队: still football
 
 
 def test_exclusions_veto_the_hits_they_cover() -> None:
-    m = TopicMatcher([TopicRule("finance", ("基金",), exclude=("基金会",))])
+    m = TopicMatcher([Topic("finance", NAMELESS, ("基金",), exclude=("基金会",))])
     assert m.match("红十字基金会发起募捐") == ()
     assert m.match("基金会发布年报，基金净值上涨") == ("finance",)
 
 
 def test_a_weak_term_alone_files_nothing() -> None:
-    m = TopicMatcher([TopicRule("stocks", ("创业板",), weak=("大涨", "收评"))])
+    m = TopicMatcher([Topic("stocks", NAMELESS, ("创业板",), weak=("大涨", "收评"))])
     assert m.match("有色金属期货收评：沪铜大涨") == ("stocks",)  # two weak terms are enough
     assert m.match("新能源车销量大涨") == ()  # one weak term says little
     assert m.match("创业板指数大涨") == ("stocks",)
@@ -52,8 +57,8 @@ def test_a_weak_term_alone_files_nothing() -> None:
 def test_weak_terms_tip_sections_only_with_other_evidence() -> None:
     m = TopicMatcher(
         [
-            TopicRule("finance", ("央行",), aliases=("基金",), group="section"),
-            TopicRule("stocks", ("大盘",), weak=("建仓", "减仓"), group="section"),
+            Topic("finance", NAMELESS, ("央行",), aliases=("基金",), group="section"),
+            Topic("stocks", NAMELESS, ("大盘",), weak=("建仓", "减仓"), group="section"),
         ]
     )
     # A fund story in market words is a fund story: the alias outweighs keyword and weak term.
@@ -62,8 +67,8 @@ def test_weak_terms_tip_sections_only_with_other_evidence() -> None:
     # A keyword holding an alias weighs as the alias: 基金公司 is 基金 news, not a tie with 大盘.
     m = TopicMatcher(
         [
-            TopicRule("finance", ("基金公司",), aliases=("基金",), group="section"),
-            TopicRule("stocks", ("大盘",), group="section"),
+            Topic("finance", NAMELESS, ("基金公司",), aliases=("基金",), group="section"),
+            Topic("stocks", NAMELESS, ("大盘",), group="section"),
         ]
     )
     assert m.match("基金公司跑赢大盘") == ("finance",)
@@ -72,9 +77,9 @@ def test_weak_terms_tip_sections_only_with_other_evidence() -> None:
 def test_a_tie_between_sections_files_neither() -> None:
     m = TopicMatcher(
         [
-            TopicRule("ai", ("人工智能",)),
-            TopicRule("sports", ("冠军",), group="section"),
-            TopicRule("entertainment", ("电影",), group="section"),
+            Topic("ai", NAMELESS, ("人工智能",)),
+            Topic("sports", NAMELESS, ("冠军",), group="section"),
+            Topic("entertainment", NAMELESS, ("电影",), group="section"),
         ]
     )
     assert m.match("人工智能电影获得冠军") == ("ai",)  # a film or a match? no section says
@@ -83,20 +88,20 @@ def test_a_tie_between_sections_files_neither() -> None:
 
 
 def test_word_boundaries_hold_across_a_clause() -> None:
-    m = TopicMatcher([TopicRule("sports", ("球星",)), TopicRule("x", ("星级",))])
+    m = TopicMatcher([Topic("sports", NAMELESS, ("球星",)), Topic("x", NAMELESS, ("星级",))])
     # Both hits share one cut of the clause; the punctuation ends it.
     assert m.match("全球星级酒店，球星入住") == ("sports", "x")
     assert m.match("全球星级酒店评选揭晓") == ("x",)
 
 
 def test_regex_rules_run_on_re2() -> None:
-    m = TopicMatcher([TopicRule("ai", (), regex=(r"GPT-?\d",))])
+    m = TopicMatcher([Topic("ai", NAMELESS, (), regex=(r"GPT-?\d",))])
     assert m.match("OpenAI ships GPT-5") == ("ai",)
     assert m.match("GPT without a version") == ()
 
 
 def test_long_texts_need_two_hits_or_one_in_the_lead() -> None:
-    m = TopicMatcher([TopicRule("crypto", ("比特币",))])
+    m = TopicMatcher([Topic("crypto", NAMELESS, ("比特币",))])
     filler = "今天的天气很好，大家都出去散步了。" * 20
     assert m.match(filler + "顺便一提比特币。") == ()
     assert m.match(filler + "比特币。比特币。") == ("crypto",)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -21,7 +20,7 @@ from bot.commands.io import Command, Reply
 from bot.i18n import t
 from bot.telegram.limits import MAX_TEXT_UTF16
 from bot.telegram.render import esc, visible_len
-from newsbrief.config.base import check_http_url
+from newsbrief.config.base import ID_PATTERN, check_http_url
 from newsbrief.config.edit import (
     add_feeds,
     add_topic,
@@ -140,8 +139,6 @@ def _entries_of(core: CommandCore, feed_id: str) -> int:
         return stats.entries_of(session, feed_id)
 
 
-# A taxonomy id is the stricter of the two files' rules: an id valid here fits in either.
-_TOPIC_ID = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 _SUBCOMMANDS = {
     "add": "add",
     "new": "add",
@@ -170,7 +167,7 @@ async def topic(core: CommandCore, command: Command, args: list[str], lang: str)
     try:
         if action == "add":
             topic_id, zh, en, keywords = args[1], args[2], args[3], args[4:]
-            if not _TOPIC_ID.fullmatch(topic_id):
+            if not ID_PATTERN.match(topic_id):
                 return Reply(t("topic_bad_id", lang, id=esc(topic_id)))
             if (existing := core.config().topic(topic_id)) is not None:
                 name = esc(existing.display(lang))

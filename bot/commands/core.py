@@ -25,12 +25,12 @@ from pathlib import Path
 from bot.commands.admin import ADMIN_ASYNC_HANDLERS, ADMIN_HANDLERS
 from bot.commands.io import ALIASES, KNOWN, Button, Command, Reply, parse
 from bot.digests import compose_for
-from bot.i18n import LANG_NAMES, normalize_lang, t
+from bot.i18n import LANG_NAMES, LANGS, normalize_lang, t
 from bot.telegram.limits import MAX_CALLBACK_BYTES, MAX_TEXT_UTF16
 from bot.telegram.render import esc, visible_len
-from newsbrief.config.settings import Config, TopicConfig
+from newsbrief.config.settings import Config
 from newsbrief.feeds.discovery import PageFetcher
-from newsbrief.records import Keywords, Subscriber, WhyPath
+from newsbrief.records import Keywords, Subscriber, Topic, WhyPath
 from newsbrief.schedule import parse_quiet, parse_schedule
 from newsbrief.store import lookup, subscribers
 from newsbrief.store.db import Database
@@ -180,7 +180,7 @@ class CommandCore:
         self.config_file = config_file
         """The YAML file admin commands edit; None when the config did not come from a file."""
         self.on_config_change = on_config_change
-        self._topic_index: tuple[object, dict[str, TopicConfig]] | None = None
+        self._topic_index: tuple[object, dict[str, Topic]] | None = None
 
     async def handle(
         self,
@@ -311,14 +311,15 @@ class CommandCore:
                 quiet_hours=defaults.quiet_hours,
             )
 
-    def _topics_by_name(self) -> dict[str, TopicConfig]:
+    def _topics_by_name(self) -> dict[str, Topic]:
         """Topic ids, names in every script and language, and aliases, case-folded."""
         config = self.config()
         if self._topic_index is not None and self._topic_index[0] is config:
             return self._topic_index[1]
-        index: dict[str, TopicConfig] = {}
+        index: dict[str, Topic] = {}
         for topic in config.topics:
-            names = (topic.id, topic.name.zh, topic.name.en, topic.name.zh_hant, *topic.aliases)
+            n = topic.names
+            names = (topic.id, n.zh_hans, n.en, n.zh_hant, *topic.aliases)
             for key in names:
                 if key:
                     for form in (key, to_simplified(key), to_traditional(key)):
@@ -326,10 +327,10 @@ class CommandCore:
         self._topic_index = (config, index)
         return index
 
-    def resolve_topics(self, names: list[str]) -> tuple[list[TopicConfig], list[str]]:
+    def resolve_topics(self, names: list[str]) -> tuple[list[Topic], list[str]]:
         """Match names against topic ids, names (any script or language) and aliases."""
         index = self._topics_by_name()
-        found: list[TopicConfig] = []
+        found: list[Topic] = []
         unknown: list[str] = []
         for name in names:
             key = name.casefold()
@@ -724,12 +725,7 @@ def _prefix(args: list[str]) -> str:
 
 
 def _lang_buttons(prefix: str) -> tuple[tuple[Button, ...], ...]:
-    return (
-        tuple(
-            Button(LANG_NAMES[code], f"/lang {prefix}{code}")
-            for code in ("zh-Hans", "zh-Hant", "en")
-        ),
-    )
+    return (tuple(Button(LANG_NAMES[code], f"/lang {prefix}{code}") for code in LANGS),)
 
 
 def _changes(name: str, args: list[str]) -> bool:

@@ -7,10 +7,11 @@ from typing import Any
 
 from bot.i18n.admin import ADMIN_CATALOGUE
 from bot.i18n.wechat import WECHAT_CATALOGUE
+from newsbrief.records import LANGUAGES
 from newsbrief.text.chinese import to_traditional
 
 DEFAULT_LANG = "zh-Hans"
-LANGS = ("zh-Hans", "zh-Hant", "en")
+LANGS = LANGUAGES
 LANG_NAMES = {"zh-Hans": "简体中文", "zh-Hant": "繁體中文", "en": "English"}
 
 CATALOGUE: dict[str, dict[str, str]] = {

@@ -93,9 +93,9 @@ ADMIN_CATALOGUE: dict[str, dict[str, str]] = {
         ),
     },
     "topic_bad_id": {
-        "zh-Hans": "话题编号 <code>{id}</code> 不合格式：以小写字母开头，只含小写字母、数字、- 和 _，最长 32 个字符。",
-        "zh-Hant": "話題編號 <code>{id}</code> 格式不符：以小寫字母開頭，只含小寫字母、數字、- 和 _，最長 32 個字元。",
-        "en": "<code>{id}</code> is not a topic id: a lowercase letter first, then lowercase letters, digits, - and _, at most 32.",
+        "zh-Hans": "话题编号 <code>{id}</code> 不合格式：以小写字母或数字开头，只含小写字母、数字、- 和 _，最长 64 个字符。",
+        "zh-Hant": "話題編號 <code>{id}</code> 格式不符：以小寫字母或數字開頭，只含小寫字母、數字、- 和 _，最長 64 個字元。",
+        "en": "<code>{id}</code> is not a topic id: a lowercase letter or digit first, then lowercase letters, digits, - and _, at most 64.",
     },
     "topic_exists": {
         "zh-Hans": "话题 <code>{id}</code> 已经存在（{name}）。",

@@ -1,4 +1,4 @@
-"""Article text -> topic ids, by alias, keyword and regex rules.
+"""Article text -> topic ids, by each ``Topic``'s aliases, keywords and regex rules.
 
 How a term matches (callers pass Simplified Chinese, see ``chinese.to_simplified``):
 
@@ -15,6 +15,9 @@ How a term matches (callers pass Simplified Chinese, see ``chinese.to_simplified
 - ``regex`` rules run on RE2 (linear time, whatever an admin writes).
 - A long text (an article, not a headline) needs two hits, or one in its first lines, so one
   passing mention deep in the body does not file it under a topic.
+- A topic's names are matched only when it has no aliases (an inline topic written as names
+  and keywords); one with aliases lists the names that do identify it among them: "Society"
+  or "Science" as a word says little.
 - A subtopic's match also files the text under its ``parent``.
 - Topics sharing a ``group`` (the sections: sports, games, finance, ...) compete: only the one
   with the highest score (aliases count double, weak terms half) is kept. A tie keeps none of
@@ -38,6 +41,7 @@ import re2
 from ahocorasick_rs import AhoCorasick
 
 from newsbrief.articles.keywords import segment
+from newsbrief.records import Topic
 
 # Up to this many characters a text counts as a headline: one hit is enough.
 SHORT_TEXT_CHARS = 200
@@ -50,18 +54,6 @@ _ASCII_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 _CJK = re.compile(r"[\u3400-\u9fff]")
 # What jieba segments as one block (its default pattern): a run of CJK, Latin letters, digits.
 _CLAUSE = re.compile(r"[\u4e00-\u9fd5A-Za-z0-9+#&._%\-]+")
-
-
-@dataclass(frozen=True, slots=True)
-class TopicRule:
-    id: str
-    keywords: tuple[str, ...]
-    aliases: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    regex: tuple[str, ...] = ()
-    parent: str | None = None
-    group: str | None = None
-    weak: tuple[str, ...] = ()
 
 
 class RegexError(ValueError):
@@ -102,8 +94,8 @@ MATCH_CHARS = 1500
 
 
 class TopicMatcher:
-    def __init__(self, rules: Iterable[TopicRule]) -> None:
-        self._rules = [_compile(rule) for rule in rules]
+    def __init__(self, topics: Iterable[Topic]) -> None:
+        self._rules = [_compile(topic) for topic in topics]
         self._order = {rule.id: i for i, rule in enumerate(self._rules)}
         self._exact = _Automaton.of((t, i) for i, r in enumerate(self._rules) for t in r.exact)
         self._folded = _Automaton.of((t, i) for i, r in enumerate(self._rules) for t in r.folded)
@@ -161,23 +153,23 @@ class TopicMatcher:
         return hits
 
 
-def _compile(rule: TopicRule) -> _Compiled:
+def _compile(topic: Topic) -> _Compiled:
     exact: list[str] = []
     folded: list[str] = []
     excluded: set[str] = set()
-    strong = {_as_matched(t) for t in rule.aliases}
+    names = () if topic.aliases else (topic.names.zh_hans, topic.names.en)
+    keywords = (*names, *topic.keywords)
+    strong = {_as_matched(t) for t in topic.aliases}
     # A Chinese keyword that contains an alias (基金公司 for 基金) names the topic as much as the
     # alias does; without this, the longer match would hide the alias and halve its weight.
     cjk_aliases = [a for a in strong if not a.isascii()]
     strong |= {
-        _as_matched(t)
-        for t in rule.keywords
-        if not t.isascii() and any(a in t for a in cjk_aliases)
+        _as_matched(t) for t in keywords if not t.isascii() and any(a in t for a in cjk_aliases)
     }
-    weak = {_as_matched(t) for t in rule.weak} - strong - {_as_matched(t) for t in rule.keywords}
+    weak = {_as_matched(t) for t in topic.weak} - strong - {_as_matched(t) for t in keywords}
     for term, is_exclude in [
-        *((t, False) for t in (*rule.aliases, *rule.keywords, *rule.weak)),
-        *((t, True) for t in rule.exclude),
+        *((t, False) for t in (*topic.aliases, *keywords, *topic.weak)),
+        *((t, True) for t in topic.exclude),
     ]:
         term = term.strip()
         if not term:
@@ -192,15 +184,15 @@ def _compile(rule: TopicRule) -> _Compiled:
             if is_exclude:
                 excluded.add(term.lower())
     return _Compiled(
-        id=rule.id,
-        parent=rule.parent,
+        id=topic.id,
+        parent=topic.parent,
         exact=frozenset(exact),
         folded=frozenset(folded),
         excluded=frozenset(excluded),
         strong=frozenset(strong),
         weak=frozenset(weak),
-        group=rule.group,
-        regexes=tuple(compile_regex(p) for p in rule.regex),
+        group=topic.group,
+        regexes=tuple(compile_regex(p) for p in topic.regex),
     )
 
 

@@ -245,7 +245,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from newsbrief.articles.topics import TopicMatcher
 
     config = load_or_exit(args)
-    analyzer = Analyzer(TopicMatcher(config.topic_rules()))
+    analyzer = Analyzer(TopicMatcher(config.topics))
     for line in analyze_lines(sys.stdin, analyzer):
         sys.stdout.write(line + "\n")
         sys.stdout.flush()

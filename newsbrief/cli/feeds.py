@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from newsbrief.config.base import check_http_url
+from newsbrief.config.base import ID_PATTERN, check_http_url, check_id
 from newsbrief.config.edit import add_feeds, plan_additions
 from newsbrief.config.settings import Config, ConfigError, load_config
 from newsbrief.feeds.discovery import DiscoveredFeed, DiscoveryError, discover_feed
@@ -23,7 +22,6 @@ from newsbrief.fetcher import Fetcher
 
 EXIT_ERROR = 1
 EXIT_CONFIG = 2
-_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 def add_feed_commands(feeds_subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -102,8 +100,11 @@ def cmd_feeds_add(args: argparse.Namespace) -> int:
         check_http_url(url)
     except ValueError as exc:
         return _error(str(exc))
-    if args.feed_id is not None and not _ID.match(args.feed_id):
-        return _error(f"{args.feed_id!r} is not an id (lowercase letters, digits, - and _)")
+    if args.feed_id is not None:
+        try:
+            check_id(args.feed_id)
+        except ValueError as exc:
+            return _error(str(exc))
     if args.interval is not None and not 1 <= args.interval <= 7 * 24 * 60:
         return _error("--interval is minutes, from 1 to 10080 (a week)")
     if problem := _unknown_topics(config, args.topics):
@@ -153,7 +154,7 @@ def _topic_lookup(config: Config) -> dict[str, str]:
     """Folder and category names an OPML file may use for a topic: its id and both names."""
     lookup: dict[str, str] = {}
     for topic in config.topics:
-        for name in (topic.id, topic.name.en, topic.name.zh):
+        for name in (topic.id, topic.names.en, topic.names.zh_hans):
             lookup.setdefault(name.strip().lower(), topic.id)
     return lookup
 
@@ -195,7 +196,7 @@ def cmd_feeds_import(args: argparse.Namespace) -> int:
         topics = list(dict.fromkeys([*args.topics, *matched]))
         # A title that is an id already (our own export writes the ids there) is kept as the
         # id, so stored entries stay attached to their feed across an export and import.
-        wish = feed.title if feed.title and _ID.match(feed.title) else None
+        wish = feed.title if feed.title and ID_PATTERN.match(feed.title) else None
         entries.append({"id": wish, "url": feed.url, "topics": topics})
         titles.append(feed.title)
         report.append(None)
@@ -236,7 +237,7 @@ def cmd_feeds_export(args: argparse.Namespace) -> int:
     data = export_opml(
         config.feeds,
         {f.id: f.id for f in config.feeds},
-        topic_names={t.id: t.name.en for t in config.topics},
+        topic_names={t.id: t.names.en for t in config.topics},
     )
     if args.output is None:
         sys.stdout.flush()

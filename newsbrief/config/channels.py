@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 
-from newsbrief.config.base import Language, _check_id, _Section, check_http_url
+from newsbrief.config.base import Section, check_http_url, check_id
+from newsbrief.records import Language
 from newsbrief.schedule import parse_schedule
 
 WebhookPlatform = Literal["wecom", "dingtalk", "feishu"]
@@ -39,7 +40,7 @@ def _check_env_name(value: str) -> str:
     return value
 
 
-class WeComConfig(_Section):
+class WeComConfig(Section):
     api_base_url: str = "https://qyapi.weixin.qq.com"
     """Root of the group-robot API; messages go to ``/cgi-bin/webhook/send?key=KEY``."""
     corp_id: str = ""
@@ -53,7 +54,7 @@ class WeComConfig(_Section):
     _url = field_validator("api_base_url")(check_http_url)
 
 
-class WeChatConfig(_Section):
+class WeChatConfig(Section):
     """A WeChat Official Account (pull only: a user sends a command, the reply is the answer)."""
 
     app_id: str = ""
@@ -65,21 +66,21 @@ class WeChatConfig(_Section):
     mode without it."""
 
 
-class ServerConfig(_Section):
+class ServerConfig(Section):
     """The inbound HTTP server for WeCom and WeChat callbacks."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
 
 
-class DingTalkConfig(_Section):
+class DingTalkConfig(Section):
     api_base_url: str = "https://oapi.dingtalk.com"
     """Root of the custom-robot API; messages go to ``/robot/send?access_token=TOKEN``."""
 
     _url = field_validator("api_base_url")(check_http_url)
 
 
-class FeishuConfig(_Section):
+class FeishuConfig(Section):
     api_base_url: str = "https://open.feishu.cn"
     """Root of the custom-bot API (Lark: ``https://open.larksuite.com``); messages go to
     ``/open-apis/bot/v2/hook/TOKEN``."""
@@ -87,7 +88,7 @@ class FeishuConfig(_Section):
     _url = field_validator("api_base_url")(check_http_url)
 
 
-class RobotConfig(_Section):
+class RobotConfig(Section):
     """One group robot: a chat the digests of its topics are pushed to."""
 
     id: str
@@ -107,7 +108,7 @@ class RobotConfig(_Section):
     language: Language | None = None
     """The digest's language; ``subscriber_defaults.language`` when empty."""
 
-    _id = field_validator("id")(_check_id)
+    _id = field_validator("id")(check_id)
     _key_env = field_validator("key_env")(_check_env_name)
 
     @field_validator("secret_env")

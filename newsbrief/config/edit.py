@@ -40,6 +40,7 @@ from ruamel.yaml.tokens import (
     ScalarToken,
 )
 
+from newsbrief.config.base import ID_MAX_LEN
 from newsbrief.config.settings import FeedConfig, config_path, load_config, plain_data
 from newsbrief.text.chinese import to_traditional
 
@@ -91,7 +92,8 @@ def derive_id(url: str, taken: Iterable[str] = ()) -> str:
             labels.pop()  # the top-level domain
         if len(labels) > 1 and labels[-1] in _SECOND_LEVEL:
             labels.pop()  # co.uk, com.cn
-    base = re.sub(r"[^a-z0-9_-]+", "-", "-".join(labels)).strip("-_")[:56] or "feed"
+    # An id by ``ID_PATTERN``: its characters, a letter or digit first, and room for "-N".
+    base = re.sub(r"[^a-z0-9_-]+", "-", "-".join(labels)).strip("-_")[: ID_MAX_LEN - 8] or "feed"
     used = set(taken)
     candidate, n = base, 1
     while candidate in used:
@@ -258,8 +260,8 @@ def add_topic(
     entry: dict[str, Any] = {"id": topic_id}
     if taxonomy is not None:
         entry["names"] = {"zh-Hans": zh, "zh-Hant": to_traditional(zh), "en": en}
-        # Taxonomy names are not matched by themselves: the names that identify the topic are
-        # listed as aliases (see newsbrief.config.taxonomy).
+        # The taxonomy's topics list the names that identify them as aliases: a topic with
+        # aliases is not matched by its names (see newsbrief.articles.topics).
         entry["aliases"] = list(dict.fromkeys([zh, en]))
     else:
         entry["name"] = {"zh": zh, "en": en}
@@ -294,7 +296,8 @@ def add_topic_aliases(
     (ones it has already are skipped), or None when no file defines the topic.
 
     An inline topic without aliases matches its own names; with aliases it matches those
-    instead (see ``TopicConfig.rule``), so its names are added first to keep them matching.
+    instead (see ``newsbrief.articles.topics``), so its names are added first to keep them
+    matching.
     """
     file = config_path(path)
     home = topic_home(file, topic_id)

@@ -12,17 +12,25 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    Field,
+    GetCoreSchemaHandler,
+    GetPydanticSchema,
+    SecretStr,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
+from pydantic_core import core_schema
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from newsbrief.articles.topics import TopicRule
-from newsbrief.config.base import Language, _check_id, _Section, check_http_url
+from newsbrief.config.base import Section, check_http_url, check_id
 from newsbrief.config.channels import (
     DingTalkConfig,
     FeishuConfig,
@@ -33,7 +41,7 @@ from newsbrief.config.channels import (
     check_robot_ids,
 )
 from newsbrief.config.taxonomy import TaxonomyError, load_taxonomy
-from newsbrief.records import Feed
+from newsbrief.records import Feed, Language, Topic, TopicNames
 from newsbrief.schedule import parse_quiet, parse_schedule
 from newsbrief.text.chinese import to_traditional
 
@@ -41,19 +49,21 @@ DEFAULT_CONFIG_PATH = Path("config/newsbrief.yaml")
 ENV_PREFIX = "NEWSBRIEF_"
 
 
-class TopicName(_Section):
+class InlineTopicName(Section):
     zh: str
     en: str
     zh_hant: str = ""
     """The Traditional Chinese name; converted from ``zh`` when empty."""
 
 
-class TopicConfig(_Section):
-    """A topic subscribers follow. Most come from the taxonomy file (``topics_file``); a few
-    can be written inline under ``topics``. See config/topics.yaml for what each field does."""
+class InlineTopic(Section):
+    """A topic written inline under ``topics`` (most come from the taxonomy, ``topics_file``).
+
+    Only the YAML's shape, for pydantic to check with errors at its keys; ``Config.topics``
+    holds the ``Topic`` built from it. See config/topics.yaml for what each field does."""
 
     id: str
-    name: TopicName
+    name: InlineTopicName
     keywords: tuple[str, ...] = ()
     """Words that put an article under this topic; Latin ones match whole words only."""
     aliases: tuple[str, ...] = ()
@@ -66,32 +76,39 @@ class TopicConfig(_Section):
     priority: int = Field(default=0, ge=-5, le=5)
     """Ranks this topic's stories higher (positive) or lower (negative) in digests."""
 
-    _id = field_validator("id")(_check_id)
-
-    def display(self, lang: str) -> str:
-        if lang == "en":
-            return self.name.en
-        if lang == "zh-Hant":
-            return self.name.zh_hant or to_traditional(self.name.zh)
-        return self.name.zh
-
-    def rule(self) -> TopicRule:
-        # Inline topics match their names too; taxonomy topics list their matching names as
-        # aliases (see newsbrief.config.taxonomy).
-        names = () if self.aliases else (self.name.zh, self.name.en)
-        return TopicRule(
-            id=self.id,
-            keywords=(*names, *self.keywords),
-            aliases=self.aliases,
-            exclude=self.exclude,
-            regex=self.regex,
-            parent=self.parent,
-            group=self.group,
-            weak=self.weak,
-        )
+    _id = field_validator("id")(check_id)
 
 
-class FeedConfig(_Section):
+def _topic(value: Any, validate: ValidatorFunctionWrapHandler) -> Topic:
+    """The ``Topic`` an inline topic's YAML describes; a taxonomy topic is a Topic already,
+    checked by its loader, and passes as it is."""
+    if isinstance(value, Topic):
+        return value
+    entry: InlineTopic = validate(value)
+    name = entry.name
+    return Topic(
+        id=entry.id,
+        names=TopicNames(name.zh, name.zh_hant or to_traditional(name.zh), name.en),
+        keywords=entry.keywords,
+        aliases=entry.aliases,
+        weak=entry.weak,
+        exclude=entry.exclude,
+        regex=entry.regex,
+        parent=entry.parent,
+        group=entry.group,
+        priority=entry.priority,
+    )
+
+
+def _topic_schema(_source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+    return core_schema.no_info_wrap_validator_function(_topic, handler(InlineTopic))
+
+
+# What ``Config.topics`` holds: a Topic, validated from YAML as an InlineTopic.
+_ConfigTopic = Annotated[Topic, GetPydanticSchema(_topic_schema)]
+
+
+class FeedConfig(Section):
     id: str
     url: str
     topics: tuple[str, ...] = ()
@@ -108,7 +125,7 @@ class FeedConfig(_Section):
     """Fetch the article page for its main text: when the feed's content looks partial
     (``auto``), for every entry (``always``), or not at all (``never``)."""
 
-    _id = field_validator("id")(_check_id)
+    _id = field_validator("id")(check_id)
     _url = field_validator("url")(check_http_url)
 
     def to_feed(self) -> Feed:
@@ -124,7 +141,7 @@ class FeedConfig(_Section):
         )
 
 
-class SubscriberDefaults(_Section):
+class SubscriberDefaults(Section):
     schedule: str = "instant"
     timezone: str = "Asia/Shanghai"
     language: Language = "zh-Hans"
@@ -157,7 +174,7 @@ class SubscriberDefaults(_Section):
         return str(quiet) if quiet else None
 
 
-class TelegramConfig(_Section):
+class TelegramConfig(Section):
     token: SecretStr | None = None
     """From ``TELEGRAM_BOT_TOKEN``; never put it in the file."""
     api_base_url: str = "https://api.telegram.org"
@@ -167,7 +184,7 @@ class TelegramConfig(_Section):
     _url = field_validator("api_base_url")(check_http_url)
 
 
-class FetchConfig(_Section):
+class FetchConfig(Section):
     allow_private_networks: bool = False
     """Allow feeds on loopback/private/link-local addresses (tests and the demo set this)."""
     allowed_networks: tuple[str, ...] = ()
@@ -200,7 +217,7 @@ class FetchConfig(_Section):
         return value
 
 
-class PollingConfig(_Section):
+class PollingConfig(Section):
     """When feeds are checked, and when a failing feed is given up on."""
 
     min_interval: int = Field(default=5, ge=1)
@@ -219,7 +236,7 @@ class PollingConfig(_Section):
     """Polls that must see the same permanent redirect before the stored URL changes."""
 
 
-class SchedulerConfig(_Section):
+class SchedulerConfig(Section):
     """Seconds between two runs of each tick."""
 
     poll: float = Field(default=60, gt=0)
@@ -254,7 +271,7 @@ class Config(BaseSettings):
     polling: PollingConfig = PollingConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     subscriber_defaults: SubscriberDefaults = SubscriberDefaults()
-    topics: tuple[TopicConfig, ...] = ()
+    topics: tuple[_ConfigTopic, ...] = ()
     feeds: tuple[FeedConfig, ...] = ()
     wecom: WeComConfig = WeComConfig()
     dingtalk: DingTalkConfig = DingTalkConfig()
@@ -276,10 +293,7 @@ class Config(BaseSettings):
         # The environment wins over the file, which arrives as init kwargs.
         return (env_settings, init_settings)
 
-    def topic_rules(self) -> list[TopicRule]:
-        return [t.rule() for t in self.topics]
-
-    def topic(self, topic_id: str) -> TopicConfig | None:
+    def topic(self, topic_id: str) -> Topic | None:
         return next((t for t in self.topics if t.id == topic_id), None)
 
     def feed_list(self) -> list[Feed]:
@@ -370,10 +384,8 @@ def load_config(path: str | Path | None = None) -> Config:
     return config
 
 
-def _taxonomy_topics(
-    config_file: Path, topics_file: Any, problems: list[Problem]
-) -> list[dict[str, Any]]:
-    """The taxonomy's topics as inline-topic mappings; its problems are reported with its name."""
+def _taxonomy_topics(config_file: Path, topics_file: Any, problems: list[Problem]) -> list[Topic]:
+    """The taxonomy's topics; its problems are reported with its name."""
     if not topics_file or not isinstance(topics_file, str):
         return []
     path = (config_file.parent / topics_file).resolve()
@@ -387,20 +399,7 @@ def _taxonomy_topics(
     except TaxonomyError as exc:
         problems.extend(Problem(str(path), line, reason) for line, reason in exc.problems)
         return []
-    return [
-        {
-            "id": t.id,
-            "name": {"zh": t.names.zh_hans, "en": t.names.en, "zh_hant": t.names.zh_hant},
-            "keywords": list(t.keywords),
-            "aliases": list(t.aliases),
-            "exclude": list(t.exclude),
-            "regex": list(t.regex),
-            "parent": t.parent,
-            "group": t.group,
-            "weak": list(t.weak),
-        }
-        for t in taxonomy.topics
-    ]
+    return list(taxonomy.topics)
 
 
 def _shift(loc: tuple[object, ...], offset: int) -> tuple[object, ...]:
@@ -469,10 +468,14 @@ def _reference_problems(data: Mapping[str, Any]) -> list[tuple[tuple[object, ...
     known: set[str] = set()
     if isinstance(topics, list):
         for i, topic in enumerate(topics):
-            if isinstance(topic, dict) and isinstance(topic.get("id"), str):
-                if topic["id"] in known:
-                    problems.append((("topics", i, "id"), f"duplicate topic id {topic['id']!r}"))
-                known.add(topic["id"])
+            # The taxonomy's topics come first, as Topics; the inline ones are still mappings.
+            topic_id = topic.get("id") if isinstance(topic, dict) else None
+            if isinstance(topic, Topic):
+                topic_id = topic.id
+            if isinstance(topic_id, str):
+                if topic_id in known:
+                    problems.append((("topics", i, "id"), f"duplicate topic id {topic_id!r}"))
+                known.add(topic_id)
     seen: set[str] = set()
     if isinstance(feeds, list):
         for i, feed in enumerate(feeds):

@@ -1,4 +1,4 @@
-"""``config/topics.yaml`` -> typed topic records, every problem reported as ``file:line: reason``.
+"""``config/topics.yaml`` -> ``Topic`` records, every problem reported as ``file:line: reason``.
 
 The file is a mapping with one key, ``topics``: a list of topics, each
 
@@ -18,7 +18,6 @@ Line numbers come from ruamel's round-trip nodes, so an admin sees where to fix 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,52 +27,12 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from newsbrief.articles.topics import RegexError, TopicRule, compile_regex
+from newsbrief.articles.topics import RegexError, compile_regex
+from newsbrief.config.base import ID_PATTERN
+from newsbrief.records import LANGUAGES, Topic, TopicNames
 
-LANGUAGES = ("zh-Hans", "zh-Hant", "en")
-_ID = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 _TERM_LISTS = ("aliases", "keywords", "weak", "exclude", "regex")
 _KEYS = {"id", "parent", "group", "names", *_TERM_LISTS}
-
-
-@dataclass(frozen=True, slots=True)
-class TopicNames:
-    zh_hans: str
-    zh_hant: str
-    en: str
-
-    def for_language(self, lang: str) -> str:
-        if lang == "zh-Hant":
-            return self.zh_hant
-        return self.zh_hans if lang.startswith("zh") else self.en
-
-
-@dataclass(frozen=True, slots=True)
-class Topic:
-    id: str
-    names: TopicNames
-    aliases: tuple[str, ...] = ()
-    keywords: tuple[str, ...] = ()
-    weak: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    regex: tuple[str, ...] = ()
-    parent: str | None = None
-    group: str | None = None
-    line: int = 0
-
-    def rule(self) -> TopicRule:
-        """The matching rule. Names are not matched by themselves: "Society" or "Science" as a
-        word says little; a topic lists the names that do identify it among its aliases."""
-        return TopicRule(
-            id=self.id,
-            keywords=self.keywords,
-            aliases=self.aliases,
-            weak=self.weak,
-            exclude=self.exclude,
-            regex=self.regex,
-            parent=self.parent,
-            group=self.group,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +41,6 @@ class Taxonomy:
 
     def get(self, topic_id: str) -> Topic | None:
         return next((t for t in self.topics if t.id == topic_id), None)
-
-    def rules(self) -> list[TopicRule]:
-        return [t.rule() for t in self.topics]
 
     def resolve(self, name: str) -> Topic | None:
         """The topic a subscriber means by ``name``: its id, any name or any alias."""
@@ -163,7 +119,7 @@ def _topic(item: CommentedMap, line: int, problems: list[Problem]) -> Topic | No
         if key not in _KEYS:
             problems.append((_key_line(item, key), f"unknown key {key!r}"))
     topic_id = item.get("id")
-    if not isinstance(topic_id, str) or not _ID.fullmatch(topic_id):
+    if not isinstance(topic_id, str) or not ID_PATTERN.match(topic_id):
         where = _key_line(item, "id") if "id" in item else line
         problems.append((where, f"id must be lowercase letters, digits, '-' or '_': {topic_id!r}"))
     label = topic_id if isinstance(topic_id, str) else "?"
@@ -172,7 +128,7 @@ def _topic(item: CommentedMap, line: int, problems: list[Problem]) -> Topic | No
     if parent is not None and not isinstance(parent, str):
         problems.append((_key_line(item, "parent"), f"{label}: parent must be a topic id"))
     group = item.get("group")
-    if group is not None and (not isinstance(group, str) or not _ID.fullmatch(group)):
+    if group is not None and (not isinstance(group, str) or not ID_PATTERN.match(group)):
         problems.append((_key_line(item, "group"), f"{label}: group must be a lowercase name"))
     lists = {key: _terms(item, key, label, problems) for key in _TERM_LISTS}
     for j, pattern in enumerate(lists["regex"]):
