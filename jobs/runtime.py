@@ -17,6 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import Bot
 
 from bot.commands.core import CommandCore
+from bot.digests import compose_for
 from bot.robots.senders import WebhookSender
 from bot.senders import Sender
 from bot.telegram.app import build_application, publish_commands
@@ -69,6 +70,7 @@ class Runtime:
         self.core = CommandCore(
             self.db,
             lambda: self.ctx.config,
+            compose=compose_for,
             fetcher=self.ctx.fetcher,
             config_file=config_file,
             on_config_change=self.reload_config,

@@ -31,7 +31,7 @@ from sqlalchemy import func, insert, select
 
 from bot.commands.core import CommandCore
 from bot.commands.io import Command, Reply
-from bot.digests import compose_due
+from bot.digests import compose_due, compose_for
 from bot.wechat.crypto import MsgCrypt, parse_xml_fields, plain_signature
 from bot.wechat.protocol import (
     REPLY_MAX_BYTES,
@@ -229,7 +229,7 @@ def start(
     config = config.model_copy(update={"database_url": database_url})
     db = Database(database_url)
     db.upgrade()
-    core = core_class(db, lambda: config)
+    core = core_class(db, lambda: config, compose=compose_for)
     return Served(config, db, CallbackServer(lambda: config, core, db, budget_s=budget_s))
 
 

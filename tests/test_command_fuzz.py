@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from bot.commands.core import COMMANDS, MAX_KEYWORD_CHARS, MAX_KEYWORDS, ChannelAccess, CommandCore
 from bot.commands.io import ALIASES, MAX_CALLBACK_BYTES, Command, Reply, parse
+from bot.digests import compose_for
 from bot.i18n import LANGS, t
 from newsbrief.config.settings import Config
 from newsbrief.schedule import parse_quiet, parse_schedule
@@ -139,7 +140,12 @@ def core(db: Database) -> CommandCore:
         ],
     )
     clock = iter(datetime(2026, 1, 1, tzinfo=UTC).timestamp() + i * 60 for i in range(10**6))
-    return CommandCore(db, lambda: config, clock=lambda: datetime.fromtimestamp(next(clock), UTC))
+    return CommandCore(
+        db,
+        lambda: config,
+        compose=compose_for,
+        clock=lambda: datetime.fromtimestamp(next(clock), UTC),
+    )
 
 
 @pytest.fixture

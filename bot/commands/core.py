@@ -21,10 +21,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from bot.commands.admin import ADMIN_ASYNC_HANDLERS, ADMIN_HANDLERS
 from bot.commands.io import ALIASES, KNOWN, MAX_CALLBACK_BYTES, Button, Command, Reply, parse
-from bot.digests import compose_for
 from bot.i18n import LANG_NAMES, normalize_lang, t
 from bot.telegram.render import MAX_TEXT_UTF16, esc, visible_len
 from newsbrief.config.settings import Config, TopicConfig
@@ -56,6 +56,23 @@ class ChannelAccess:
 
 
 ChannelCheck = Callable[[str], Awaitable[ChannelAccess]]
+
+
+class ComposeNow(Protocol):
+    """Queues one subscriber's digest now; returns how many messages it queued.
+
+    The runtime injects the compose tick's ``compose_for``, so ``bot`` never imports ``jobs``.
+    """
+
+    def __call__(
+        self,
+        db: Database,
+        config: Config,
+        subscriber: Subscriber,
+        now: datetime,
+        *,
+        on_demand: bool,
+    ) -> int: ...
 
 
 def _short(text: str, limit: int = 40) -> str:
@@ -167,6 +184,7 @@ class CommandCore:
         db: Database,
         config: Callable[[], Config],
         *,
+        compose: ComposeNow,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         fetcher: PageFetcher | None = None,
         config_file: Path | None = None,
@@ -174,6 +192,7 @@ class CommandCore:
     ) -> None:
         self.db = db
         self.config = config
+        self.compose = compose
         self.clock = clock
         self.fetcher = fetcher
         self.config_file = config_file
@@ -522,7 +541,7 @@ class CommandCore:
             return Reply(t("digest_no_topics", lang))
         if found.paused:
             return Reply(t("digest_paused", lang))
-        queued = compose_for(self.db, self.config(), found, self.clock(), on_demand=True)
+        queued = self.compose(self.db, self.config(), found, self.clock(), on_demand=True)
         if not queued:
             return Reply(t("digest_nothing", lang))
         return Reply("", wake_delivery=True)
