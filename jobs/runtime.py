@@ -17,13 +17,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import Bot
 
 from bot.commands.core import CommandCore
-from bot.digests import compose_for
 from bot.robots.senders import WebhookSender
 from bot.senders import Sender
 from bot.telegram.app import build_application, publish_commands
 from bot.telegram.sender import TelegramSender, bot_base_url
 from bot.wechat.server import CallbackServer, callbacks_configured
-from jobs.compose import compose_tick
+from jobs.compose import compose_for, compose_tick
 from jobs.config_watch import WATCH_SECONDS, ConfigWatch
 from jobs.context import JobContext
 from jobs.deliver import Deliverer

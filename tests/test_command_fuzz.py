@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from bot.commands.core import COMMANDS, MAX_KEYWORD_CHARS, MAX_KEYWORDS, ChannelAccess, CommandCore
 from bot.commands.io import ALIASES, MAX_CALLBACK_BYTES, Command, Reply, parse
-from bot.digests import compose_for
 from bot.i18n import LANGS, t
+from jobs.compose import compose_for
 from newsbrief.config.settings import Config
 from newsbrief.schedule import parse_quiet, parse_schedule
 from newsbrief.store import subscribers

@@ -26,8 +26,8 @@ from aiohttp import web
 from bot.commands.core import CommandCore
 from bot.commands.io import Command, parse
 from bot.console import as_plain_text
-from bot.digests import materialize
 from bot.i18n import t
+from bot.render import materialize
 from bot.wechat.crypto import CallbackError, MsgCrypt, Reason
 from bot.wechat.protocol import (
     MAX_REQUEST_BYTES,
