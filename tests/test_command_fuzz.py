@@ -14,7 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from bot.commands.core import COMMANDS, MAX_KEYWORD_CHARS, MAX_KEYWORDS, ChannelAccess, CommandCore
+from bot.commands.core import (
+    COMMANDS,
+    KNOWN,
+    MAX_KEYWORD_CHARS,
+    MAX_KEYWORDS,
+    ChannelAccess,
+    CommandCore,
+)
 from bot.commands.io import ALIASES, MAX_CALLBACK_BYTES, Command, Reply, parse
 from bot.i18n import LANGS, t
 from jobs.compose import compose_for
@@ -156,7 +163,7 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
 
 
 def check_reply(command: Command, reply: Reply | None) -> None:
-    name, _ = parse(command.text, bare=command.chat_type == "private")
+    name, _ = parse(command.text, KNOWN, bare=command.chat_type == "private")
     if not name:
         assert reply is None, command.text
         return

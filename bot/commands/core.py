@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.commands.admin import ADMIN_ASYNC_HANDLERS, ADMIN_HANDLERS
-from bot.commands.io import ALIASES, KNOWN, MAX_CALLBACK_BYTES, Button, Command, Reply, parse
+from bot.commands.io import ALIASES, MAX_CALLBACK_BYTES, Button, Command, Reply, parse
 from bot.i18n import LANG_NAMES, normalize_lang, t
 from bot.telegram.render import MAX_TEXT_UTF16, esc, visible_len
 from newsbrief.config.settings import Config, TopicConfig
@@ -209,7 +209,7 @@ class CommandCore:
         """Answer one command; None for a message that is not one. Never raises."""
         lang: str = self.config().subscriber_defaults.language
         try:
-            name, args = parse(command.text, bare=command.chat_type == "private")
+            name, args = parse(command.text, KNOWN, bare=command.chat_type == "private")
             if not name:
                 return None
             lang = await asyncio.to_thread(self._language, command)
@@ -866,4 +866,5 @@ _TARGETABLE = frozenset(
 _ADMIN_COMMANDS = frozenset({*ADMIN_HANDLERS, *ADMIN_ASYNC_HANDLERS})
 COMMANDS = tuple(name for name in (*_HANDLERS, *_ASYNC_HANDLERS) if name != "tg")
 """The commands people type (``/tg`` is what topic buttons send)."""
-KNOWN.update(_HANDLERS, _ASYNC_HANDLERS)
+KNOWN = frozenset((*_HANDLERS, *_ASYNC_HANDLERS))
+"""Command names the core answers: what ``parse`` recognises as a bare word."""
