@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +48,9 @@ class Runtime:
         senders: dict[str, Sender] | None = None,
         config_file: Path | None = None,
     ) -> None:
+        # PTB 22 warns whenever it reads a duration as a number, RetryAfter already while it is
+        # built; opt in to the timedelta form it moves to (``sender.seconds`` reads both).
+        os.environ.setdefault("PTB_TIMEDELTA", "true")
         self.config = config
         self.config_file = config_file
         self.db = Database(config.database_url)
