@@ -29,8 +29,7 @@ from sqlalchemy import func, insert, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.databases import database
-from bot.digests import compose_due, compose_for
-from jobs.compose import BATCH
+from jobs.compose import BATCH, compose_due, compose_for
 from newsbrief.config.settings import Config
 from newsbrief.records import LANGUAGES
 from newsbrief.store import subscribers

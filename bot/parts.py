@@ -2,7 +2,7 @@
 
 A block is a short string: ``title:<count>``, ``topic:<topic id>``, ``story:<story id>``,
 ``more:<count>`` or ``continued``. Parts are planned on blocks, not text, so a digest can be
-stored in the outbox by reference and rendered when it is sent (see ``bot.digests``); each
+stored in the outbox by reference and rendered when it is sent (see ``bot.render.materialize``); each
 channel's renderer says how big a block is in its own units.
 """
 

@@ -50,11 +50,9 @@ class Pacer:
     def chat_ready_at(self, chat_key: str) -> float:
         return self._next_chat.get(chat_key, 0.0)
 
-    def ready_at(self, chat_key: str) -> float:
-        return max(self._next_global, self.chat_ready_at(chat_key))
-
     def take(self, chat_key: str, chat_interval: float, now: float) -> None:
-        """Record a send to ``chat_key`` starting at ``now`` (which must be ``>= ready_at``)."""
+        """Record a send to ``chat_key`` starting at ``now`` (no earlier than ``next_global`` and
+        ``chat_ready_at``)."""
         # Slots missed more than CATCH_UP ago are gone (after idling, too).
         slot = max(self._next_global, now - self._credit)
         self._next_global = slot + self.global_interval

@@ -3,19 +3,54 @@
 subscribers whose schedule is due | stories after their cursors on their topics
     | rank + group -> digest | plan the parts per channel | outbox (keyed)
     | advance the cursors: one transaction per batch of subscribers
+
+A batch writes its digests' parts and advances their cursors in one transaction, so a crash
+repeats or loses nothing (the key (subscriber, cursor range, part) makes a repeat a no-op).
+``/digest`` goes through the same code for one subscriber (``compose_for``, which the runtime
+hands to the command core).
+
+Telegram parts are stored by reference (language and blocks: story ids, topic ids) and rendered
+when sent (``bot.render.materialize``): 100,000 digests over the same 500 stories would
+otherwise write gigabytes of HTML.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from operator import attrgetter
+from typing import Any
 
-from bot.digests import compose_due
+import numpy as np
+
+from bot.parts import Block, plan
+from bot.render import BY_REFERENCE, renderer_for, topic_namer
+from bot.telegram.render import HtmlBlocks
 from jobs.context import JobContext
+from newsbrief.config.settings import Config
+from newsbrief.digests import NO_KEYWORDS, Sections, StoryPool
+from newsbrief.records import (
+    CursorState,
+    DeliveryStatus,
+    Digest,
+    DigestSection,
+    StoryItem,
+    Subscriber,
+)
+from newsbrief.schedule import in_quiet, next_digest, next_due, quiet_end, subscriber_timing
+from newsbrief.store import articles, digests, subscribers
+from newsbrief.store.db import Database
 
 log = logging.getLogger(__name__)
 
 BATCH = 1000
+RETRY_AFTER_ERROR = timedelta(minutes=5)
+WINDOW = 5000
+"""A digest looks at most at the newest this many stories: someone back after months gets the
+best of the recent news, not the archive."""
 
 
 async def compose_tick(ctx: JobContext) -> int:
@@ -29,3 +64,408 @@ def compose_batch(ctx: JobContext) -> int:
     except Exception:  # the batch rolled back; the next tick composes these digests again
         log.exception("composing digests failed")
         return 0
+
+
+def compose_due(db: Database, config: Config, now: datetime, *, batch: int = 1000) -> int:
+    """Compose every digest due at ``now``; returns how many messages were queued.
+
+    Each batch is one transaction: claim, compose, write the parts, advance the cursors. A
+    crash rolls the batch back whole; nothing is half written and nothing waits on a lease.
+    """
+    composers: dict[tuple[int, int], Composer] = {}
+    timings: dict[tuple[str, str, str | None], Timing] = {}
+    fallback = config.subscriber_defaults.schedule
+    queued = 0
+    while True:
+        with db.session(write_lock=True) as session:
+            head = articles.head_position(session)
+            claimed = subscribers.claim_due(session, now, batch, head)
+            if not claimed:
+                return queued
+            low = min(state.position for _, state in claimed)
+            composer = composers.get((low, head))
+            if composer is None:
+                window = digests.story_window(session, low, head, WINDOW)
+                composer = composers[(low, head)] = Composer(config, window)
+            rows: list[dict[str, Any]] = []
+            sent: list[dict[str, Any]] = []
+            idle: list[dict[str, Any]] = []
+            held: dict[int, dict[str, Any]] = {}
+            for subscriber, state in claimed:
+                key = (subscriber.schedule, subscriber.timezone, subscriber.quiet_hours)
+                if key not in timings:  # most subscribers share a few schedules
+                    timings[key] = _timing(subscriber, now, fallback)
+                hold = timings[key][0]
+                if hold is not None:
+                    # A late tick inside quiet hours: nothing now, one digest when they end.
+                    held[subscriber.id] = _held(subscriber, state, hold)
+            due_now = [(s, st) for s, st in claimed if s.id not in held] if held else claimed
+            idle.extend(held.values())
+            for subscriber, state, composed in composer.compose_many(due_now, now):
+                if composed is None:
+                    idle.append(_held(subscriber, state, now + RETRY_AFTER_ERROR))
+                    continue
+                _, after_news, no_news = timings[
+                    (subscriber.schedule, subscriber.timezone, subscriber.quiet_hours)
+                ]
+                # An instant subscriber with nothing new is due again at once (it is not
+                # claimed until news arrives); one that just got a digest waits a minute.
+                due = after_news if composed.sent else no_news
+                # Nothing followed: due again when it follows something.
+                composed.cursor["next_due_at"] = due if subscriber.subscriptions else None
+                rows += composed.deliveries
+                (sent if composed.sent else idle).append(composed.cursor)
+            digests.insert_deliveries(session, rows)
+            subscribers.advance_many(session, sent)
+            subscribers.advance_many(session, idle)
+            queued += len(rows)
+        if len(claimed) < batch:
+            return queued
+
+
+Timing = tuple[datetime | None, datetime | None, datetime | None]
+"""(held until: inside quiet hours, next due after a digest, next due after none)."""
+
+
+def _timing(subscriber: Subscriber, now: datetime, fallback: str) -> Timing:
+    schedule, quiet = subscriber_timing(subscriber, fallback)
+    tz = subscriber.timezone
+    if in_quiet(quiet, tz, now):
+        return quiet_end(quiet, tz, now), None, None
+    after_news = next_due(schedule, tz, now, quiet)
+    return None, after_news, now if schedule.kind == "instant" else after_news
+
+
+def _held(subscriber: Subscriber, state: CursorState, until: datetime) -> dict[str, Any]:
+    return {
+        "subscriber_id": subscriber.id,
+        "position": state.position,
+        "overflow": state.overflow,
+        "next_due_at": until,
+    }
+
+
+def compose_for(
+    db: Database, config: Config, subscriber: Subscriber, now: datetime, *, on_demand: bool = False
+) -> int:
+    """One subscriber's digest now (``/digest``); returns the number of messages queued."""
+    with db.session(write_lock=True) as session:
+        state = subscribers.cursor(session, subscriber.id)
+        head = articles.head_position(session)
+        low = int(state.overflow["after"]) if state.overflow else state.position
+        composer = Composer(config, digests.story_window(session, min(low, head), head, WINDOW))
+        composed = composer.compose(subscriber, state, now, on_demand=on_demand)
+        digests.insert_deliveries(session, composed.deliveries)
+        due = state.next_due_at
+        if not on_demand or due is None or due <= now:
+            due = next_digest(subscriber, now, config.subscriber_defaults.schedule)
+        subscribers.advance(
+            session,
+            subscriber.id,
+            composed.cursor["position"],
+            due,
+            now,
+            sent_digest=composed.sent,
+            overflow=composed.cursor["overflow"],
+        )
+        return len(composed.deliveries)
+
+
+@dataclass
+class Composed:
+    deliveries: list[dict[str, Any]]
+    cursor: dict[str, Any]
+    """The cursor update: subscriber_id, position, overflow, next_due_at…"""
+    sent: bool
+
+
+class Composer:
+    """One window of stories, ranked once and rendered once per language, for many digests."""
+
+    def __init__(self, config: Config, stories: Iterable[StoryItem]) -> None:
+        self.config = config
+        self.topic_name = topic_namer(config)
+        priority = {t.id: t.priority for t in config.topics if t.priority}
+        self.pool = StoryPool(stories, priority)
+        self._stories = {s.story_id: s for s in self.pool.ranked}
+        # By rank, for StoryPool.pick: a digest's blocks without a loop over StoryItems.
+        self._blocks = [f"story:{s.story_id}" for s in self.pool.ranked]
+        self._ids = [s.story_id for s in self.pool.ranked]
+        self._ranks = range(len(self.pool.ranked))
+        self.block_array = np.array(self._blocks, dtype=object)
+        self.id_array = np.array(self._ids, dtype=np.int64)
+        self._story_sizes: dict[str, list[int]] = {}
+        self._topic_blocks = _TopicBlocks()
+        self._html: dict[str, HtmlBlocks] = {}
+
+    def html(self, lang: str) -> HtmlBlocks:
+        found = self._html.get(lang)
+        if found is None:
+            found = self._html[lang] = HtmlBlocks(lang, self.topic_name, self._stories)
+        return found
+
+    def story_sizes(self, lang: str) -> list[int]:
+        """Each story's block size in ``lang``, by rank."""
+        found = self._story_sizes.get(lang)
+        if found is None:
+            sizes = self.html(lang).sizes
+            found = self._story_sizes[lang] = [sizes[b] for b in self._blocks]
+        return found
+
+    def compose(
+        self,
+        subscriber: Subscriber,
+        state: CursorState,
+        now: datetime,
+        *,
+        on_demand: bool = False,
+    ) -> Composed:
+        max_items = self._max_items(subscriber)
+        pool, position, overflow = self.pool, state.position, state.overflow
+        subs, filters = subscriber.subscriptions, subscriber.filters
+        masks, kept, more = pool.select(subs, filters, position, max_items)
+        head = max(pool.head, position)
+        key = f"digest:{subscriber.id}:{position}-{head}"
+        if masks:
+            shown = pool.pick(kept, self._ids) if more else []
+            overflow = {"after": position, "upto": head, "shown": shown} if more else None
+        elif on_demand and overflow:
+            # Nothing new: /digest shows the next page of what the last digest left out.
+            shown = list(overflow["shown"])
+            after = int(overflow["after"])
+            masks, kept, more = pool.select(subs, filters, after, max_items, pool.ids(shown))
+            key = f"more:{subscriber.id}:{after}-{overflow['upto']}:{len(shown)}"
+            shown += pool.pick(kept, self._ids)
+            overflow = {**overflow, "shown": shown} if more else None
+        sections = [(t, pool.pick(m, self._ranks)) for t, m in masks]
+        return self._composed(
+            subscriber, state, sections, kept.bit_count(), more, key, now, overflow
+        )
+
+    def compose_many(
+        self, claimed: Sequence[tuple[Subscriber, CursorState]], now: datetime
+    ) -> Iterator[tuple[Subscriber, CursorState, Composed | None]]:
+        """``compose`` for each claimed subscriber, in order (None where composing failed).
+
+        Subscribers rendered by reference whose subscriptions carry no keywords of their own
+        (nearly all; filters are fine) are composed together (``_PlainBatch``); the rest one by one.
+        """
+        plain = [
+            (subscriber, state)
+            for subscriber, state in claimed
+            if subscriber.platform in BY_REFERENCE
+            and subscriber.subscriptions
+            and list(map(_keywords_of, subscriber.subscriptions)).count(NO_KEYWORDS)
+            == len(subscriber.subscriptions)
+        ]
+        try:
+            batch = _PlainBatch(self, plain) if plain else None
+        except Exception:  # the one-by-one path still serves everybody, only slower
+            log.exception("batch selection failed; composing one subscriber at a time")
+            batch = None
+        for subscriber, state in claimed:
+            try:
+                if batch is not None and subscriber.id in batch.row_of:
+                    composed = batch.compose(subscriber, state, now)
+                else:
+                    composed = self.compose(subscriber, state, now)
+            except Exception:  # one bad subscriber must not hold up the others
+                log.exception("composing for subscriber %s failed", subscriber.id)
+                yield subscriber, state, None
+                continue
+            yield subscriber, state, composed
+
+    def _max_items(self, subscriber: Subscriber) -> int:
+        return subscriber.max_items or self.config.subscriber_defaults.max_items
+
+    def _composed(
+        self,
+        subscriber: Subscriber,
+        state: CursorState,
+        sections: Sections,
+        count: int,
+        more: int,
+        key: str,
+        now: datetime,
+        overflow: dict[str, Any] | None,
+    ) -> Composed:
+        rows = self._rows(subscriber, sections, count, more, key, now) if sections else []
+        return Composed(
+            rows, self.cursor(subscriber, state, overflow, now, bool(sections)), bool(sections)
+        )
+
+    def cursor(
+        self,
+        subscriber: Subscriber,
+        state: CursorState,
+        overflow: dict[str, Any] | None,
+        now: datetime,
+        sent: bool,
+    ) -> dict[str, Any]:
+        """The cursor update after composing: past the window, and counted if a digest went."""
+        cursor: dict[str, Any] = {
+            "subscriber_id": subscriber.id,
+            "position": max(self.pool.head, state.position),
+            "overflow": overflow,
+        }
+        if sent:
+            cursor["last_digest_at"] = now
+            cursor["digests_sent"] = state.digests_sent + 1
+        return cursor
+
+    def _rows(
+        self,
+        subscriber: Subscriber,
+        sections: Sections,
+        count: int,
+        more: int,
+        key: str,
+        now: datetime,
+    ) -> list[dict[str, Any]]:
+        lang = subscriber.lang
+        if subscriber.platform in BY_REFERENCE:
+            html = self.html(lang)
+            blocks, topics = self._blocks, self._topic_blocks
+            parts = plan(
+                count,
+                [(topics[t], [blocks[r] for r in ranks]) for t, ranks in sections],
+                more,
+                html.sizes.__getitem__,
+                html.limit,
+            )
+            return self.by_reference(subscriber, parts, key, now)
+        name, ranked = self.topic_name, self.pool.ranked
+        digest = Digest(
+            subscriber.id,
+            lang,
+            tuple(
+                DigestSection(t, name(t, lang), tuple(ranked[r] for r in ranks))
+                for t, ranks in sections
+            ),
+            cursor=self.pool.head,
+            more=more,
+        )
+        messages = renderer_for(subscriber.platform)(digest)
+        parse_mode = messages[0].parse_mode if messages else None
+        return _deliveries(subscriber, [(m.text, None) for m in messages], parse_mode, key, now)
+
+    def by_reference(
+        self, subscriber: Subscriber, parts: list[list[Block]], key: str, now: datetime
+    ) -> list[dict[str, Any]]:
+        lang = subscriber.lang
+        bodies = [("", {"lang": lang, "blocks": part}) for part in parts]
+        return _deliveries(subscriber, bodies, "HTML", key, now)
+
+
+def _deliveries(
+    subscriber: Subscriber,
+    bodies: Sequence[tuple[str, dict[str, Any] | None]],
+    parse_mode: str | None,
+    key: str,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Outbox rows of one digest's parts: (text, payload) each."""
+    return [
+        {
+            "key": f"{key}:{i}",
+            "subscriber_id": subscriber.id,
+            "platform": subscriber.platform,
+            "chat_id": subscriber.chat_id,
+            "thread_id": subscriber.thread_id or 0,
+            "text": text,
+            "payload": payload,
+            "parse_mode": parse_mode,
+            "disable_preview": True,
+            "status": _PENDING,
+            "attempts": 0,
+            "due_at": now,
+            "created_at": now,
+        }
+        for i, (text, payload) in enumerate(bodies)
+    ]
+
+
+_keywords_of = attrgetter("keywords")
+_PENDING = DeliveryStatus.PENDING.value
+
+
+class _PlainBatch:
+    """Telegram digests for a batch of plain subscribers, built from one ``select_plain``.
+
+    Each digest's blocks come out of one object array (stories and headings in digest order)
+    and its size from per-language size tables, so the usual digest (one message) costs a
+    slice per subscriber; a digest over the limit goes through ``plan`` as ``compose`` does.
+    """
+
+    def __init__(self, composer: Composer, plain: Sequence[tuple[Subscriber, CursorState]]):
+        self.composer = composer
+        pool = composer.pool
+        langs = [subscriber.lang for subscriber, _ in plain]
+        sel = self.selection = pool.select_plain(
+            [subscriber.subscriptions for subscriber, _ in plain],
+            [state.position for _, state in plain],
+            [composer._max_items(subscriber) for subscriber, _ in plain],
+            [subscriber.filters for subscriber, _ in plain],
+        )
+        self.row_of = {subscriber.id: row for row, (subscriber, _) in enumerate(plain)}
+        count = len(plain)
+        heads = np.flatnonzero(sel.opens)
+        # Blocks in digest order: each story after its section's heading, if it opens one.
+        at = np.arange(len(sel.rows)) + np.cumsum(sel.opens)
+        topic_blocks = np.array([f"topic:{t}" for t in sel.topic_ids], dtype=object)
+        tokens = np.empty(len(sel.rows) + len(heads), dtype=object)
+        tokens[at] = composer.block_array[sel.ranks]
+        tokens[at[heads] - 1] = topic_blocks[sel.topics[heads]]
+        self.tokens = tokens
+        sections = np.bincount(sel.rows[heads], minlength=count)
+        self.bounds = np.concatenate(([0], np.cumsum(sel.counts + sections))).tolist()
+        self.entries = np.concatenate(([0], np.cumsum(sel.counts))).tolist()
+        self.counts = sel.counts.tolist()
+        self.more = sel.more.tolist()
+        # Each digest's size without its title and "more" line, in its reader's language.
+        codes = {lang: i for i, lang in enumerate(dict.fromkeys(langs))}
+        lang_of = np.fromiter(map(codes.__getitem__, langs), np.int64, count)
+        story_sizes = np.array([composer.story_sizes(lang) for lang in codes], np.int64)
+        topic_sizes = np.array(
+            [[composer.html(lang).sizes[b] for b in topic_blocks] for lang in codes], np.int64
+        ).reshape(len(codes), len(topic_blocks))
+        rows, head_rows = sel.rows, sel.rows[heads]
+        body = np.bincount(
+            rows, story_sizes[lang_of[rows], sel.ranks], minlength=count
+        ) + np.bincount(
+            head_rows, topic_sizes[lang_of[head_rows], sel.topics[heads]], minlength=count
+        )
+        self.body = body.astype(np.int64).tolist()
+
+    def compose(self, subscriber: Subscriber, state: CursorState, now: datetime) -> Composed:
+        composer, row = self.composer, self.row_of[subscriber.id]
+        count, more = self.counts[row], self.more[row]
+        position = state.position
+        upto = max(composer.pool.head, position)
+        key = f"digest:{subscriber.id}:{position}-{upto}"
+        if not count:  # nothing new: the cursor moves on, what was left out stays pageable
+            return Composed(
+                [], composer.cursor(subscriber, state, state.overflow, now, False), False
+            )
+        overflow = None
+        if more:
+            lo, hi = self.entries[row], self.entries[row + 1]
+            shown = composer.id_array[np.sort(self.selection.ranks[lo:hi])].tolist()
+            overflow = {"after": position, "upto": upto, "shown": shown}
+        cursor = composer.cursor(subscriber, state, overflow, now, True)
+        html = composer.html(subscriber.lang)
+        title = f"title:{count}"
+        tail = [f"more:{more}"] if more else []
+        size = self.body[row] + html.sizes[title] + (html.sizes[tail[0]] if more else 0)
+        if size <= html.limit:
+            blocks = self.tokens[self.bounds[row] : self.bounds[row + 1]].tolist()
+            rows = composer.by_reference(subscriber, [[title, *blocks, *tail]], key, now)
+        else:
+            rows = composer._rows(subscriber, self.selection.sections(row), count, more, key, now)
+        return Composed(rows, cursor, True)
+
+
+class _TopicBlocks(dict[str, str]):
+    def __missing__(self, topic: str) -> str:
+        block = self[topic] = f"topic:{topic}"
+        return block

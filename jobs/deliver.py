@@ -23,7 +23,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.digests import materialize
+from bot.render import materialize
 from bot.senders import Pacer, Sender
 from jobs.context import JobContext
 from newsbrief.records import Delivery, SendOutcome, SendResult

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from bot.senders import Sender
 from bot.telegram.app import build_application, publish_commands
 from bot.telegram.sender import TelegramSender, bot_base_url
 from bot.wechat.server import CallbackServer, callbacks_configured
-from jobs.compose import compose_tick
+from jobs.compose import compose_for, compose_tick
 from jobs.config_watch import WATCH_SECONDS, ConfigWatch
 from jobs.context import JobContext
 from jobs.deliver import Deliverer
@@ -47,6 +48,9 @@ class Runtime:
         senders: dict[str, Sender] | None = None,
         config_file: Path | None = None,
     ) -> None:
+        # PTB 22 warns whenever it reads a duration as a number, RetryAfter already while it is
+        # built; opt in to the timedelta form it moves to (``sender.seconds`` reads both).
+        os.environ.setdefault("PTB_TIMEDELTA", "true")
         self.config = config
         self.config_file = config_file
         self.db = Database(config.database_url)
@@ -69,6 +73,7 @@ class Runtime:
         self.core = CommandCore(
             self.db,
             lambda: self.ctx.config,
+            compose=compose_for,
             fetcher=self.ctx.fetcher,
             config_file=config_file,
             on_config_change=self.reload_config,

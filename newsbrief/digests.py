@@ -344,26 +344,3 @@ class PlainSelection:
                 out.append((self.topic_ids[topic], []))
             out[-1][1].append(rank)
         return out
-
-
-def compose_digest(
-    subscriber_id: int,
-    lang: str,
-    subscribed: Sequence[str],
-    stories: Sequence[StoryItem],
-    topic_name: TopicName,
-    *,
-    max_items: int = 20,
-) -> Digest | None:
-    """One digest from a list of stories (the pool, for a single subscriber)."""
-    pool = StoryPool(stories)
-    digest, _ = pool.digest(
-        subscriber_id,
-        lang,
-        [Subscription(t) for t in subscribed],
-        Keywords(),
-        0,
-        topic_name,
-        max_items=max_items,
-    )
-    return digest

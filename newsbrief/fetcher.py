@@ -103,11 +103,6 @@ class AddressGuard:
             self.check(host, ipaddress.ip_address(info[4][0]))
 
 
-async def check_address(url: str, *, allow_private: bool) -> None:
-    """Refuse hosts that resolve to private, loopback, link-local or multicast addresses."""
-    await AddressGuard(allow_private).resolve(url)
-
-
 @dataclass
 class _Host:
     slots: asyncio.Semaphore

@@ -31,7 +31,6 @@ from sqlalchemy import func, insert, select
 
 from bot.commands.core import CommandCore
 from bot.commands.io import Command, Reply
-from bot.digests import compose_due
 from bot.wechat.crypto import MsgCrypt, parse_xml_fields, plain_signature
 from bot.wechat.limits import REPLY_MAX_BYTES
 from bot.wechat.protocol import (
@@ -41,6 +40,7 @@ from bot.wechat.protocol import (
     text_reply_xml,
 )
 from bot.wechat.server import CallbackServer
+from jobs.compose import compose_due, compose_for
 from jobs.runtime import Runtime
 from newsbrief.config.settings import Config, load_config
 from newsbrief.records import Subscription
@@ -229,7 +229,7 @@ def start(
     config = config.model_copy(update={"database_url": database_url})
     db = Database(database_url)
     db.upgrade()
-    core = core_class(db, lambda: config)
+    core = core_class(db, lambda: config, compose=compose_for)
     return Served(config, db, CallbackServer(lambda: config, core, db, budget_s=budget_s))
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from newsbrief.articles.cleaner import clean_text, learn_site_lines
+from newsbrief.articles.cleaner import clean_text
 from newsbrief.text.html_text import html_to_text
 from tests.conftest import seed_parts
 
@@ -166,18 +166,6 @@ def test_site_lines_are_dropped() -> None:
     text = "本站导航 首页 快讯\n正文第一句话很长，讲述了这件事的来龙去脉和各方的反应。"
     cleaned = clean_text(text, site_lines=frozenset({"本站导航 首页 快讯"}))
     assert cleaned == "正文第一句话很长，讲述了这件事的来龙去脉和各方的反应。"
-
-
-def test_learn_site_lines() -> None:
-    footer = "本站所有内容仅供参考"
-    pages = [
-        f"正文{i}，每一页都不一样，这是第{i}篇文章的内容。\n{footer}\n导航 首页" for i in range(4)
-    ]
-    pages.append(pages[0])  # a repeated page is one sighting, not two
-    assert learn_site_lines(pages[:2]) == frozenset()
-    assert learn_site_lines(pages, min_pages=3) == frozenset({footer, "导航 首页"})
-    long_line = "很长的一行" * 20
-    assert learn_site_lines([long_line] * 3, min_pages=3) == frozenset()
 
 
 def test_empty_and_blank() -> None:

@@ -14,10 +14,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from bot.commands.core import COMMANDS, MAX_KEYWORD_CHARS, MAX_KEYWORDS, ChannelAccess, CommandCore
+from bot.commands.core import (
+    COMMANDS,
+    KNOWN,
+    MAX_KEYWORD_CHARS,
+    MAX_KEYWORDS,
+    ChannelAccess,
+    CommandCore,
+)
 from bot.commands.io import ALIASES, Command, Reply, parse
 from bot.i18n import LANGS, t
 from bot.telegram.limits import MAX_CALLBACK_BYTES
+from jobs.compose import compose_for
 from newsbrief.config.settings import Config
 from newsbrief.schedule import parse_quiet, parse_schedule
 from newsbrief.store import subscribers
@@ -142,7 +150,12 @@ def core(db: Database) -> CommandCore:
         ],
     )
     clock = iter(datetime(2026, 1, 1, tzinfo=UTC).timestamp() + i * 60 for i in range(10**6))
-    return CommandCore(db, lambda: config, clock=lambda: datetime.fromtimestamp(next(clock), UTC))
+    return CommandCore(
+        db,
+        lambda: config,
+        compose=compose_for,
+        clock=lambda: datetime.fromtimestamp(next(clock), UTC),
+    )
 
 
 @pytest.fixture
@@ -153,7 +166,7 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
 
 
 def check_reply(command: Command, reply: Reply | None) -> None:
-    name, _ = parse(command.text, bare=command.chat_type == "private")
+    name, _ = parse(command.text, KNOWN, bare=command.chat_type == "private")
     if not name:
         assert reply is None, command.text
         return

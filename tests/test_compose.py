@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert
 
-from bot.digests import compose_due, compose_for, materialize
+from bot.render import materialize
 from bot.telegram.render import render_digest
+from jobs.compose import compose_due, compose_for
 from newsbrief.config.settings import Config
 from newsbrief.digests import StoryPool
 from newsbrief.records import Keywords, Subscriber, Subscription

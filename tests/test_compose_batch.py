@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.digests import Composer
+from jobs.compose import Composer
 from newsbrief.config.settings import Config
 from newsbrief.digests import StoryPool
 from newsbrief.records import CursorState, Keywords, StoryItem, Subscriber, Subscription

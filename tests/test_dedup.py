@@ -29,7 +29,6 @@ from newsbrief.articles.dedup import (
     nfkc,
     shingle_hashes,
     shingle_size,
-    shingles,
 )
 from newsbrief.text.chinese import to_traditional
 from tests.conftest import SEED_SHAPED
@@ -273,10 +272,8 @@ def test_signatures_are_stable_across_processes() -> None:
     assert shingle_size("abcdefg") == 7 and shingle_size("中文abc") == 5
 
 
-def test_fingerprint_and_shingles() -> None:
+def test_fingerprint_text() -> None:
     assert fingerprint_text("Ｈｅｌｌｏ, 世界！ 發展") == "hello世界发展"
-    assert shingles("ab cd,e f", k=5) == {"abcde", "bcdef"}
-    assert shingles("abc") == set()
 
 
 def test_nfkc_is_unicodedata_nfkc() -> None:

@@ -41,13 +41,16 @@ def test_the_pacer_keeps_the_global_and_per_chat_intervals() -> None:
     now = 0.0
     chats = [f"c{i}" for i in range(50)]
     while now < 20:
-        ready = [c for c in chats if pacer.ready_at(c) <= now]
+        ready = [c for c in chats if max(pacer.next_global, pacer.chat_ready_at(c)) <= now]
         if ready:
             chat = ready[len(starts) % len(ready)]
             pacer.take(chat, 1.0, now)
             starts.append((now, chat))
         # Wake-ups up to 12 ms late, and twice the sender stalls for 0.3 s and 2 s.
-        now = max(now, min(pacer.ready_at(c) for c in chats)) + (len(starts) % 7) * 0.002
+        now = (
+            max(now, min(max(pacer.next_global, pacer.chat_ready_at(c)) for c in chats))
+            + (len(starts) % 7) * 0.002
+        )
         now += {100: 0.3, 400: 2.0}.get(len(starts), 0.0) if ready else 0.0
     times = [t for t, _ in starts]
     # No time lost to late wake-ups nor to the short stall; the long one is not made up for.

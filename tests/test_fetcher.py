@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from newsbrief.config.settings import FetchConfig
-from newsbrief.fetcher import Fetcher, FetchError, check_address
+from newsbrief.fetcher import AddressGuard, Fetcher, FetchError
 from newsbrief.records import FeedState
 from tests.servers.feeds import FeedServer, rss
 
@@ -31,7 +31,7 @@ async def test_private_addresses_are_refused_unless_allowed(server: FeedServer) 
         "http://224.0.0.1/",
     ):
         with pytest.raises(FetchError):
-            await check_address(url, allow_private=False)
+            await AddressGuard(allow_private=False).resolve(url)
 
 
 async def test_conditional_get_answers_304_and_keeps_validators(server: FeedServer) -> None:

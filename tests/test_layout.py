@@ -56,7 +56,7 @@ CONFINED: dict[str, tuple[str, ...]] = {
     "trafilatura": ("newsbrief/articles/extract.py",),
     "readability": ("newsbrief/articles/extract.py",),
     "datasketch": ("newsbrief/articles/dedup.py",),
-    "numpy": ("newsbrief/articles/dedup.py", "newsbrief/digests.py", "bot/digests.py"),
+    "numpy": ("newsbrief/articles/dedup.py", "newsbrief/digests.py", "jobs/compose.py"),
 }
 
 

@@ -9,9 +9,8 @@ import pytest
 from newsbrief.articles.build import build_article, fingerprint
 from newsbrief.articles.summaries import split_sentences, summarize
 from newsbrief.articles.topics import TopicMatcher
-from newsbrief.digests import compose_digest
 from newsbrief.feeds.parse import FeedParseError, entry_key, parse_feed
-from newsbrief.records import Entry, StoryItem, Topic, TopicNames
+from newsbrief.records import Entry, Topic, TopicNames
 from newsbrief.text.html_text import html_to_text
 from newsbrief.text.language import detect_language
 
@@ -98,38 +97,6 @@ def test_build_article() -> None:
     assert article.topics == ("ai", "tech")
     assert article.summary == "OpenAI 发布了新的大模型。它更快。"
     assert article.fingerprint == fingerprint("OpenAI发布了新的大模型 它更快")
-
-
-def _story(seq: int, topics: tuple[str, ...], sources: int = 1) -> StoryItem:
-    return StoryItem(
-        story_id=seq,
-        seq=seq,
-        title=f"s{seq}",
-        url=None,
-        summary="",
-        source="feed",
-        topics=topics,
-        source_count=sources,
-    )
-
-
-def test_digest_ranks_groups_and_limits() -> None:
-    stories = [
-        _story(1, ("ai",)),
-        _story(2, ("crypto",), 3),
-        _story(3, ("ai", "crypto")),
-        _story(4, ("sports",)),
-    ]
-    digest = compose_digest(
-        9, "en", ["ai", "crypto"], stories, lambda t, lang: t.upper(), max_items=2
-    )
-    assert digest is not None
-    assert digest.cursor == 4 and digest.more == 1
-    assert [(s.topic_name, [i.seq for i in s.items]) for s in digest.sections] == [
-        ("AI", [3]),
-        ("CRYPTO", [2]),
-    ]
-    assert compose_digest(9, "en", ["tech"], stories, lambda t, lang: t) is None
 
 
 def test_titles_are_plain_text_whatever_the_feed_escaped() -> None:

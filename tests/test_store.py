@@ -52,19 +52,19 @@ def test_entries_are_stored_once_and_errors_back_off(db: Database) -> None:
     entry = Entry(feed_id="a", key="guid-1", title="t", link=None, content_html="v1")
     ok = FetchResult("a", "https://a/x", 200, body=b"", etag='"1"')
     with db.session() as s:
-        assert feeds.record_poll(s, PollOutcome(ok, [entry, entry]), NOW, POLLING).new == 1
+        assert feeds.record_polls(s, [PollOutcome(ok, [entry, entry])], NOW, POLLING)[0].new == 1
     with db.session() as s:
-        again = feeds.record_poll(s, PollOutcome(ok, [entry]), NOW, POLLING)
+        again = feeds.record_polls(s, [PollOutcome(ok, [entry])], NOW, POLLING)[0]
         assert (again.new, again.updated) == (0, 0)
     edited = Entry(feed_id="a", key="guid-1", title="t", link=None, content_html="v2")
     with db.session() as s:
-        assert feeds.record_poll(s, PollOutcome(ok, [edited]), NOW, POLLING).updated == 1
+        assert feeds.record_polls(s, [PollOutcome(ok, [edited])], NOW, POLLING)[0].updated == 1
     failed = FetchResult(
         "a", "https://a/x", 500, error="HTTP 500 Internal Server Error", error_kind=ErrorKind.HTTP
     )
     with db.session() as s:
-        feeds.record_poll(s, PollOutcome(failed), NOW, POLLING)
-        feeds.record_poll(s, PollOutcome(failed), NOW, POLLING)
+        feeds.record_polls(s, [PollOutcome(failed)], NOW, POLLING)
+        feeds.record_polls(s, [PollOutcome(failed)], NOW, POLLING)
     with db.session() as s:
         (health,) = feeds.feed_health(s)
     assert health.status == "failing" and health.error_count == 2 and health.entries == 1
@@ -73,7 +73,7 @@ def test_entries_are_stored_once_and_errors_back_off(db: Database) -> None:
     assert health.last_error_kind == "http"
     not_modified = FetchResult("a", "https://a/x", 304)
     with db.session() as s:
-        feeds.record_poll(s, PollOutcome(not_modified), NOW, POLLING)
+        feeds.record_polls(s, [PollOutcome(not_modified)], NOW, POLLING)
         (health,) = feeds.feed_health(s)
     assert health.status == "ok" and health.error_count == 0
 
@@ -90,7 +90,7 @@ def test_an_edit_stays_in_its_story_unless_announced(db: Database) -> None:
     )
     ok = FetchResult("a", "https://a/x", 200, body=b"")
     with db.session() as s:
-        feeds.record_poll(s, PollOutcome(ok, [entry]), NOW, POLLING)
+        feeds.record_polls(s, [PollOutcome(ok, [entry])], NOW, POLLING)
         (pending,) = articles.claim_unprocessed(s, NOW, 10, timedelta(minutes=1))
     matcher = TopicMatcher([])
 
@@ -131,6 +131,6 @@ def test_subscriptions_move_onto_their_subscribers_in_order(database_url: str) -
                 )
         database.upgrade()
         with database.session() as s:
-            assert subscribers.topics_of(s, 1) == ["crypto", "sports", "ai"]
+            assert list(subscribers.get(s, 1).topics) == ["crypto", "sports", "ai"]
     finally:
         database.dispose()

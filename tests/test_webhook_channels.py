@@ -422,7 +422,7 @@ async def _paced_sends(sender: WebhookSender, count: int, text: str) -> list[Sen
     pacer = Pacer(sender.global_interval)
     outcomes = []
     for n in range(count):
-        wait = pacer.ready_at(ROBOT) - loop.time()
+        wait = max(pacer.next_global, pacer.chat_ready_at(ROBOT)) - loop.time()
         if wait > 0:
             await asyncio.sleep(wait)
         pacer.take(ROBOT, sender.chat_interval(ROBOT), loop.time())

@@ -21,10 +21,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from bot.commands.admin import ADMIN_ASYNC_HANDLERS, ADMIN_HANDLERS
-from bot.commands.io import ALIASES, KNOWN, Button, Command, Reply, parse
-from bot.digests import compose_for
+from bot.commands.io import ALIASES, Button, Command, Reply, parse
 from bot.i18n import LANG_NAMES, LANGS, normalize_lang, t
 from bot.telegram.limits import MAX_CALLBACK_BYTES, MAX_TEXT_UTF16
 from bot.telegram.render import esc, visible_len
@@ -57,6 +57,23 @@ class ChannelAccess:
 
 
 ChannelCheck = Callable[[str], Awaitable[ChannelAccess]]
+
+
+class ComposeNow(Protocol):
+    """Queues one subscriber's digest now; returns how many messages it queued.
+
+    The runtime injects the compose tick's ``compose_for``, so ``bot`` never imports ``jobs``.
+    """
+
+    def __call__(
+        self,
+        db: Database,
+        config: Config,
+        subscriber: Subscriber,
+        now: datetime,
+        *,
+        on_demand: bool,
+    ) -> int: ...
 
 
 def _short(text: str, limit: int = 40) -> str:
@@ -168,6 +185,7 @@ class CommandCore:
         db: Database,
         config: Callable[[], Config],
         *,
+        compose: ComposeNow,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         fetcher: PageFetcher | None = None,
         config_file: Path | None = None,
@@ -175,6 +193,7 @@ class CommandCore:
     ) -> None:
         self.db = db
         self.config = config
+        self.compose = compose
         self.clock = clock
         self.fetcher = fetcher
         self.config_file = config_file
@@ -191,7 +210,7 @@ class CommandCore:
         """Answer one command; None for a message that is not one. Never raises."""
         lang: str = self.config().subscriber_defaults.language
         try:
-            name, args = parse(command.text, bare=command.chat_type == "private")
+            name, args = parse(command.text, KNOWN, bare=command.chat_type == "private")
             if not name:
                 return None
             lang = await asyncio.to_thread(self._language, command)
@@ -524,7 +543,7 @@ class CommandCore:
             return Reply(t("digest_no_topics", lang))
         if found.paused:
             return Reply(t("digest_paused", lang))
-        queued = compose_for(self.db, self.config(), found, self.clock(), on_demand=True)
+        queued = self.compose(self.db, self.config(), found, self.clock(), on_demand=True)
         if not queued:
             return Reply(t("digest_nothing", lang))
         return Reply("", wake_delivery=True)
@@ -844,4 +863,5 @@ _TARGETABLE = frozenset(
 _ADMIN_COMMANDS = frozenset({*ADMIN_HANDLERS, *ADMIN_ASYNC_HANDLERS})
 COMMANDS = tuple(name for name in (*_HANDLERS, *_ASYNC_HANDLERS) if name != "tg")
 """The commands people type (``/tg`` is what topic buttons send)."""
-KNOWN.update(_HANDLERS, _ASYNC_HANDLERS)
+KNOWN = frozenset((*_HANDLERS, *_ASYNC_HANDLERS))
+"""Command names the core answers: what ``parse`` recognises as a bare word."""

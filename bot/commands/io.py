@@ -7,6 +7,7 @@ Commands are recognised with or without a leading "/" and by their Chinese alias
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from bot.telegram.limits import MAX_TEXT_UTF16
@@ -120,12 +121,12 @@ def clean(word: str) -> str:
     )
 
 
-def parse(text: str, *, bare: bool = False) -> tuple[str, list[str]]:
+def parse(text: str, known: Collection[str], *, bare: bool = False) -> tuple[str, list[str]]:
     """``/subscribe@bot ai, crypto`` -> ("subscribe", ["ai", "crypto"]).
 
     Without "/" the text is a command only when ``bare`` (a private chat, a plain-text channel)
-    and its first word is a command name or alias; a Chinese alias may be glued to its
-    argument (``订阅AI``). Returns ("", words) for anything else.
+    and its first word is one of the ``known`` command names or an alias; a Chinese alias may be
+    glued to its argument (``订阅AI``). Returns ("", words) for anything else.
     """
     # Split first (at C speed), then clean only the words that count, each cut short.
     raw = text[:MAX_TEXT_CHARS].replace("，", " ").replace(",", " ").replace("、", " ").split()
@@ -139,17 +140,13 @@ def parse(text: str, *, bare: bool = False) -> tuple[str, list[str]]:
     elif not bare:
         return "", words
     name = first.casefold()
-    if name not in ALIASES and name not in KNOWN and not name.isascii():
+    if name not in ALIASES and name not in known and not name.isascii():
         for alias in _CJK_ALIASES:
             if name.startswith(alias):
                 words.insert(1, name[len(alias) :])
                 name = alias
                 break
     name = ALIASES.get(name, name)
-    if not slash and name not in KNOWN:
+    if not slash and name not in known:
         return "", words
     return name, words[1 : 1 + MAX_ARGS]
-
-
-KNOWN: set[str] = set()
-"""Command names the core answers; filled by ``bot.commands.core`` (bare words must match one)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 from telegram import Bot, LinkPreviewOptions
@@ -17,9 +16,6 @@ from telegram.error import (
 
 from bot.telegram.limits import GROUP_PER_MINUTE, MAX_PER_SECOND, PRIVATE_PER_SECOND
 from newsbrief.records import Delivery, SendOutcome, SendResult
-
-# Opt in to PTB's timedelta durations now (the int form is deprecated and warns).
-os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 # 400 answers that mean the chat, not the message, is the problem.
 _CHAT_GONE = (
@@ -36,6 +32,8 @@ def bot_base_url(api_base_url: str) -> str:
 
 
 def seconds(value: int | float | timedelta) -> float:
+    """A PTB duration in seconds: PTB 22 gives a number, or a ``timedelta`` when ``PTB_TIMEDELTA``
+    is set (the only form in a later major version)."""
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 

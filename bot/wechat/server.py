@@ -23,11 +23,11 @@ from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
-from bot.commands.core import CommandCore
+from bot.commands.core import KNOWN, CommandCore
 from bot.commands.io import Command, parse
 from bot.console import as_plain_text
-from bot.digests import materialize
 from bot.i18n import t
+from bot.render import materialize
 from bot.wechat.crypto import CallbackError, MsgCrypt, Reason
 from bot.wechat.limits import REPLY_TIMEOUT_S
 from bot.wechat.protocol import (
@@ -250,7 +250,7 @@ class CallbackServer:
         if not known:
             await asyncio.to_thread(self._pull_only, command)
         text = plain_reply(reply.text, reply.parse_mode) if reply.text else ""
-        name, _ = parse(command.text, bare=True)
+        name, _ = parse(command.text, KNOWN, bare=True)
         if reply.wake_delivery or name == "digest":
             try:
                 pulled = await asyncio.to_thread(self._pull, command)

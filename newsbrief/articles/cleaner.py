@@ -13,8 +13,6 @@ everything after the last one; short ad-like lines are dropped only there.
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Sequence
 
 from newsbrief.articles.dedup import nfkc
 
@@ -156,14 +154,6 @@ def clean_text(
             keep[i] = False
     kept = [line for line, k in zip(lines, keep, strict=True) if k]
     return "\n".join(kept)
-
-
-def learn_site_lines(texts: Sequence[str], min_pages: int = 3) -> frozenset[str]:
-    """Short lines that recur in at least ``min_pages`` of one site's recent texts: its boilerplate."""
-    counts: Counter[str] = Counter()
-    for text in set(texts):  # the same text twice is one page, not two sightings
-        counts.update(site_line_candidates(text))
-    return frozenset(line for line, n in counts.items() if n >= min_pages)
 
 
 def site_line_candidates(text: str) -> set[str]:

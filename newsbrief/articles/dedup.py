@@ -217,13 +217,6 @@ def minhash_values(hashes: _U32) -> _U32:
     return values
 
 
-def shingles(text: str, k: int | None = None) -> set[str]:
-    """The k-character shingles of the normalised text (k by script unless given)."""
-    fp = fingerprint_text(text)
-    k = shingle_size(fp) if k is None else k
-    return {fp[i : i + k] for i in range(len(fp) - k + 1)}
-
-
 @dataclass(frozen=True, eq=False)
 class StorySignature:
     """What a story's text leaves behind: MinHash values, shingle count, coordinated sample."""

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from newsbrief.records import Article, Entry, PendingEntry, StoryItem
-from newsbrief.store.tables import ArticleRow, EntryRow, FeedRow, StoryRow, StoryTopicRow
+from newsbrief.records import Article, Entry, PendingEntry
+from newsbrief.store.tables import ArticleRow, EntryRow, StoryRow, StoryTopicRow
 
 STORY_WINDOW = timedelta(hours=72)
-PAGE = 500
-"""Most stories one digest query reads; the rest wait for the next round."""
 
 
 def claim_unprocessed(
@@ -198,44 +195,6 @@ def recent_signatures(
         .order_by(ArticleRow.id)
     )
     return [(a, s, sig, when) for a, s, sig, when in session.execute(query) if sig is not None]
-
-
-def stories_after(
-    session: Session, position: int, upto: int, topics: Sequence[str], limit: int = PAGE
-) -> list[StoryItem]:
-    """Stories numbered in (position, upto] on any of ``topics``, oldest first."""
-    if not topics:
-        return []
-    ids = (
-        select(StoryTopicRow.story_id)
-        .where(
-            StoryTopicRow.topic_id.in_(list(topics)),
-            StoryTopicRow.story_id > position,
-            StoryTopicRow.story_id <= upto,
-        )
-        .distinct()
-    )
-    query = (
-        select(StoryRow, FeedRow.title)
-        .join(FeedRow, FeedRow.id == StoryRow.feed_id, isouter=True)
-        .where(StoryRow.id.in_(ids))
-        .order_by(StoryRow.id)
-        .limit(limit)
-    )
-    return [
-        StoryItem(
-            story_id=row.id,
-            seq=row.id,
-            title=row.title,
-            url=row.url,
-            summary=row.summary,
-            source=feed_title or row.feed_id,
-            topics=tuple(row.topics),
-            source_count=row.source_count,
-            published_at=row.published_at,
-        )
-        for row, feed_title in session.execute(query)
-    ]
 
 
 def head_position(session: Session, before: datetime | None = None) -> int:

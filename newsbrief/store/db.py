@@ -53,10 +53,6 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
-    @property
-    def is_postgres(self) -> bool:
-        return self.engine.dialect.name == "postgresql"
-
     @contextmanager
     def session(self, *, write_lock: bool = False) -> Iterator[Session]:
         """One transaction: committed on success, rolled back on any error.

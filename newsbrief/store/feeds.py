@@ -153,18 +153,6 @@ def record_polls(
         ]
 
 
-def record_poll(
-    session: Session,
-    outcome: PollOutcome,
-    now: datetime,
-    polling: PollingConfig,
-    rng: random.Random | None = None,
-) -> PollRecord:
-    """Store one poll (see ``record_polls``)."""
-    (record,) = record_polls(session, [outcome], now, polling, rng)
-    return record
-
-
 def _record_poll(
     session: Session,
     row: FeedRow,

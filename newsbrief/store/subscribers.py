@@ -137,11 +137,6 @@ def ensure(
     return _record(row), True
 
 
-def topics_of(session: Session, subscriber_id: int) -> list[str]:
-    row = session.get(SubscriberRow, subscriber_id)
-    return [s.topic for s in _subscriptions(row.subscriptions)] if row else []
-
-
 def subscribe(
     session: Session,
     subscriber_id: int,
@@ -220,12 +215,6 @@ def update(
         cursor = session.get(DigestCursorRow, subscriber_id)
         if cursor is not None and cursor.next_due_at is not None:
             cursor.next_due_at = next_digest(_record(row), now)
-
-
-def set_language(session: Session, subscriber_id: int, lang: str) -> None:
-    session.execute(
-        update_rows(SubscriberRow).where(SubscriberRow.id == subscriber_id).values(lang=lang)
-    )
 
 
 def resume(session: Session, subscriber_id: int) -> bool:
