@@ -14,7 +14,7 @@ from bot.telegram.render import HtmlBlocks
 from bot.wechat.protocol import WECHAT, WECOM_APP, render_pull
 from newsbrief.config.settings import Config
 from newsbrief.records import Delivery, Digest, Message
-from newsbrief.store import digests
+from newsbrief.store import stories as story_store
 from newsbrief.store.db import Database
 
 Renderer = Callable[[Digest], list[Message]]
@@ -65,7 +65,7 @@ def materialize(db: Database, config: Config, deliveries: Sequence[Delivery]) ->
         if block.startswith("story:")
     }
     with db.session() as session:
-        stories = digests.stories_by_id(session, ids)
+        stories = story_store.stories_by_id(session, ids)
     name = topic_namer(config)
     renderers: dict[str, HtmlBlocks] = {}
     out: list[Delivery] = []

@@ -41,7 +41,8 @@ from newsbrief.records import (
     Subscriber,
 )
 from newsbrief.schedule import in_quiet, next_digest, next_due, quiet_end, subscriber_timing
-from newsbrief.store import articles, digests, subscribers
+from newsbrief.store import articles, outbox, subscribers
+from newsbrief.store import stories as story_store
 from newsbrief.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def compose_due(db: Database, config: Config, now: datetime, *, batch: int = 100
             low = min(state.position for _, state in claimed)
             composer = composers.get((low, head))
             if composer is None:
-                window = digests.story_window(session, low, head, WINDOW)
+                window = story_store.story_window(session, low, head, WINDOW)
                 composer = composers[(low, head)] = Composer(config, window)
             rows: list[dict[str, Any]] = []
             sent: list[dict[str, Any]] = []
@@ -115,7 +116,7 @@ def compose_due(db: Database, config: Config, now: datetime, *, batch: int = 100
                 composed.cursor["next_due_at"] = due if subscriber.subscriptions else None
                 rows += composed.deliveries
                 (sent if composed.sent else idle).append(composed.cursor)
-            digests.insert_deliveries(session, rows)
+            outbox.insert_deliveries(session, rows)
             subscribers.advance_many(session, sent)
             subscribers.advance_many(session, idle)
             queued += len(rows)
@@ -153,9 +154,9 @@ def compose_for(
         state = subscribers.cursor(session, subscriber.id)
         head = articles.head_position(session)
         low = int(state.overflow["after"]) if state.overflow else state.position
-        composer = Composer(config, digests.story_window(session, min(low, head), head, WINDOW))
+        composer = Composer(config, story_store.story_window(session, min(low, head), head, WINDOW))
         composed = composer.compose(subscriber, state, now, on_demand=on_demand)
-        digests.insert_deliveries(session, composed.deliveries)
+        outbox.insert_deliveries(session, composed.deliveries)
         due = state.next_due_at
         if not on_demand or due is None or due <= now:
             due = next_digest(subscriber, now, config.subscriber_defaults.schedule)

@@ -12,8 +12,8 @@ from jobs.compose import compose_due, compose_for
 from newsbrief.config.settings import Config
 from newsbrief.digests import StoryPool
 from newsbrief.records import Keywords, Subscriber, Subscription
-from newsbrief.store import digests as digest_store
 from newsbrief.store import outbox, subscribers
+from newsbrief.store import stories as story_store
 from newsbrief.store.db import Database
 from newsbrief.store.tables import DigestCursorRow, FeedRow, StoryRow, StoryTopicRow
 
@@ -171,7 +171,7 @@ def test_parts_rendered_when_sent_match_the_digest_rendered_at_once(db: Database
     reader = subscriber(db, 1, ["ai"])
     compose_due(db, config, NOW)
     with db.session() as session:
-        stories = digest_store.story_window(session, 0, 100, 100)
+        stories = story_store.story_window(session, 0, 100, 100)
     digest, more = StoryPool(stories).digest(
         reader.id,
         "zh-Hans",

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from newsbrief.records import Delivery, DeliveryStatus, Message, Subscriber
+from newsbrief.store import bulk
 from newsbrief.store.tables import DeliveryRow
 
 MAX_ATTEMPTS = 8
@@ -292,3 +294,8 @@ def listing(session: Session, status: str | None = None, limit: int = 100) -> li
     if status:
         query = query.where(DeliveryRow.status == status)
     return list(session.scalars(query))
+
+
+def insert_deliveries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Add outbox rows in bulk; a key already there (a repeat of the same digest) is skipped."""
+    bulk.insert_ignoring(session, cast(Table, DeliveryRow.__table__), rows, "key")

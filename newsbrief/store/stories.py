@@ -1,16 +1,15 @@
-"""What composing reads and writes in bulk: windows of stories, digest parts into the outbox."""
+"""Stories as ``StoryItem`` records, read in bulk: a window of the newest, or by id."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsbrief.records import StoryItem
-from newsbrief.store import bulk
-from newsbrief.store.tables import DeliveryRow, FeedRow, StoryRow
+from newsbrief.store.tables import FeedRow, StoryRow
 
 _STORY_COLUMNS = (
     StoryRow.id,
@@ -63,8 +62,3 @@ def stories_by_id(session: Session, ids: Iterable[int]) -> dict[int, StoryItem]:
         )
         found.update((row[0], _item(row)) for row in session.execute(query))
     return found
-
-
-def insert_deliveries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Add outbox rows in bulk; a key already there (a repeat of the same digest) is skipped."""
-    bulk.insert_ignoring(session, cast(Table, DeliveryRow.__table__), rows, "key")
