@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 import psycopg
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from newsbrief.store.db import Database
 from tests.harness import Harness, running_harness
@@ -116,6 +117,14 @@ def db(database_url: str) -> Iterator[Database]:
 async def harness(database_url: str) -> AsyncIterator[Harness]:
     async for running in running_harness(database_url):
         yield running
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's tmp_path factory exists
+def pytest_configure(config: pytest.Config) -> None:
+    """Hypothesis keeps its examples and caches under the run's temporary folder, not in
+    ``.hypothesis/`` of the clone: no test writes into the source tree."""
+    home = config._tmp_path_factory.getbasetemp() / "hypothesis"  # type: ignore[attr-defined]
+    set_hypothesis_home_dir(str(home))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
