@@ -10,13 +10,12 @@ import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from bot.telegram.limits import MAX_TEXT_UTF16
-
 MAX_ARGS = 20
 MAX_ARG_CHARS = 200
 """Longer words are cut: nothing a subscriber types needs more, and replies quote them."""
-MAX_TEXT_CHARS = MAX_TEXT_UTF16
-"""Telegram's longest message; the rest of a longer text (another channel's) is ignored."""
+MAX_TEXT_CHARS = 4096
+"""How much of a command's text the core reads, whatever the channel; the rest is ignored
+(no command needs more). The channel-agnostic core takes no limit from a channel folder."""
 
 ALIASES: dict[str, str] = {
     # English spellings people type
