@@ -156,11 +156,11 @@ class StoryPool:
             topics = self.ranked[low.bit_length() - 1].topics
             section = topics[0]  # cannot stay so for a story that matched; kept, not lost
             for topic in topics:
-                sub = followed.get(topic)
-                keywords = sub.keywords if sub else NO_KEYWORDS
-                if sub and (
-                    not (keywords.include or keywords.exclude) or self.passing(keywords) & low
-                ):
+                follows = followed.get(topic)
+                if follows is None:
+                    continue
+                keywords = follows.keywords
+                if not (keywords.include or keywords.exclude) or self.passing(keywords) & low:
                     section = topic
                     break
             placed[section] = placed.get(section, 0) | low
