@@ -91,6 +91,7 @@ class _Compiled:
     regexes: tuple[Any, ...]
     group: str | None
     names: frozenset[str]  # names that are ordinary words too (Amazon, Oracle): need context
+    places: frozenset[str]  # of those, the dictionary's own proper nouns (Amazon, Java)
     common: frozenset[str]  # lowercase single words (bank): not inside a name (West Bank)
 
 
@@ -241,6 +242,7 @@ def _compile(topic: Topic) -> _Compiled:
         group=topic.group,
         regexes=tuple(compile_regex(p) for p in topic.regex),
         names=frozenset(names_ - excluded),
+        places=frozenset(t for t in names_ if t.capitalize() in _dictionary()),
         common=frozenset(common - excluded),
     )
 
@@ -358,7 +360,7 @@ def _weight(rule: _Compiled, text: str, start: int, end: int, term: str) -> floa
     if term in rule.names:
         if not text[start].isupper():
             return 0.0
-        if not _named(text, start, end):
+        if not _named(text, start, end, term in rule.places):
             return min(weight, 0.5)
     elif term in rule.common and text[start].isupper():
         before = _previous_word(text, start)
@@ -382,17 +384,18 @@ def _previous_word(text: str, start: int) -> str:
     return m.group(1) if m else ""
 
 
-def _named(text: str, start: int, end: int) -> bool:
-    """Whether a capitalised hit is written as a name: with a company's marks, or capitalised
-    mid-sentence after a lowercase word ("deal with Oracle"). At a sentence start, in a Title
-    Case headline, after an article ("the Amazon") or before another capitalised word (the
-    Amazon River) the capital says nothing."""
+def _named(text: str, start: int, end: int, place: bool) -> bool:
+    """Whether a capitalised hit is written as the topic's name: with a company's marks, or
+    capitalised mid-sentence after a lowercase word ("deal with Oracle"). At a sentence start,
+    in a Title Case headline, after an article ("the Amazon") or before another capitalised
+    word (the Amazon River) the capital says nothing; nor does it anywhere for a word that is
+    a place's name too (Java, Amazon): those need a company's marks or another hit."""
     before = _previous_word(text, start)
     if before.lower() in _ARTICLES:
         return False
     if _CORPORATE.match(text, end):
         return True
-    if not before or before[0].isupper():
+    if place or not before or before[0].isupper():
         return False
     after = _NEXT.match(text, end)
     return not (after and after.group(1).isupper())
