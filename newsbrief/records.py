@@ -410,6 +410,8 @@ class WhyPath:
     """The story this article joined when another feed reported it first; None if it led."""
     topics: tuple[str, ...]
     verdict: Verdict
+    evidence: tuple[TopicEvidence, ...] = ()
+    """The topic matcher's hits, recomputed from the stored article text when asked."""
 
 
 class SendOutcome(StrEnum):
