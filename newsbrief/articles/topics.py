@@ -10,6 +10,14 @@ How a term matches (callers pass Simplified Chinese, see ``chinese.to_simplified
 - A ``weak`` term is common outside its topic too ("大涨" in stocks also moves futures, "离婚" in
   society also fills the gossip pages): it counts half, so it needs a second hit of the topic to
   file a text, and it tips the balance between sections only with other evidence.
+- A single Latin word written as a name ("Amazon", "Oracle") that a dictionary also has as a
+  word or a place counts only written capitalised ("apple" the fruit is nothing), and in full
+  only as a name: capitalised mid-sentence after a lowercase word, or with a company's marks
+  (Inc, Corp, 's, shares); otherwise half, so it needs another hit. A place's name (Java,
+  Amazon) needs the marks or another hit anywhere. A lowercase single word ("bank")
+  capitalised after a capitalised word is part of a name (the West Bank) and counts half.
+- Topics come out strongest first: each hit's weight times 3 in the title, 2 in the lead, 1 in
+  the body (``explain`` gives the hits); a digest files a story under the reader's first one.
 - An ``exclude`` term vetoes the hits it covers: with "基金会" excluded, "基金" in "基金会" does
   not count, while "基金" elsewhere still does.
 - ``regex`` rules run on RE2 (linear time, whatever an admin writes).
