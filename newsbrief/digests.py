@@ -132,8 +132,10 @@ class StoryPool:
         matched. ``pick`` turns a bitset into stories (or anything indexed by rank).
 
         Sections follow the subscriber's topic order; each story appears once, best first,
-        under the first of the subscriber's topics that carries it and whose keywords let it
-        through. Both steps are integer operations on the bitsets: no loop over stories.
+        under the topic it carries with the most evidence (its topics come strongest first)
+        among the subscriber's topics whose keywords let it through: a Bitcoin-ETF story that
+        mentions AI once goes under bitcoin for a reader of both. Picking is integer operations
+        on the bitsets; only the few picked stories are looked at one by one.
         """
         mask = self.matching(subscriptions, filters) & self.after(position) & ~skip
         kept = 0
@@ -143,20 +145,27 @@ class StoryPool:
             low = mask & -mask
             kept |= low
             mask ^= low
-        sections: list[tuple[str, int]] = []
-        left, topics = kept, self._topics
+        followed: dict[str, Subscription] = {}
         for sub in subscriptions:
-            if not left:
-                break
-            keywords = sub.keywords
-            here = left & topics.get(sub.topic, 0)
-            if here and (keywords.include or keywords.exclude):
-                here &= self.passing(keywords)
-            if here:
-                left ^= here
-                sections.append((sub.topic, here))
-        if left:  # cannot happen for stories that matched; kept rather than lost all the same
-            sections.append((self.ranked[(left & -left).bit_length() - 1].topics[0], left))
+            followed.setdefault(sub.topic, sub)
+        placed: dict[str, int] = {}
+        left = kept
+        while left:
+            low = left & -left
+            left ^= low
+            topics = self.ranked[low.bit_length() - 1].topics
+            section = topics[0]  # cannot stay so for a story that matched; kept, not lost
+            for topic in topics:
+                follows = followed.get(topic)
+                if follows is None:
+                    continue
+                keywords = follows.keywords
+                if not (keywords.include or keywords.exclude) or self.passing(keywords) & low:
+                    section = topic
+                    break
+            placed[section] = placed.get(section, 0) | low
+        sections = [(t, placed.pop(t)) for t in followed if t in placed]
+        sections.extend(placed.items())
         return sections, kept, mask.bit_count()
 
     def select_plain(
@@ -196,7 +205,8 @@ class StoryPool:
         kept = matched.view(np.bool_) & (running <= np.asarray(max_items, np.int64)[:, None])
         totals = running[:, -1].astype(np.int64) if n else np.zeros(count, np.int64)
         rows, ranks = np.nonzero(kept)  # by subscriber, then rank
-        # A story's section: the first of the subscriber's topics that carries it.
+        # A story's section: the first of its topics (strongest evidence first) that the
+        # subscriber follows.
         missing = arrays.index.missing
         place = np.full((count, missing + 1), _LAST, np.int64)
         np.minimum.at(
@@ -207,7 +217,7 @@ class StoryPool:
         place[:, missing] = _LAST
         candidates = arrays.story_topics[ranks]
         places = place[rows[:, None], candidates]
-        best = places.argmin(axis=1)
+        best = (places != _LAST).argmax(axis=1)
         picked = np.arange(len(rows))
         # Into digest order: by subscriber, then section; a stable sort keeps ranks in order.
         order = np.argsort(rows * int(lengths.max()) + places[picked, best], kind="stable")

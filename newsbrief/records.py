@@ -227,6 +227,32 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True)
+class TopicTerm:
+    """One hit that filed a text under a topic: the term as the taxonomy writes it (a regex
+    rule: the text it matched), where it was found, and what it weighed."""
+
+    term: str
+    place: str
+    """``title``, ``lead`` (the first lines after the title) or ``body``."""
+    weight: float
+    """2 an alias, 1 a keyword or regex, 0.5 a weak term or a common word out of context."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicEvidence:
+    """Why a text is under a topic: its hits, their score and their strength."""
+
+    topic: str
+    score: float
+    """The hits' weights added up: what files the text and decides between sections."""
+    strength: float
+    """The weights scaled by place (title 3, lead 2, body 1): what orders a text's topics and
+    picks the digest section it goes under. A parent has its strongest subtopic's."""
+    terms: tuple[TopicTerm, ...] = ()
+    """Empty for a parent filed only through a subtopic, or a feed's own topic."""
+
+
+@dataclass(frozen=True, slots=True)
 class StoryItem:
     """A story as a digest sees it: its lead article plus how many sources carried it."""
 
@@ -384,6 +410,8 @@ class WhyPath:
     """The story this article joined when another feed reported it first; None if it led."""
     topics: tuple[str, ...]
     verdict: Verdict
+    evidence: tuple[TopicEvidence, ...] = ()
+    """The topic matcher's hits, recomputed from the stored article text when asked."""
 
 
 class SendOutcome(StrEnum):

@@ -217,3 +217,42 @@ def test_subscribers_are_due_only_while_they_follow_something(db: Database) -> N
     assert compose_due(db, CONFIG, NOW + timedelta(minutes=1)) == 0
     with db.session() as session:
         assert session.get_one(DigestCursorRow, sub.id).next_due_at is None
+
+
+def test_a_story_goes_under_the_readers_topic_it_carries_with_the_most_evidence(
+    db: Database,
+) -> None:
+    """A zh-Hant reader of AI and Bitcoin: a Bitcoin-ETF story that mentions AI once in its
+    lead goes under Bitcoin, whichever of the two the reader followed first."""
+    from newsbrief.articles.topics import TopicMatcher
+    from newsbrief.config.taxonomy import load_taxonomy
+    from newsbrief.records import StoryItem
+
+    matcher = TopicMatcher(load_taxonomy("config/topics.yaml").topics)
+    title = "Bitcoin ETF inflows hit a record as Bitcoin tops $100,000"
+    body = "Funds bought more bitcoin this week; one manager credited AI trading desks."
+    topics = matcher.match(f"{title}\n{body}")
+    assert {"ai", "bitcoin"} <= set(topics) and topics.index("bitcoin") < topics.index("ai")
+    story = StoryItem(1, 1, title, None, body, "Wire", topics)
+    pool = StoryPool([story])
+    subs = (Subscription("ai"), Subscription("bitcoin"))
+    sections, _, _ = pool.select(subs, Keywords(), 0, 5)
+    assert [t for t, _ in sections] == ["bitcoin"]
+    assert pool.select_plain([subs], [0], [5]).sections(0) == [("bitcoin", [0])]
+    # The whole compose pass, as a zh-Hant reader sees it.
+    config = Config(
+        feeds=[],
+        topics=[
+            {"id": "ai", "name": {"zh": "人工智能", "en": "AI"}},
+            {"id": "bitcoin", "name": {"zh": "比特币", "en": "Bitcoin"}},
+        ],
+        subscriber_defaults={"max_items": 3, "backlog_hours": 0},
+    )
+    add_stories(db, (1, title, body, list(topics), 1))
+    reader = subscriber(db, 1, ["ai", "bitcoin"], lang="zh-Hant")
+    assert compose_due(db, config, NOW) == 1
+    with db.session() as session:
+        ids = [r.id for r in outbox.listing(session) if r.subscriber_id == reader.id]
+        mine = outbox.claim(session, ids, NOW + timedelta(days=1), LEASE)
+    (text,) = [d.message.text for d in materialize(db, config, mine)]
+    assert "比特幣" in text and "人工智慧" not in text

@@ -53,6 +53,7 @@ CONFINED: dict[str, tuple[str, ...]] = {
     "rjieba": ("newsbrief/articles/keywords.py",),
     "re2": ("newsbrief/articles/topics.py",),
     "ahocorasick_rs": ("newsbrief/articles/topics.py",),
+    "english_words": ("newsbrief/articles/topics.py",),
     "trafilatura": ("newsbrief/articles/extract.py",),
     "readability": ("newsbrief/articles/extract.py",),
     "datasketch": ("newsbrief/articles/dedup.py",),

@@ -120,6 +120,7 @@ async def test_why_explains_a_delivered_a_merged_and_two_dropped_articles(h: Har
         f"📥 fetched {stamp(led_entry.fetched_at)} from feed wire",
         f"🧩 story #{story}, 2 source(s)",
         "🏷 topics: AI",
+        "   · AI: language model (title)",  # the matched terms, and where
         f"✅ sent to you {stamp(sent.sent_at)}",
     ]
     # Merged: fetched from echo, joined the story wire reported first; that story was sent.
@@ -129,14 +130,16 @@ async def test_why_explains_a_delivered_a_merged_and_two_dropped_articles(h: Har
         f"📥 fetched {stamp(echo_entry.fetched_at)} from feed echo",
         f"🔗 merged into story #{story} (first reported by wire: {LED['title']}); it is sent once",
         "🏷 topics: AI",
+        "   · AI: language model (title)",
         f"✅ sent to you {stamp(sent.sent_at)}",
     ]
     # Dropped by the subscriber's own filter, and by one subscription's keywords.
     why = await h.say(f"/why {SCAM['link']}", expect=7, chat=CHAT)
     assert why.splitlines()[-1] == "🚫 not sent: your filter -scam kept it out (/filter)"
     why = await h.say(f"/why {SLIDE['link']}#comments", expect=8, chat=CHAT)
-    assert why.splitlines()[-2:] == [
+    assert why.splitlines()[-3:] == [
         "🏷 topics: Crypto",
+        "   · Crypto: Bitcoin (title)",
         "🚫 not sent: the keywords +etf of your topic Crypto kept it out",
     ]
     # In the reader's language, and for a URL never fetched.

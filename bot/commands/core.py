@@ -28,6 +28,7 @@ from bot.commands.io import ALIASES, Button, Command, Reply, parse
 from bot.i18n import LANG_NAMES, LANGS, normalize_lang, t
 from bot.telegram.limits import MAX_CALLBACK_BYTES, MAX_TEXT_UTF16
 from bot.telegram.render import esc, visible_len
+from newsbrief.articles.topics import TopicMatcher
 from newsbrief.config.settings import Config
 from newsbrief.feeds.discovery import PageFetcher
 from newsbrief.records import Keywords, Subscriber, Topic, WhyPath
@@ -198,6 +199,8 @@ class CommandCore:
         self.fetcher = fetcher
         self.config_file = config_file
         """The YAML file admin commands edit; None when the config did not come from a file."""
+        self._matcher_for: Config | None = None
+        self._topic_matcher = TopicMatcher(())
         self.on_config_change = on_config_change
         self._topic_index: tuple[object, dict[str, Topic]] | None = None
 
@@ -686,10 +689,17 @@ class CommandCore:
         url = urls[0]
         subscriber = self._find(command)
         with self.db.session() as session:
-            path = lookup.why(session, url, subscriber)
+            path = lookup.why(session, url, subscriber, self._matcher().explain)
         if path is None:
             return Reply(t("why_unknown", lang, url=esc(_short(url, 200))))
         return Reply(_explain(path, lang, self._names))
+
+    def _matcher(self) -> TopicMatcher:
+        """The running taxonomy's matcher, rebuilt when the config changes."""
+        config = self.config()
+        if self._matcher_for is not config:
+            self._matcher_for, self._topic_matcher = config, TopicMatcher(config.topics)
+        return self._topic_matcher
 
     def pause(self, command: Command, args: list[str], lang: str) -> Reply:
         found = self._find(command)
@@ -756,6 +766,9 @@ def _changes(name: str, args: list[str]) -> bool:
     return name in _CHANGES_SUBSCRIPTIONS
 
 
+MAX_WHY_TERMS = 6
+
+
 def _explain(path: WhyPath, lang: str, names: Callable[[list[str], str], str]) -> str:
     """The path of one article, a line per stage, in the reader's language."""
     lines = [
@@ -781,6 +794,14 @@ def _explain(path: WhyPath, lang: str, names: Callable[[list[str], str], str]) -
         lines.append(t("why_story", lang, story=path.story_id, sources=path.sources))
     if path.topics:
         lines.append(t("why_topics", lang, names=names(list(path.topics), lang)))
+        for found in path.evidence:
+            if found.terms:
+                terms = ", ".join(
+                    f"{esc(_short(h.term, 40))} ({t('why_place_' + h.place, lang)})"
+                    for h in found.terms[:MAX_WHY_TERMS]
+                )
+                name = names([found.topic], lang)
+                lines.append(t("why_evidence", lang, name=name, terms=terms))
     else:
         lines.append(t("why_no_topics", lang))
     verdict = path.verdict

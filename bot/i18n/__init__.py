@@ -370,6 +370,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh-Hant": "🏷 話題：{names}",
         "en": "🏷 topics: {names}",
     },
+    "why_evidence": {
+        "zh-Hans": "   · {name}：{terms}",
+        "zh-Hant": "   · {name}：{terms}",
+        "en": "   · {name}: {terms}",
+    },
+    "why_place_title": {"zh-Hans": "标题", "zh-Hant": "標題", "en": "title"},
+    "why_place_lead": {"zh-Hans": "导语", "zh-Hant": "導語", "en": "lead"},
+    "why_place_body": {"zh-Hans": "正文", "zh-Hant": "正文", "en": "body"},
     "why_no_topics": {
         "zh-Hans": "🏷 没有归入任何话题，所以不会推送",
         "zh-Hant": "🏷 沒有歸入任何話題，所以不會推送",

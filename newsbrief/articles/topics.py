@@ -10,6 +10,14 @@ How a term matches (callers pass Simplified Chinese, see ``chinese.to_simplified
 - A ``weak`` term is common outside its topic too ("大涨" in stocks also moves futures, "离婚" in
   society also fills the gossip pages): it counts half, so it needs a second hit of the topic to
   file a text, and it tips the balance between sections only with other evidence.
+- A single Latin word written as a name ("Amazon", "Oracle") that a dictionary also has as a
+  word or a place counts only written capitalised ("apple" the fruit is nothing), and in full
+  only as a name: capitalised mid-sentence after a lowercase word, or with a company's marks
+  (Inc, Corp, 's, shares); otherwise half, so it needs another hit. A place's name (Java,
+  Amazon) needs the marks or another hit anywhere. A lowercase single word ("bank")
+  capitalised after a capitalised word is part of a name (the West Bank) and counts half.
+- Topics come out strongest first: each hit's weight times 3 in the title, 2 in the lead, 1 in
+  the body (``explain`` gives the hits); a digest files a story under the reader's first one.
 - An ``exclude`` term vetoes the hits it covers: with "基金会" excluded, "基金" in "基金会" does
   not count, while "基金" elsewhere still does.
 - ``regex`` rules run on RE2 (linear time, whatever an admin writes).
@@ -34,14 +42,16 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any
 
 import re2
 from ahocorasick_rs import AhoCorasick
+from english_words import get_english_words_set
 
 from newsbrief.articles.keywords import segment
-from newsbrief.records import Topic
+from newsbrief.records import Topic, TopicEvidence, TopicTerm
 
 # Up to this many characters a text counts as a headline: one hit is enough.
 SHORT_TEXT_CHARS = 200
@@ -88,52 +98,93 @@ class _Compiled:
     weak: frozenset[str]  # weak terms as matched: they weigh half
     regexes: tuple[Any, ...]
     group: str | None
+    names: frozenset[str]  # names that are ordinary words too (Amazon, Oracle): need context
+    places: frozenset[str]  # of those, the dictionary's own proper nouns (Amazon, Java)
+    common: frozenset[str]  # lowercase single words (bank): not inside a name (West Bank)
 
 
 MATCH_CHARS = 1500
+# How much a hit says by where it is, for ordering a text's topics: a title names the subject.
+PLACE_FACTOR = {"title": 3.0, "lead": 2.0, "body": 1.0}
 
 
 class TopicMatcher:
     def __init__(self, topics: Iterable[Topic]) -> None:
         self._rules = [_compile(topic) for topic in topics]
         self._order = {rule.id: i for i, rule in enumerate(self._rules)}
+        self._parents = {rule.id: rule.parent for rule in self._rules if rule.parent}
         self._exact = _Automaton.of((t, i) for i, r in enumerate(self._rules) for t in r.exact)
         self._folded = _Automaton.of((t, i) for i, r in enumerate(self._rules) for t in r.folded)
         self._with_regex = [i for i, rule in enumerate(self._rules) if rule.regexes]
 
     def match(self, text: str, base: Iterable[str] = ()) -> tuple[str, ...]:
-        """Topic ids in taxonomy order: ``base`` (the feed's own topics) plus rule hits.
+        """Topic ids, the strongest evidence first: rule hits plus ``base`` (the feed's own
+        topics, last unless the words file the text there too). ``text`` is a title, a newline
+        and the article's text, as ``explain`` joins them.
 
         Only the first ``MATCH_CHARS`` count: a story's subject is in its title and lead, and a
         long tail mostly adds passing mentions (and cost).
         """
+        title_end = text.find("\n")
+        found = self._evaluate(text, len(text) if title_end < 0 else title_end, base, False)
+        return tuple(e.topic for e in found)
+
+    def explain(self, title: str, text: str, base: Iterable[str] = ()) -> tuple[TopicEvidence, ...]:
+        """``match(f"{title}\\n{text}")`` with the evidence: each topic's score, strength and the
+        hits that filed it, each with its place (title, lead or body)."""
+        joined = f"{title}\n{text}" if text else title
+        return self._evaluate(joined, len(title), base, True)
+
+    def _evaluate(
+        self, text: str, title_end: int, base: Iterable[str], detail: bool
+    ) -> tuple[TopicEvidence, ...]:
         text = text[:MATCH_CHARS]
-        found = set(base)
         short = len(text) <= SHORT_TEXT_CHARS
-        scores: dict[str, float] = {}
+        evidence: dict[str, TopicEvidence] = {}
         words = _Words(text)
         for i, hits in self._hits(text).items():
             rule = self._rules[i]
-            score = _score(rule, text, short, words, hits)
-            if score:
-                scores[rule.id] = score
+            found = _weigh(rule, text, short, words, hits, title_end, detail)
+            if found is not None:
+                evidence[rule.id] = found
         # Topics of one group compete like a newspaper's sections: a story goes to the one with
         # the most evidence; on a tie (None) to none, as the words do not say which it is.
         winner: dict[str, str | None] = {}
         best: dict[str, float] = {}
         for rule in self._rules:
-            if rule.group and rule.id in scores:
-                score = scores[rule.id]
+            if rule.group and rule.id in evidence:
+                score = evidence[rule.id].score
                 if score > best.get(rule.group, 0.0):
                     winner[rule.group], best[rule.group] = rule.id, score
                 elif score == best[rule.group]:
                     winner[rule.group] = None
+        kept: dict[str, TopicEvidence] = {}
         for rule in self._rules:
-            if rule.id in scores and (not rule.group or winner[rule.group] == rule.id):
-                found.add(rule.id)
-                if rule.parent:
-                    found.add(rule.parent)
-        return tuple(sorted(found, key=lambda t: (self._order.get(t, len(self._order)), t)))
+            if rule.id in evidence and (not rule.group or winner[rule.group] == rule.id):
+                kept[rule.id] = evidence[rule.id]
+        for topic, parent in self._parents.items():
+            child = kept.get(topic)
+            if child is not None:
+                own = kept.get(parent) or TopicEvidence(parent, 0.0, 0.0)
+                if own.strength < child.strength:
+                    kept[parent] = replace(
+                        own, score=max(own.score, child.score), strength=child.strength
+                    )
+        for topic in base:
+            kept.setdefault(topic, TopicEvidence(topic, 0.0, 0.0))
+        order, last = self._order, len(self._order)
+        # Strongest first; on a tie a subtopic before its parent, then taxonomy order.
+        return tuple(
+            sorted(
+                kept.values(),
+                key=lambda e: (
+                    -e.strength,
+                    e.topic not in self._parents,
+                    order.get(e.topic, last),
+                    e.topic,
+                ),
+            )
+        )
 
     def _hits(self, text: str) -> dict[int, list[Hit]]:
         """Each rule's term hits in ``text`` (rules with regexes always have an entry)."""
@@ -183,6 +234,11 @@ def _compile(topic: Topic) -> _Compiled:
             folded.append(term.lower())
             if is_exclude:
                 excluded.add(term.lower())
+    # Single Latin words: a name that is also an ordinary word needs context to count in full,
+    # and a common noun capitalised inside a name (the West Bank) is not the noun.
+    single = [t.strip() for t in (*topic.aliases, *keywords, *topic.weak) if _single_word(t)]
+    names_ = {t.lower() for t in single if t[0].isupper() and is_ordinary_word(t)}
+    common = {t for t in single if t.islower()}
     return _Compiled(
         id=topic.id,
         parent=topic.parent,
@@ -193,7 +249,30 @@ def _compile(topic: Topic) -> _Compiled:
         weak=frozenset(weak),
         group=topic.group,
         regexes=tuple(compile_regex(p) for p in topic.regex),
+        names=frozenset(names_ - excluded),
+        places=frozenset(t for t in names_ if t.capitalize() in _dictionary()),
+        common=frozenset(common - excluded),
     )
+
+
+def _single_word(term: str) -> bool:
+    term = term.strip()
+    return term.isascii() and term.isalpha() and not is_acronym(term)
+
+
+@cache
+def _dictionary() -> frozenset[str]:
+    # Webster's 2nd (web2): common words in lowercase, proper nouns (places, people) capitalised.
+    return frozenset(get_english_words_set(["web2"]))
+
+
+def is_ordinary_word(word: str) -> bool:
+    """Whether an English dictionary has ``word`` (or its singular) as a word or a place or
+    person's name: "Amazon", "Oracle", "Windows", "Java" are; "Google", "Nvidia" are not."""
+    words = _dictionary()
+    lower = word.lower()
+    forms = {lower, lower[:-1] if lower.endswith("s") else lower}
+    return any(f in words or f.capitalize() in words for f in forms)
 
 
 def _as_matched(term: str) -> str:
@@ -242,24 +321,92 @@ def _leftmost_longest(hits: list[Hit]) -> list[Hit]:
     return kept
 
 
-def _score(rule: _Compiled, text: str, short: bool, words: _Words, hits: list[Hit]) -> float:
-    """Weighted hits of ``rule`` in ``text``; 0 when they are too few to file it there."""
-    score = 0.0
+def _weigh(
+    rule: _Compiled,
+    text: str,
+    short: bool,
+    words: _Words,
+    hits: list[Hit],
+    title_end: int,
+    detail: bool,
+) -> TopicEvidence | None:
+    """``rule``'s evidence in ``text``; None when the hits are too few to file it there."""
+    score = strength = 0.0
     count = 0
     lead = False
-    for start, end, term in hits:
-        if term in rule.excluded or not _bounded(text, start, end, words):
+    terms: list[TopicTerm] = []
+    found = [
+        (start, end, _weight(rule, text, start, end, term))
+        for start, end, term in hits
+        if term not in rule.excluded and _bounded(text, start, end, words)
+    ]
+    found.extend((m.start(), m.end(), 1.0) for regex in rule.regexes for m in regex.finditer(text))
+    for start, end, weight in found:
+        if not weight:
             continue
         count += 1
-        score += 2.0 if term in rule.strong else 0.5 if term in rule.weak else 1.0
+        score += weight
         lead = lead or start < LEAD_CHARS
-    for regex in rule.regexes:
-        for m in regex.finditer(text):
-            count += 1
-            score += 1.0
-            lead = lead or m.start() < LEAD_CHARS
+        place = (
+            "title" if start < title_end else "lead" if start <= title_end + LEAD_CHARS else "body"
+        )
+        strength += weight * PLACE_FACTOR[place]
+        if detail:
+            terms.append(TopicTerm(text[start:end], place, weight))
     # A lone weak term (score 0.5) files nothing.
-    return score if score >= 1.0 and (short or lead or count >= 2) else 0.0
+    if score >= 1.0 and (short or lead or count >= 2):
+        return TopicEvidence(rule.id, score, strength, tuple(terms))
+    return None
+
+
+def _weight(rule: _Compiled, text: str, start: int, end: int, term: str) -> float:
+    """What one hit weighs: 2 an alias, 1 a keyword, 0.5 a weak term; a name that is also an
+    ordinary word counts only capitalised ("apple" the fruit is nothing) and only half (needing
+    another hit) unless the sentence writes it as a name; a common noun capitalised after
+    another capitalised word is part of a name (the West Bank) and counts half too."""
+    weight = 2.0 if term in rule.strong else 0.5 if term in rule.weak else 1.0
+    if term in rule.names:
+        if not text[start].isupper():
+            return 0.0
+        if not _named(text, start, end, term in rule.places):
+            return min(weight, 0.5)
+    elif term in rule.common and text[start].isupper():
+        before = _previous_word(text, start)
+        if before and before[0].isupper() and before.lower() not in _ARTICLES:
+            return min(weight, 0.5)
+    return weight
+
+
+_ARTICLES = frozenset({"the", "a", "an"})
+_PREVIOUS = re.compile(r"([A-Za-z][A-Za-z'\u2019-]*)[ \t\"'\u201c\u2018(]*$")
+_NEXT = re.compile(r"[ \t]+([A-Za-z])")
+# A company's marks after its name: "Apple's", "Oracle Corp", "Shell plc", "Amazon shares".
+_CORPORATE = re.compile(
+    r"(?:['\u2019]s\b|\s+(?:Inc|Corp|Corporation|Ltd|plc|PLC|LLC|Co|shares|stock)\b)"
+)
+
+
+def _previous_word(text: str, start: int) -> str:
+    """The word just before ``start`` in the same clause ('' after punctuation or a line start)."""
+    m = _PREVIOUS.search(text, max(0, start - 40), start)
+    return m.group(1) if m else ""
+
+
+def _named(text: str, start: int, end: int, place: bool) -> bool:
+    """Whether a capitalised hit is written as the topic's name: with a company's marks, or
+    capitalised mid-sentence after a lowercase word ("deal with Oracle"). At a sentence start,
+    in a Title Case headline, after an article ("the Amazon") or before another capitalised
+    word (the Amazon River) the capital says nothing; nor does it anywhere for a word that is
+    a place's name too (Java, Amazon): those need a company's marks or another hit."""
+    before = _previous_word(text, start)
+    if before.lower() in _ARTICLES:
+        return False
+    if _CORPORATE.match(text, end):
+        return True
+    if place or not before or before[0].isupper():
+        return False
+    after = _NEXT.match(text, end)
+    return not (after and after.group(1).isupper())
 
 
 def _bounded(text: str, start: int, end: int, words: _Words) -> bool:

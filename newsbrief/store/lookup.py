@@ -3,6 +3,7 @@ article took to them or not (/why)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,7 +11,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from newsbrief.digests import keywords_pass, match_text
-from newsbrief.records import Keywords, Subscriber, Verdict, WhyPath
+from newsbrief.records import Keywords, Subscriber, TopicEvidence, Verdict, WhyPath
 from newsbrief.store.tables import (
     ArticleRow,
     DeliveryRow,
@@ -139,9 +140,18 @@ def _verdict(
     return Verdict("not_sent")
 
 
-def why(session: Session, url: str, subscriber: Subscriber | None) -> WhyPath | None:
+Explain = Callable[[str, str], tuple[TopicEvidence, ...]]
+"""(title, text) -> topic evidence: ``TopicMatcher.explain`` of the running taxonomy."""
+
+
+def why(
+    session: Session, url: str, subscriber: Subscriber | None, explain: Explain | None = None
+) -> WhyPath | None:
     """Where the article at ``url`` went: fetched, filed under a story and topics, and what
-    became of it for ``subscriber``. None when no article was stored for the URL."""
+    became of it for ``subscriber``. None when no article was stored for the URL.
+
+    ``explain`` recomputes the topic hits from the stored article text (nothing extra is
+    stored); the taxonomy may have changed since, which the hits then show."""
     article = find_article(session, url)
     if article is None:
         return None
@@ -165,4 +175,12 @@ def why(session: Session, url: str, subscriber: Subscriber | None) -> WhyPath | 
         merged_into=story.id if lead != article.id else None,
         topics=topics,
         verdict=_verdict(session, story, topics, subscriber),
+        evidence=_evidence(article, explain) if explain else (),
     )
+
+
+def _evidence(article: ArticleRow, explain: Explain) -> tuple[TopicEvidence, ...]:
+    title, text = article.title, article.text or ""
+    if article.lang == "zh-Hant":  # the matcher reads Simplified, as when it was filed
+        title, text = to_simplified(title), to_simplified(text)
+    return explain(title, text)
