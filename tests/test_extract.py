@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import random
 import time
 from datetime import datetime
 from pathlib import Path
@@ -136,6 +137,39 @@ def test_lines_around_the_article_that_readability_leaves_out_are_dropped(
     trafilatura_finds(monkeypatch, [*navigation, *article_lines, *related])
     # Between the first and last lines readability agrees on, everything stays.
     assert extract_page(page(article(LONG))).text.splitlines() == article_lines
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_trimming_keeps_every_article_line_whatever_surrounds_it(
+    monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    rng = random.Random(seed)
+    furniture = [
+        "首页",
+        "登录",
+        "热门推荐",
+        "Share this",
+        "Related stories",
+        "广告",
+        "上一篇",
+        "下一篇",
+    ]
+
+    def junk() -> str:  # navigation, ads and links, never the article's words
+        words = rng.choices(furniture, k=rng.randint(1, 4))
+        return " | ".join(words) + f" {rng.randint(0, 10**6)}"
+
+    kept = rng.sample(LONG, rng.randint(6, len(LONG)))
+    embedded = [f"“引语{n}：这句话只在嵌入的推文里。”" for n in range(rng.randint(0, 3))]
+    for line in embedded:  # quotes and captions between the article's paragraphs stay
+        kept.insert(rng.randint(1, len(kept) - 1), line)
+    # Less than the article itself: a second opinion under half of trafilatura's text is
+    # taken for a fragment and trims nothing (test below).
+    before = [junk() for _ in range(rng.randint(0, 3))]
+    after = [junk() for _ in range(rng.randint(0, 3))]
+    trafilatura_finds(monkeypatch, [*before, *kept, *after])
+    article_only = [line for line in kept if line not in embedded]
+    assert extract_page(page(article(article_only))).text.splitlines() == kept
 
 
 def test_a_fragment_or_a_repeated_article_is_no_reason_to_change_the_text(
