@@ -4,7 +4,8 @@ cleaning, language, story matching, topics, summary and keywords.
 Reads the 35 Chinese pages of ../shared/data/extraction_zh (repeated, each copy edited a little so
 story matching sees new texts) and prints articles/s with and without extraction, the extraction
 share, the one-off load time of dictionaries and peak memory. Rates are given in wall time and
-in this process's CPU time: on a shared machine the second is the one-core figure.
+in this process's CPU time: on a shared machine the second is the one-core figure. The baseline,
+in the same run: trafilatura alone (``bare_extraction`` with its defaults) on the same pages.
 
     .venv/bin/python bench/process.py [--articles 1000]
 """
@@ -12,11 +13,15 @@ in this process's CPU time: on a shared machine the second is the one-core figur
 from __future__ import annotations
 
 import argparse
+import logging
 import random
 import resource
 import time
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
+
+import trafilatura
 
 from newsbrief.articles.cleaner import clean_text
 from newsbrief.articles.dedup import StoryIndex, StorySignature, fingerprint_text
@@ -85,6 +90,8 @@ def main() -> None:
     rest_seconds = time.perf_counter() - t1
     rest_cpu = time.process_time() - c1
 
+    baseline_seconds, baseline_cpu = trafilatura_alone(pages, args.articles)
+
     total = extract_seconds + rest_seconds
     total_cpu = extract_cpu + rest_cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -99,8 +106,24 @@ def main() -> None:
         f"without extraction: {n / rest_seconds:.0f} articles/s, CPU time {n / rest_cpu:.0f}/s"
         " (clean, language, stories, topics, summary, keywords)"
     )
+    print(
+        f"extraction alone:   {n / extract_seconds:.0f} articles/s, CPU time {n / extract_cpu:.0f}/s"
+        f"; trafilatura alone (baseline): {n / baseline_seconds:.0f}/s,"
+        f" CPU time {n / baseline_cpu:.0f}/s"
+    )
     print("per article: " + ", ".join(f"{k} {v / n * 1e3:.2f} ms" for k, v in stages.items()))
     print(f"peak RSS {peak:.0f} MB")
+
+
+def trafilatura_alone(pages: list[bytes], n: int) -> tuple[float, float]:
+    """Wall and CPU seconds of bare trafilatura (its defaults) on the same ``n`` pages."""
+    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)  # it logs every page it rejects
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0, c0 = time.perf_counter(), time.process_time()
+        for i in range(n):
+            trafilatura.bare_extraction(pages[i % len(pages)])
+        return time.perf_counter() - t0, time.process_time() - c0
 
 
 if __name__ == "__main__":

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import html
+import random
 import time
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -92,6 +94,115 @@ def test_readability_takes_over_when_trafilatura_finds_nothing(
     # readability keeps the short navigation line above the article; clean_text's job.
     assert lines[-len(PARAGRAPHS) :] == PARAGRAPHS
     assert len(lines) <= len(PARAGRAPHS) + 1
+
+
+# A longer article, for the second opinion.
+LONG = [
+    *PARAGRAPHS,
+    "多家云服务商在季度财报中披露，算力租赁收入同比翻了一番，但毛利率受电价上涨影响有所下滑。",
+    "地方政府也在推动数据中心向西部迁移，那里的风电和光伏资源丰富，电价只有东部沿海的一半左右。",
+    "不过，西部机房离用户较远，网络延迟较高，更适合模型训练，而不是对时延敏感的在线推理业务。",
+    "业内人士预计，液冷技术将在明年大规模普及，可以让单机柜的功率密度提高到原来的三倍以上。",
+    "与此同时，开源大模型的流行降低了中小企业的使用门槛，推理需求的增长速度已经超过了训练需求。",
+    "一些初创公司开始尝试在手机和个人电脑上直接运行小模型，以减少对云端算力的依赖并保护隐私。",
+    "监管部门近日发布征求意见稿，要求新建大型数据中心的能源使用效率不得高于一点二五。",
+    "专家提醒，芯片供应链仍存在不确定性，先进制程产能紧张的局面短期内难以根本缓解。",
+]
+
+
+def paragraphs_html(lines: list[str]) -> str:
+    return "".join(f"<p>{html.escape(line)}</p>" for line in lines)
+
+
+def trafilatura_finds(monkeypatch: pytest.MonkeyPatch, lines: list[str]) -> None:
+    """trafilatura's pass returns ``lines``, whatever the page (readability still reads the page)."""
+    doc = SimpleNamespace(text="\n".join(lines), title=None, date=None, author=None, image=None)
+    monkeypatch.setattr(extract_module.trafilatura, "bare_extraction", lambda *a, **k: doc)
+
+
+def test_article_that_trafilatura_cuts_short_is_read_whole() -> None:
+    # The article runs on inside a <footer>, which trafilatura drops as page furniture;
+    # readability's second opinion holds its five paragraphs and seven more.
+    body = f"<article>{paragraphs_html(LONG[:5])}<footer>{paragraphs_html(LONG[5:])}</footer></article>"
+    assert extract_page(page(f"<nav><a href='/'>首页</a></nav>{body}")).text.splitlines() == LONG
+
+
+def test_lines_around_the_article_that_readability_leaves_out_are_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    navigation = ["首页 | 新闻 | 科技 | 财经", "当前位置：首页 > 人工智能"]
+    related = ["相关阅读", "比特币价格再创新高，交易所成交量放大", "以太坊完成升级后手续费下降"]
+    quote = "“每瓦性能才是下一代芯片的战场。”——某厂商发布会"  # embedded, not on the page
+    article_lines = [*LONG[:6], quote, *LONG[6:]]
+    trafilatura_finds(monkeypatch, [*navigation, *article_lines, *related])
+    # Between the first and last lines readability agrees on, everything stays.
+    assert extract_page(page(article(LONG))).text.splitlines() == article_lines
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_trimming_keeps_every_article_line_whatever_surrounds_it(
+    monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    rng = random.Random(seed)
+    furniture = [
+        "首页",
+        "登录",
+        "热门推荐",
+        "Share this",
+        "Related stories",
+        "广告",
+        "上一篇",
+        "下一篇",
+    ]
+
+    def junk() -> str:  # navigation, ads and links, never the article's words
+        words = rng.choices(furniture, k=rng.randint(1, 4))
+        return " | ".join(words) + f" {rng.randint(0, 10**6)}"
+
+    kept = rng.sample(LONG, rng.randint(6, len(LONG)))
+    embedded = [f"“引语{n}：这句话只在嵌入的推文里。”" for n in range(rng.randint(0, 3))]
+    for line in embedded:  # quotes and captions between the article's paragraphs stay
+        kept.insert(rng.randint(1, len(kept) - 1), line)
+    # Less than the article itself: a second opinion under half of trafilatura's text is
+    # taken for a fragment and trims nothing (test below).
+    before = [junk() for _ in range(rng.randint(0, 3))]
+    after = [junk() for _ in range(rng.randint(0, 3))]
+    trafilatura_finds(monkeypatch, [*before, *kept, *after])
+    article_only = [line for line in kept if line not in embedded]
+    assert extract_page(page(article(article_only))).text.splitlines() == kept
+
+
+def test_a_fragment_or_a_repeated_article_is_no_reason_to_change_the_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    found = ["首页 | 新闻 | 科技 | 财经", *LONG, "相关阅读"]
+    trafilatura_finds(monkeypatch, found)
+    # readability sees only two paragraphs: a fragment, not a tighter view of the article
+    assert extract_page(page(article(LONG[:2]))).text.splitlines() == found
+    # readability sees the article three times (print and mobile copies beside it): three
+    # times the characters, nothing new
+    trafilatura_finds(monkeypatch, LONG)
+    copies = f"<div class='content'>{paragraphs_html(LONG) * 3}</div>"
+    assert extract_page(page(copies)).text.splitlines() == LONG
+
+
+def test_depth_limit() -> None:
+    def nested(levels: int) -> str:  # html, body, the divs, then the <p>: levels + 3 deep
+        return page("<div>" * levels + "<p>深处的一句话。</p>" + "</div>" * levels)
+
+    assert extract_page(nested(200)).text == "深处的一句话。"
+    with pytest.raises(ExtractError, match=r"nested too deeply: 2\d\d levels, the limit is 250"):
+        extract_page(nested(249))
+
+
+def test_title_outside_the_head() -> None:
+    # Old pages put <title> after other markup, where the parser moves it into the body.
+    document = (
+        "<html><head><meta charset='utf-8'></head><body>"
+        "<title>AI 芯片出货量破百万 - 示例新闻网</title>"
+        f"{article(PARAGRAPHS)}</body></html>"
+    )
+    assert extract_page(document).title == "AI 芯片出货量破百万"
 
 
 @pytest.mark.parametrize(
