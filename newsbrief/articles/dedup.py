@@ -1,21 +1,35 @@
 """Near-duplicate story matching: reposts of one story across sites merge into one story.
 
 Reposts differ from their original by ads and footers around the body, a few edited characters,
-a dropped paragraph, a cut, or Traditional script. Texts are normalised (NFKC, casefold,
-Simplified, letters and digits only), cut into 5-character shingles (7 for Latin-script text,
-whose short letter runs recur across unrelated articles), and:
+a dropped paragraph, a cut, or Traditional script; a flash may carry only the headline and the
+lead. Texts are normalised (NFKC, casefold, Simplified, letters and digits only), cut into
+5-character shingles (7 for Latin-script text, whose short letter runs recur across unrelated
+articles), and:
 
-- a 128-permutation MinHash of the shingles finds candidates through ``MinHashLSH`` at a low
-  Jaccard threshold (an original wrapped in ads has a modest Jaccard similarity but is wholly
-  contained in its repost);
-- each candidate is then confirmed by containment, |A∩B| / min(|A|, |B|), estimated on a
-  coordinated sample of the shingle hashes: every hash below a fixed value (half the range),
-  at least the ``SAMPLE_SIZE`` smallest, at most ``MAX_SAMPLE``. Two samples compared are cut
-  at the same hash value, so they are the same random subset of each set and their
-  intersection is a fair sample of the true one; short texts are compared exactly. A long
-  story keeps enough of itself to check a short repost of part of it, which a fixed-size
-  bottom-k sketch cannot. Memory per story: 512 B of MinHash plus about 2 bytes per character
-  (at least 2 KiB, at most 32 KiB), besides the LSH tables.
+- candidates come from ``MinHashLSH`` at a low Jaccard threshold, probed twice: with a
+  128-permutation MinHash of all the shingles (an original wrapped in ads has a modest Jaccard
+  similarity but is wholly contained in its repost), and with one of the lead (the first
+  ``LEAD_CHARS`` characters, title included), so a flash finds the long story it opens and a long
+  story finds an earlier flash, which whole-text Jaccard cannot;
+- each candidate is confirmed by the *coverage* of the smaller text: the share of its shingles
+  found in the other, where a short run of unmatched shingles between two matched ones (at most
+  ``GAP_CHARS`` characters: what an edited character or two leaves) counts as found. A repost
+  is covered almost wholly, edits included, while text sharing paragraphs or a site's promo
+  and footer with another page is covered only where it shares them: whole stretches stay
+  unmatched. Plain containment scores an 8%-edited repost near 0.55, below two pages that
+  share two paragraphs; coverage scores it above 0.85.
+- Both are estimated on a coordinated sample of the shingle hashes: every hash below a fixed
+  value (half the range), at least the ``SAMPLE_SIZE`` smallest, at most ``MAX_SAMPLE``, kept
+  in the order they first occur in the text. Two samples compared are cut at the same hash
+  value, so they are the same random subset of each set and their intersection is a fair sample
+  of the true one; short texts are compared exactly. A long story keeps enough of itself to
+  check a short repost of part of it, which a fixed-size bottom-k sketch cannot. Memory per
+  story: 512 B of MinHash plus about 2 bytes per character (at least 2 KiB, at most 32 KiB),
+  besides the LSH tables.
+
+Stored signatures carry a version byte. Version 1 kept the sample sorted, so the order of its
+text is lost: such a signature still loads and matches, by plain containment at the threshold
+it was made for, and has no lead.
 
 Shingles are hashed with a fixed polynomial plus a 64-bit mixer, never Python's ``hash()``, so
 stored signatures stay valid across processes. The MinHash is datasketch's "affine32" scheme
@@ -30,9 +44,10 @@ import heapq
 import re
 import struct
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -53,9 +68,17 @@ SEED = 1
 SAMPLE_SIZE = 512
 SAMPLE_RATE = 2
 MAX_SAMPLE = 8192
+SAMPLE_CUT = 2**32 // SAMPLE_RATE
 # Candidates: LSH tuned for Jaccard 0.3 (an 8%-edited repost sits near 0.45, a 400-character
-# story inside 300 characters of ads near 0.55). Confirmation: containment of the smaller text.
+# story inside 300 characters of ads near 0.55, a 60-character flash against its story's lead
+# near 0.4).
 LSH_THRESHOLD = 0.3
+LEAD_CHARS = 160
+# Confirmation: coverage of the smaller text, unmatched runs up to GAP_CHARS characters long
+# between matched shingles counted as found (an edit spoils the k shingles around it; edits
+# cluster). Version 1 signatures, whose sample order is unknown: containment at its old value.
+GAP_CHARS = 20
+COVERAGE_THRESHOLD = 0.7
 CONTAINMENT_THRESHOLD = 0.5
 # Below this many normalised characters a text has too few shingles to be told apart.
 MIN_CHARS = 60
@@ -66,7 +89,8 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-
 _U32 = npt.NDArray[np.uint32]
 _CHUNK = 1024
 _HEADER = struct.Struct("<BBHII")  # version, k, num_perm, shingle count, sample length
-_VERSION = 1
+# 1: sample sorted; 2: sample in the order of the text (the same values, the same layout).
+_SORTED, _IN_TEXT_ORDER = 1, 2
 # Odd 64-bit multipliers for the rolling polynomial over code points (any fixed odd values do).
 _POLY = np.array(
     [
@@ -168,8 +192,8 @@ def _mix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     return x ^ (x >> np.uint64(31))
 
 
-def shingle_hashes(fingerprint: str, k: int = SHINGLE_K) -> _U32:
-    """Sorted unique 32-bit hashes of the k-character shingles of an already normalised text."""
+def shingle_values(fingerprint: str, k: int = SHINGLE_K) -> _U32:
+    """32-bit hashes of the k-character shingles of an already normalised text, in text order."""
     if len(fingerprint) < k:
         return np.empty(0, dtype=np.uint32)
     if k > len(_POLY):
@@ -182,12 +206,42 @@ def shingle_hashes(fingerprint: str, k: int = SHINGLE_K) -> _U32:
         for j in range(1, k):
             total += points[j : j + count] * _POLY[j]
         mixed = _mix64(total)
-    # Sort and drop repeats: numpy 2's np.unique hashes first and takes twenty times longer.
-    ordered = np.sort((mixed >> np.uint64(32)).astype(np.uint32))
+    return (mixed >> np.uint64(32)).astype(np.uint32)
+
+
+def _first_of_runs(
+    ordered: npt.NDArray[np.uint32] | npt.NDArray[np.uint64],
+) -> npt.NDArray[np.bool_]:
     fresh = np.empty(len(ordered), dtype=bool)
-    fresh[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=fresh[1:])
-    return ordered[fresh]
+    if len(ordered):
+        fresh[0] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=fresh[1:])
+    return fresh
+
+
+def _unique_sorted(values: _U32) -> _U32:
+    # Sort and drop repeats: numpy 2's np.unique hashes first and takes twenty times longer.
+    ordered = np.sort(values)
+    return ordered[_first_of_runs(ordered)]
+
+
+def shingle_hashes(fingerprint: str, k: int = SHINGLE_K) -> _U32:
+    """Sorted unique 32-bit hashes of the k-character shingles of an already normalised text."""
+    return _unique_sorted(shingle_values(fingerprint, k))
+
+
+def _in_text_order(values: _U32, limit: int) -> _U32:
+    """The values up to ``limit`` in text order, repeats included (a repeated sentence is as
+    much of the text as any other), unless they pass ``MAX_SAMPLE``: then first occurrences."""
+    chosen = values[values <= limit]
+    if len(chosen) <= MAX_SAMPLE:
+        return chosen
+    # (value, position) in one sortable word: the first position of each value sorts first.
+    keys = np.sort(
+        chosen.astype(np.uint64) << np.uint64(32) | np.arange(len(chosen), dtype=np.uint64)
+    )
+    first = np.sort(keys[_first_of_runs(keys >> np.uint64(32))] & np.uint64(0xFFFFFFFF))
+    return chosen[first]
 
 
 @functools.cache
@@ -210,36 +264,47 @@ def minhash_values(hashes: _U32) -> _U32:
     a, b = _permutations()
     values = np.full(NUM_PERM, 2**32 - 1, dtype=np.uint32)
     mixed = _fmix32(hashes.astype(np.uint32, copy=False))
+    # One buffer, products and sums in place: the temporaries cost as much as the arithmetic.
+    buffer = np.empty((NUM_PERM, min(_CHUNK, len(mixed))), dtype=np.uint32)
     with np.errstate(over="ignore"):
         for start in range(0, len(mixed), _CHUNK):  # chunks keep the 128-row product in cache
             chunk = mixed[None, start : start + _CHUNK]
-            np.minimum(values, (a[:, None] * chunk + b[:, None]).min(axis=1), out=values)
+            product = buffer[:, : chunk.shape[1]]
+            np.multiply(a[:, None], chunk, out=product)
+            np.add(product, b[:, None], out=product)
+            np.minimum(values, product.min(axis=1), out=values)
     return values
 
 
 @dataclass(frozen=True, eq=False)
 class StorySignature:
-    """What a story's text leaves behind: MinHash values, shingle count, coordinated sample."""
+    """What a story's text leaves behind: MinHash values, shingle count, coordinated sample.
+
+    ``sample`` is in the order of the text, or sorted for a version 1 signature
+    (``in_text_order`` false), whose coverage and lead cannot be told."""
 
     hashvalues: _U32
     shingle_count: int
     sample: _U32
     k: int = SHINGLE_K
+    in_text_order: bool = True
 
     @classmethod
     def of(cls, text: str) -> StorySignature:
         fp = fingerprint_text(text)
         k = shingle_size(fp)
-        hashes = shingle_hashes(fp, k)
-        values = minhash_values(hashes)
-        below = int(np.searchsorted(hashes, 2**32 // SAMPLE_RATE))
-        kept = min(MAX_SAMPLE, max(SAMPLE_SIZE, below))
-        return cls(values, len(hashes), hashes[:kept].copy(), k)
+        values = shingle_values(fp, k)
+        hashes = _unique_sorted(values)
+        below = int(np.searchsorted(hashes, SAMPLE_CUT))
+        kept = min(MAX_SAMPLE, max(SAMPLE_SIZE, below), len(hashes))
+        sample = _in_text_order(values, int(hashes[kept - 1])) if kept else hashes
+        return cls(minhash_values(hashes), len(hashes), sample, k)
 
     def to_bytes(self) -> bytes:
         """Compact little-endian form for a database column (12 B + 4 B per value)."""
+        version = _IN_TEXT_ORDER if self.in_text_order else _SORTED
         head = _HEADER.pack(
-            _VERSION, self.k, len(self.hashvalues), self.shingle_count, len(self.sample)
+            version, self.k, len(self.hashvalues), self.shingle_count, len(self.sample)
         )
         return head + self.hashvalues.astype("<u4").tobytes() + self.sample.astype("<u4").tobytes()
 
@@ -248,12 +313,13 @@ class StorySignature:
         if len(data) < _HEADER.size:
             raise ValueError("truncated signature")
         version, k, num_perm, count, sample_len = _HEADER.unpack_from(data)
-        if version != _VERSION:
+        if version not in (_SORTED, _IN_TEXT_ORDER):
             raise ValueError(f"unknown signature version {version}")
         if len(data) != _HEADER.size + 4 * (num_perm + sample_len):
             raise ValueError("truncated or oversized signature")
         body = np.frombuffer(data, dtype="<u4", offset=_HEADER.size).astype(np.uint32)
-        return cls(body[:num_perm].copy(), count, body[num_perm:].copy(), k)
+        in_order = version == _IN_TEXT_ORDER
+        return cls(body[:num_perm].copy(), count, body[num_perm:].copy(), k, in_order)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, StorySignature):
@@ -261,31 +327,96 @@ class StorySignature:
         return (
             self.shingle_count == other.shingle_count
             and self.k == other.k
+            and self.in_text_order == other.in_text_order
             and np.array_equal(self.hashvalues, other.hashvalues)
             and np.array_equal(self.sample, other.sample)
         )
 
     __hash__ = None  # type: ignore[assignment]  # mutable numpy payload: no hashing
 
-    def _known_up_to(self) -> int:
-        # The sample is a prefix of the sorted set: every hash up to its last one is known.
-        return int(self.sample[-1]) if len(self.sample) < self.shingle_count else 2**32
+    @functools.cached_property
+    def lead(self) -> _U32 | None:
+        """MinHash of the sampled shingles of the text's first ``LEAD_CHARS`` characters (below
+        ``SAMPLE_CUT``, which every sample holds), or None when the order is unknown."""
+        if not self.in_text_order:
+            return None
+        return minhash_values(self.sample[self.sample < SAMPLE_CUT][: LEAD_CHARS // SAMPLE_RATE])
+
+    @functools.cached_property
+    def _by_value(self) -> tuple[_U32, npt.NDArray[np.unsignedinteger[Any]], int]:
+        """The sample sorted, where each value stands in the sample, and the largest hash up to
+        which the sample holds every hash of the text (2**32: all of them). Kept once compared:
+        the index compares its entries again and again."""
+        order = np.argsort(self.sample)
+        ordered = self.sample[order]
+        distinct = int(np.count_nonzero(_first_of_runs(ordered)))
+        known = int(ordered[-1]) if distinct < self.shingle_count else 2**32
+        return ordered, order.astype(np.uint16 if len(order) <= 2**16 else np.uint32), known
 
     @property
     def long_enough(self) -> bool:
         return self.shingle_count >= MIN_CHARS - self.k + 1
 
+    def _cut(self, other: StorySignature) -> tuple[int, int, int]:
+        """The common cut of two samples and how many of each sample's values it keeps."""
+        mine, theirs = self._by_value, other._by_value
+        cut = min(mine[2], theirs[2])
+        if cut >= 2**32:
+            return cut, len(mine[0]), len(theirs[0])
+        return (
+            cut,
+            int(np.searchsorted(mine[0], cut, side="right")),
+            int(np.searchsorted(theirs[0], cut, side="right")),
+        )
+
     def containment(self, other: StorySignature) -> float:
         """Estimated |A∩B| / min(|A|, |B|) from the two coordinated samples."""
         if self.k != other.k:
             return 0.0
-        cut = min(self._known_up_to(), other._known_up_to())
-        mine = self.sample[self.sample <= cut] if cut < 2**32 else self.sample
-        theirs = other.sample[other.sample <= cut] if cut < 2**32 else other.sample
+        _, n_mine, n_theirs = self._cut(other)
+        mine, theirs = self._by_value[0][:n_mine], other._by_value[0][:n_theirs]
+        mine, theirs = mine[_first_of_runs(mine)], theirs[_first_of_runs(theirs)]
         smaller = min(len(mine), len(theirs))
         if not smaller:
             return 0.0
         return len(np.intersect1d(mine, theirs, assume_unique=True)) / smaller
+
+    def coverage(self, other: StorySignature) -> float | None:
+        """Estimated share of the smaller text found in the other one, unmatched runs of at most
+        ``GAP_CHARS`` characters between matched shingles included; None when the smaller one
+        is a version 1 signature."""
+        overlap = self.overlap(other)
+        return None if overlap is None else overlap[0]
+
+    def overlap(self, other: StorySignature) -> tuple[float, float] | None:
+        """(coverage, the share of the smaller text's shingles found, no gap bridged); None when
+        the smaller one is a version 1 signature."""
+        if self.k != other.k:
+            return 0.0, 0.0
+        cut, n_mine, n_theirs = self._cut(other)
+        smaller, n, reference = (
+            (self, n_mine, other._by_value[0][:n_theirs])
+            if n_mine <= n_theirs
+            else (other, n_theirs, self._by_value[0][:n_mine])
+        )
+        if not smaller.in_text_order:
+            return None
+        if not n or not len(reference):
+            return 0.0, 0.0
+        values, places = smaller._by_value[0][:n], smaller._by_value[1][:n]
+        at = np.searchsorted(reference, values)  # keys in order: the fast case of a binary search
+        at[at == len(reference)] = 0
+        hit = np.zeros(len(smaller.sample), dtype=bool)
+        hit[places[reference[at] == values]] = True
+        if n < len(smaller.sample):  # the cut sequence: the sample's values up to the cut
+            in_cut = np.zeros(len(smaller.sample), dtype=bool)
+            in_cut[places] = True
+            hit = hit[in_cut]
+        found = np.flatnonzero(hit)
+        # A gap of GAP_CHARS characters holds GAP_CHARS * cut / 2**32 sampled shingles.
+        gaps = np.diff(found) - 1
+        bridged = int(gaps[gaps <= GAP_CHARS * min(cut, 2**32) / 2**32].sum())
+        return (len(found) + bridged) / n, len(found) / n
 
 
 @dataclass
@@ -297,16 +428,17 @@ class _Entry:
 
 @dataclass
 class StoryIndex:
-    """Recent stories' signatures, matched by LSH candidates confirmed by containment.
+    """Recent stories' signatures, matched by LSH candidates confirmed by coverage.
 
     One story may hold several entries (each article merged into it), so a repost of any of
-    them finds the story. Entries more than ``window`` older than the newest one added are
+    them finds the story. Each entry sits in the LSH twice, by its whole text and by its lead
+    (under key ``~key``). Entries more than ``window`` older than the newest one added are
     dropped as others arrive, so memory follows the window, not the uptime.
     """
 
     window: timedelta = DEFAULT_WINDOW
     lsh_threshold: float = LSH_THRESHOLD
-    containment_threshold: float = CONTAINMENT_THRESHOLD
+    coverage_threshold: float = COVERAGE_THRESHOLD
     _lsh: MinHashLSH = field(init=False, repr=False)
     _entries: dict[int, _Entry] = field(init=False, repr=False, default_factory=dict)
     _by_time: list[tuple[datetime, int]] = field(init=False, repr=False, default_factory=list)
@@ -331,8 +463,8 @@ class StoryIndex:
         self._next_key += 1
         self._entries[key] = _Entry(story_id, when, signature)
         heapq.heappush(self._by_time, (when, key))
-        if signature.long_enough:
-            self._lsh.insert(key, _lean(signature), check_duplication=False)
+        for probe, minhash in _probes(signature, key):
+            self._lsh.insert(probe, minhash, check_duplication=False)
         # Relative to the newest time seen, so an out-of-order old item cannot keep stale ones.
         self._newest = when if self._newest is None else max(self._newest, when)
         self.expire(self._newest - self.window)
@@ -347,18 +479,33 @@ class StoryIndex:
         return self.match_signature(StorySignature.of(text), when)
 
     def match_signature(self, signature: StorySignature, when: datetime) -> int | None:
-        if not signature.long_enough:
-            return None
         oldest, newest = when - self.window, when + self.window
-        best: tuple[float, int] | None = None
-        for key in self._lsh.query(_lean(signature)):
-            entry = self._entries[key]
-            if not oldest <= entry.when <= newest:
-                continue
-            score = signature.containment(entry.signature)
-            if score >= self.containment_threshold and (best is None or score > best[0]):
-                best = (score, entry.story_id)
+        best: tuple[tuple[float, float], int] | None = None
+        seen: set[int] = set()
+        # The lead is probed only when the whole text finds nothing: a flash, a long story
+        # after its flash, a repost with most of the text dropped.
+        for _, minhash in _probes(signature):
+            for key in {probe if probe >= 0 else ~probe for probe in self._lsh.query(minhash)}:
+                entry = self._entries[key]
+                if key in seen or not oldest <= entry.when <= newest:
+                    continue
+                seen.add(key)
+                score = self.score(signature, entry.signature)
+                if score is not None and (best is None or score > best[0]):
+                    best = (score, entry.story_id)
+            if best is not None:
+                break
         return None if best is None else best[1]
+
+    def score(self, signature: StorySignature, other: StorySignature) -> tuple[float, float] | None:
+        """How much the two texts share, when it is enough to be one story, else None: coverage,
+        then the share found without bridging, which tells apart two stories that both hold a
+        short text (a headline can be told again in another outlet's article on the event)."""
+        overlap = signature.overlap(other)
+        if overlap is not None:
+            return overlap if overlap[0] >= self.coverage_threshold else None
+        contained = signature.containment(other)  # a version 1 signature: its old rule
+        return (contained, contained) if contained >= CONTAINMENT_THRESHOLD else None
 
     def expire(self, before: datetime) -> int:
         """Forget entries added for times before ``before``; returns how many."""
@@ -366,11 +513,21 @@ class StoryIndex:
         while self._by_time and self._by_time[0][0] < before:
             _, key = heapq.heappop(self._by_time)
             entry = self._entries.pop(key)
-            if entry.signature.long_enough:
-                self._lsh.remove(key)
+            for probe, _ in _probes(entry.signature, key):
+                self._lsh.remove(probe)
             removed += 1
         return removed
 
 
-def _lean(signature: StorySignature) -> LeanMinHash:
-    return LeanMinHash(seed=SEED, hashvalues=signature.hashvalues, scheme="affine32")
+def _probes(signature: StorySignature, key: int = 0) -> Iterator[tuple[int, LeanMinHash]]:
+    """LSH keys and MinHashes of a signature, made as they are asked for: its whole text under
+    ``key``, its lead under ``~key``; none for a text too short to be told apart."""
+    if not signature.long_enough:
+        return
+    yield key, _lean(signature.hashvalues)
+    if signature.lead is not None:
+        yield ~key, _lean(signature.lead)
+
+
+def _lean(hashvalues: _U32) -> LeanMinHash:
+    return LeanMinHash(seed=SEED, hashvalues=hashvalues, scheme="affine32")
