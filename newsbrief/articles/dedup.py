@@ -12,24 +12,27 @@ articles), and:
   ``LEAD_CHARS`` characters, title included), so a flash finds the long story it opens and a long
   story finds an earlier flash, which whole-text Jaccard cannot;
 - each candidate is confirmed by the *coverage* of the smaller text: the share of its shingles
-  found in the other, where a short run of unmatched shingles between two matched ones (at most
-  ``GAP_CHARS`` characters: what an edited character or two leaves) counts as found. A repost
-  is covered almost wholly, edits included, while text sharing paragraphs or a site's promo
-  and footer with another page is covered only where it shares them: whole stretches stay
-  unmatched. Plain containment scores an 8%-edited repost near 0.55, below two pages that
-  share two paragraphs; coverage scores it above 0.85.
+  found in the other, where a short run of unmatched shingles between two runs of matched ones
+  (at most ``GAP_CHARS`` characters, and no longer than those runs: what an edited character
+  or two leaves, not the words two texts share by chance) counts as found. A repost is covered
+  almost wholly, edits included, while text sharing paragraphs or a site's promo and footer
+  with another page is covered only where it shares them: whole stretches stay unmatched.
+  Plain containment scores an 8%-edited repost near 0.55, close to a page holding two
+  paragraphs of another (0.46); coverage scores them near 0.88 and 0.54.
 - Both are estimated on a coordinated sample of the shingle hashes: every hash below a fixed
-  value (half the range), at least the ``SAMPLE_SIZE`` smallest, at most ``MAX_SAMPLE``, kept
-  in the order they first occur in the text. Two samples compared are cut at the same hash
-  value, so they are the same random subset of each set and their intersection is a fair sample
-  of the true one; short texts are compared exactly. A long story keeps enough of itself to
-  check a short repost of part of it, which a fixed-size bottom-k sketch cannot. Memory per
-  story: 512 B of MinHash plus about 2 bytes per character (at least 2 KiB, at most 32 KiB),
-  besides the LSH tables.
+  value (half the range), at least the ``SAMPLE_SIZE`` smallest, at most ``MAX_SAMPLE``
+  distinct, in the order of the text (a repeated shingle at each place it occurs, unless that
+  would pass ``MAX_SAMPLE``). Two samples compared are cut at the same hash value, so they are
+  the same random subset of each set and their intersection is a fair sample of the true one;
+  short texts are compared exactly. A long story keeps enough of itself to check a short repost
+  of part of it, which a fixed-size bottom-k sketch cannot. Stored: 512 B of MinHash plus about
+  2 bytes per character (at least 2 KiB, at most 32 KiB); in memory the sample is kept sorted
+  with each value's place (about 3 bytes per character), plus 512 B of lead MinHash, besides
+  the LSH tables.
 
-Stored signatures carry a version byte. Version 1 kept the sample sorted, so the order of its
-text is lost: such a signature still loads and matches, by plain containment at the threshold
-it was made for, and has no lead.
+Stored signatures carry a version byte. Version 1 (before coverage) kept the sample sorted, so
+the order of its text is lost: such a signature still loads and matches, by plain containment
+at the threshold it was made for, and has no lead; the 72-hour window retires them.
 
 Shingles are hashed with a fixed polynomial plus a 64-bit mixer, never Python's ``hash()``, so
 stored signatures stay valid across processes. The MinHash is datasketch's "affine32" scheme
@@ -47,7 +50,6 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -76,8 +78,12 @@ LSH_THRESHOLD = 0.3
 LEAD_CHARS = 160
 # Confirmation: coverage of the smaller text, unmatched runs up to GAP_CHARS characters long
 # between matched shingles counted as found (an edit spoils the k shingles around it; edits
-# cluster). Version 1 signatures, whose sample order is unknown: containment at its old value.
+# cluster) when no longer than the matched runs beside them. Chosen on the dev part of the
+# shared pages (bench/quality_dedup.py): the lowest true variant scores 0.88 there, the highest
+# hard negative 0.54, so the threshold sits between. Version 1 signatures, whose sample order
+# is unknown: containment at its old threshold.
 GAP_CHARS = 20
+ISLAND_RATIO = 1.0
 COVERAGE_THRESHOLD = 0.7
 CONTAINMENT_THRESHOLD = 0.5
 # Below this many normalised characters a text has too few shingles to be told apart.
@@ -87,6 +93,7 @@ DEFAULT_WINDOW = timedelta(hours=72)
 _NON_WORD = re.compile(r"[\W_]+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _U32 = npt.NDArray[np.uint32]
+_Places = npt.NDArray[np.uint16] | npt.NDArray[np.uint32]
 _CHUNK = 1024
 _HEADER = struct.Struct("<BBHII")  # version, k, num_perm, shingle count, sample length
 # 1: sample sorted; 2: sample in the order of the text (the same values, the same layout).
@@ -244,6 +251,28 @@ def _in_text_order(values: _U32, limit: int) -> _U32:
     return chosen[first]
 
 
+def _bridged(found: npt.NDArray[np.intp], cut: int) -> int:
+    """How many unmatched positions lie in gaps worth bridging between the matched ones.
+
+    Matched positions form islands (runs of consecutive ones). A gap between two islands is
+    bridged when it is at most ``GAP_CHARS`` characters long (GAP_CHARS * cut / 2**32 sampled
+    shingles) and at most ``ISLAND_RATIO`` times the two islands' length together: an edited
+    text is long islands with short gaps, while the words two unrelated texts share by chance
+    ("according to the", "人工智能") are short islands with long gaps."""
+    if len(found) < 2:
+        return 0
+    breaks = np.flatnonzero(np.diff(found) > 1)
+    if not len(breaks):
+        return 0
+    starts = np.concatenate(([0], breaks + 1))
+    ends = np.concatenate((breaks, [len(found) - 1]))
+    sizes = ends - starts + 1
+    gaps = found[starts[1:]] - found[ends[:-1]] - 1
+    short = gaps <= GAP_CHARS * min(cut, 2**32) / 2**32
+    bridged = short & (gaps <= ISLAND_RATIO * (sizes[:-1] + sizes[1:]))
+    return int(gaps[bridged].sum())
+
+
 @functools.cache
 def _permutations() -> tuple[_U32, _U32]:
     # datasketch's own parameters for this seed, so signatures stay what MinHash computes.
@@ -280,14 +309,15 @@ def minhash_values(hashes: _U32) -> _U32:
 class StorySignature:
     """What a story's text leaves behind: MinHash values, shingle count, coordinated sample.
 
-    ``sample`` is in the order of the text, or sorted for a version 1 signature
-    (``in_text_order`` false), whose coverage and lead cannot be told."""
+    The sample is kept sorted (``values``, what comparing needs most) with where each value
+    stands in the text (``places``); a version 1 signature has no ``places``: its order is
+    unknown, and so are its coverage and its lead."""
 
     hashvalues: _U32
     shingle_count: int
-    sample: _U32
+    values: _U32
+    places: _Places | None
     k: int = SHINGLE_K
-    in_text_order: bool = True
 
     @classmethod
     def of(cls, text: str) -> StorySignature:
@@ -298,13 +328,39 @@ class StorySignature:
         below = int(np.searchsorted(hashes, SAMPLE_CUT))
         kept = min(MAX_SAMPLE, max(SAMPLE_SIZE, below), len(hashes))
         sample = _in_text_order(values, int(hashes[kept - 1])) if kept else hashes
-        return cls(minhash_values(hashes), len(hashes), sample, k)
+        return cls.sampled(minhash_values(hashes), len(hashes), sample, k)
+
+    @classmethod
+    def sampled(
+        cls, hashvalues: _U32, shingle_count: int, sample: _U32, k: int, in_text_order: bool = True
+    ) -> StorySignature:
+        """From a sample as stored: in the order of the text, or sorted (version 1)."""
+        if not in_text_order:
+            return cls(hashvalues, shingle_count, sample, None, k)
+        order = np.argsort(sample)
+        places: _Places = (
+            order.astype(np.uint16) if len(order) <= 2**16 else order.astype(np.uint32)
+        )
+        return cls(hashvalues, shingle_count, sample[order], places, k)
+
+    @property
+    def in_text_order(self) -> bool:
+        return self.places is not None
+
+    @property
+    def sample(self) -> _U32:
+        """The sample as stored: in the order of the text, or sorted for version 1."""
+        if self.places is None:
+            return self.values
+        sample = np.empty_like(self.values)
+        sample[self.places] = self.values
+        return sample
 
     def to_bytes(self) -> bytes:
         """Compact little-endian form for a database column (12 B + 4 B per value)."""
         version = _IN_TEXT_ORDER if self.in_text_order else _SORTED
         head = _HEADER.pack(
-            version, self.k, len(self.hashvalues), self.shingle_count, len(self.sample)
+            version, self.k, len(self.hashvalues), self.shingle_count, len(self.values)
         )
         return head + self.hashvalues.astype("<u4").tobytes() + self.sample.astype("<u4").tobytes()
 
@@ -318,8 +374,10 @@ class StorySignature:
         if len(data) != _HEADER.size + 4 * (num_perm + sample_len):
             raise ValueError("truncated or oversized signature")
         body = np.frombuffer(data, dtype="<u4", offset=_HEADER.size).astype(np.uint32)
-        in_order = version == _IN_TEXT_ORDER
-        return cls(body[:num_perm].copy(), count, body[num_perm:].copy(), k, in_order)
+        sample = body[num_perm:].copy()
+        if version == _SORTED:
+            sample.sort()  # as written; a damaged row must not break the binary searches
+        return cls.sampled(body[:num_perm].copy(), count, sample, k, version == _IN_TEXT_ORDER)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, StorySignature):
@@ -340,18 +398,15 @@ class StorySignature:
         ``SAMPLE_CUT``, which every sample holds), or None when the order is unknown."""
         if not self.in_text_order:
             return None
-        return minhash_values(self.sample[self.sample < SAMPLE_CUT][: LEAD_CHARS // SAMPLE_RATE])
+        sample = self.sample
+        return minhash_values(sample[sample < SAMPLE_CUT][: LEAD_CHARS // SAMPLE_RATE])
 
     @functools.cached_property
-    def _by_value(self) -> tuple[_U32, npt.NDArray[np.unsignedinteger[Any]], int]:
-        """The sample sorted, where each value stands in the sample, and the largest hash up to
-        which the sample holds every hash of the text (2**32: all of them). Kept once compared:
-        the index compares its entries again and again."""
-        order = np.argsort(self.sample)
-        ordered = self.sample[order]
-        distinct = int(np.count_nonzero(_first_of_runs(ordered)))
-        known = int(ordered[-1]) if distinct < self.shingle_count else 2**32
-        return ordered, order.astype(np.uint16 if len(order) <= 2**16 else np.uint32), known
+    def _known_up_to(self) -> int:
+        """The hash up to which the sample holds every hash of the text (2**32: all of them)."""
+        if np.count_nonzero(_first_of_runs(self.values)) < self.shingle_count:
+            return int(self.values[-1])
+        return 2**32
 
     @property
     def long_enough(self) -> bool:
@@ -359,14 +414,13 @@ class StorySignature:
 
     def _cut(self, other: StorySignature) -> tuple[int, int, int]:
         """The common cut of two samples and how many of each sample's values it keeps."""
-        mine, theirs = self._by_value, other._by_value
-        cut = min(mine[2], theirs[2])
+        cut = min(self._known_up_to, other._known_up_to)
         if cut >= 2**32:
-            return cut, len(mine[0]), len(theirs[0])
+            return cut, len(self.values), len(other.values)
         return (
             cut,
-            int(np.searchsorted(mine[0], cut, side="right")),
-            int(np.searchsorted(theirs[0], cut, side="right")),
+            int(np.searchsorted(self.values, cut, side="right")),
+            int(np.searchsorted(other.values, cut, side="right")),
         )
 
     def containment(self, other: StorySignature) -> float:
@@ -374,7 +428,7 @@ class StorySignature:
         if self.k != other.k:
             return 0.0
         _, n_mine, n_theirs = self._cut(other)
-        mine, theirs = self._by_value[0][:n_mine], other._by_value[0][:n_theirs]
+        mine, theirs = self.values[:n_mine], other.values[:n_theirs]
         mine, theirs = mine[_first_of_runs(mine)], theirs[_first_of_runs(theirs)]
         smaller = min(len(mine), len(theirs))
         if not smaller:
@@ -395,28 +449,25 @@ class StorySignature:
             return 0.0, 0.0
         cut, n_mine, n_theirs = self._cut(other)
         smaller, n, reference = (
-            (self, n_mine, other._by_value[0][:n_theirs])
+            (self, n_mine, other.values[:n_theirs])
             if n_mine <= n_theirs
-            else (other, n_theirs, self._by_value[0][:n_mine])
+            else (other, n_theirs, self.values[:n_mine])
         )
-        if not smaller.in_text_order:
+        if smaller.places is None:
             return None
         if not n or not len(reference):
             return 0.0, 0.0
-        values, places = smaller._by_value[0][:n], smaller._by_value[1][:n]
+        values, places = smaller.values[:n], smaller.places[:n]
         at = np.searchsorted(reference, values)  # keys in order: the fast case of a binary search
         at[at == len(reference)] = 0
-        hit = np.zeros(len(smaller.sample), dtype=bool)
+        hit = np.zeros(len(smaller.values), dtype=bool)
         hit[places[reference[at] == values]] = True
-        if n < len(smaller.sample):  # the cut sequence: the sample's values up to the cut
-            in_cut = np.zeros(len(smaller.sample), dtype=bool)
+        if n < len(smaller.values):  # the sequence compared: the sample's values up to the cut
+            in_cut = np.zeros(len(smaller.values), dtype=bool)
             in_cut[places] = True
             hit = hit[in_cut]
         found = np.flatnonzero(hit)
-        # A gap of GAP_CHARS characters holds GAP_CHARS * cut / 2**32 sampled shingles.
-        gaps = np.diff(found) - 1
-        bridged = int(gaps[gaps <= GAP_CHARS * min(cut, 2**32) / 2**32].sum())
-        return (len(found) + bridged) / n, len(found) / n
+        return (len(found) + _bridged(found, cut)) / n, len(found) / n
 
 
 @dataclass
