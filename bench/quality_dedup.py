@@ -155,11 +155,11 @@ def figures(scoring: Scoring, pages: list[Page], seed: int) -> dict[str, Any]:
 def show(results: dict[tuple[str, str], dict[str, Any]], scorings: list[str]) -> None:
     columns = [(part, name) for part in ("dev", "held-out") for name in scorings]
     width = 17
-    print(f"{'':26}" + "".join(f"{f'{part} {name}':>{width}}" for part, name in columns))
+    print(f"{'':30}" + "".join(f"{f'{part} {name}':>{width}}" for part, name in columns))
 
     def row(label: str, cell: Any) -> None:
         wide = sum(unicodedata.east_asian_width(char) in "WF" for char in label)
-        print(f"{label:{26 - wide}}" + "".join(f"{cell(results[c]):>{width}}" for c in columns))
+        print(f"{label:{30 - wide}}" + "".join(f"{cell(results[c]):>{width}}" for c in columns))
 
     row("pages", lambda r: str(r["pages"]))
     for kind in VARIANTS:

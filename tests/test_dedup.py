@@ -25,6 +25,7 @@ one site: different stories in the same promo lines and footer, the site's other
 from __future__ import annotations
 
 import gzip
+import hashlib
 import html
 import json
 import random
@@ -36,6 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from datasketch import MinHash
 
@@ -51,9 +53,10 @@ from newsbrief.articles.dedup import (
     nfkc,
     shingle_hashes,
     shingle_size,
+    shingle_values,
 )
 from newsbrief.text.chinese import to_traditional
-from tests.conftest import SEED_SHAPED
+from tests.conftest import SEED_SHAPED, seed_parts
 
 T0 = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
 
@@ -185,8 +188,12 @@ def with_ads(page: Page, rng: random.Random) -> str:
 
 
 def with_edits(page: Page, rng: random.Random) -> str:
-    chars = list(page.story)
-    rate = rng.uniform(0.02, 0.08)
+    return edited(page.story, rng.uniform(0.02, 0.08), rng)
+
+
+def edited(text: str, rate: float, rng: random.Random) -> str:
+    """``text`` with a share ``rate`` of its characters substituted, inserted or deleted."""
+    chars = list(text)
     for _ in range(max(1, round(rate * len(chars)))):
         i = rng.randrange(len(chars))
         op = rng.choice(("substitute", "insert", "delete"))
@@ -539,6 +546,118 @@ def test_signature_round_trip_and_rebuild() -> None:
     rebuilt = StoryIndex()
     rebuilt.load([(5, StorySignature.from_bytes(StorySignature.of(STORY).to_bytes()), T0)])
     assert rebuilt.match(STORY + "（完）", T0) == 5
+
+
+OTHER = [
+    "国家统计局今天公布的数据显示，上个月全国居民消费价格同比上涨百分之零点七，环比持平，"
+    "其中食品价格下降，服务价格稳中有升。",
+    "分析人士认为，随着促消费政策持续发力，下半年物价将保持温和回升态势，货币政策仍有空间。",
+    "与此同时，工业生产者出厂价格降幅收窄，反映出部分行业供需关系正在改善，企业利润有所修复。",
+]
+"""Paragraphs of another story, in the register of the seed page."""
+
+
+def _version_1(signature: StorySignature) -> StorySignature:
+    """The signature the code before coverage made of the same text: the sample sorted."""
+    return StorySignature.sampled(
+        signature.hashvalues,
+        signature.shingle_count,
+        np.unique(signature.sample),
+        signature.k,
+        in_text_order=False,
+    )
+
+
+def test_version_1_signatures_load_and_match() -> None:
+    """Rows written before coverage (sample sorted, version byte 1) load and still match, by
+    containment at their old threshold; the bytes are what that code wrote (pinned digest)."""
+    old = _version_1(StorySignature.of(STORY)).to_bytes()
+    assert old[0] == 1 and StorySignature.of(STORY).to_bytes()[0] == 2
+    assert hashlib.sha1(old).hexdigest() == "67e7b87befe018f91d9b16eb88b15ed683b15890"
+    loaded = StorySignature.from_bytes(old)
+    assert not loaded.in_text_order and loaded.lead is None
+    assert loaded.to_bytes() == old
+
+    index = StoryIndex()
+    index.load([(7, loaded, T0)])
+    assert index.match("【转载】" + STORY + "责任编辑：小明", T0) == 7
+    assert index.match(to_traditional(STORY), T0) == 7
+    assert index.match("比特币价格今日大幅上涨，" * 10, T0) is None
+    # A stored version 1 repost is matched by a new signature of the original, and the other way.
+    reposted = _version_1(StorySignature.of("【转载】" + STORY + "责任编辑：小明"))
+    index.add_signature(8, StorySignature.from_bytes(reposted.to_bytes()), T0)
+    assert index.match(STORY, T0) in (7, 8)
+    both = StoryIndex()
+    both.add(9, STORY + "记者 王五", T0)
+    assert both.match_signature(loaded, T0) == 9
+
+
+def test_coverage_bridges_edits_but_not_shared_paragraphs(seed_page: Path) -> None:
+    """Edits spoil the shingles around them: containment drops, coverage does not. A page that
+    holds two of another page's paragraphs and three of its own is covered only there."""
+    _, headline, body, _ = seed_parts(seed_page)
+    story = "\n".join([headline, *body])
+    rng = random.Random(5)
+    original, repost = StorySignature.of(story), StorySignature.of(edited(story, 0.08, rng))
+    assert repost.containment(original) < 0.75
+    coverage = repost.coverage(original)
+    assert coverage is not None and coverage > 0.85
+
+    mixed = StorySignature.of("\n".join([body[1], OTHER[0], body[3], *OTHER[1:]]))
+    shared = mixed.coverage(original)
+    assert shared is not None and shared < 0.6
+    index = StoryIndex()
+    index.add(1, story, T0)
+    assert index.match_signature(repost, T0) == 1 and index.match_signature(mixed, T0) is None
+
+
+def test_a_flash_and_its_story_merge_in_either_order(seed_page: Path) -> None:
+    """A flash (the headline and the opening sentence) has a small Jaccard similarity with its
+    long story; the lead probe finds it whichever comes first."""
+    _, headline, body, _ = seed_parts(seed_page)
+    # The fixture's body is short for a story: a long one goes on in characters of its own.
+    rng = random.Random(3)
+    more = "".join(rng.choice("".join(body)) for _ in range(1500))
+    story = "\n".join([headline, *body, more])
+    flash = f"{headline}\n{sentences(body[0])[0]}"
+    assert len(fingerprint_text(flash)) < len(fingerprint_text(story)) / 20
+    story_first = StoryIndex()
+    story_first.add(1, story, T0)
+    assert story_first.match(flash, T0) == 1
+    flash_first = StoryIndex()
+    flash_first.add(2, flash, T0)
+    assert flash_first.match(story, T0) == 2
+    assert flash_first.match(STORY, T0) is None and story_first.match(STORY, T0) is None
+
+
+def test_same_site_promo_and_footer_do_not_merge_stories(seed_page: Path) -> None:
+    """Two short stories of one site in the same promo line and footer are two stories."""
+    _, headline, body, _ = seed_parts(seed_page)
+    rng = random.Random(11)
+    promo = promo_line("zh", rng)
+    footer = site_footer("zh", rng)
+    index = StoryIndex()
+    index.add(1, "\n".join([promo, headline, body[0], *footer]), T0)
+    other = "\n".join([promo, STORY, *footer])
+    assert index.match(other, T0) is None
+    assert index.match("\n".join([promo, headline, body[0], *footer[:1]]), T0) == 1
+
+
+def test_repetitive_text_keeps_the_sample_bounded() -> None:
+    """Repeats stay in the sample (a repeated sentence is part of the text) up to MAX_SAMPLE,
+    then only first occurrences: a hostile page cannot make a signature grow with its length."""
+    once = StorySignature.of(STORY)
+    twice = StorySignature.of(STORY + STORY)
+    assert len(twice.sample) > len(once.sample) and twice.shingle_count <= once.shingle_count + 4
+    spam = "".join(f"{STORY}第{i}次。" for i in range(3000))
+    signature = StorySignature.of(spam)
+    assert len(signature.sample) <= MAX_SAMPLE
+    assert len(signature.to_bytes()) <= 12 + 4 * (NUM_PERM + MAX_SAMPLE)
+    assert StorySignature.from_bytes(signature.to_bytes()) == signature
+    # The sample is in the order of the text: its first values open the text.
+    fp = fingerprint_text(STORY)
+    opening = [h for h in shingle_values(fp, 5).tolist() if h <= int(once.values[-1])]
+    assert once.sample.tolist() == opening
 
 
 def test_signatures_are_stable_across_processes() -> None:

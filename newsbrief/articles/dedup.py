@@ -85,6 +85,8 @@ LEAD_CHARS = 160
 GAP_CHARS = 20
 ISLAND_RATIO = 1.0
 COVERAGE_THRESHOLD = 0.7
+# A candidate is first checked on an eighth of the sample when that holds this many values.
+ROUGH_MIN = 96
 CONTAINMENT_THRESHOLD = 0.5
 # Below this many normalised characters a text has too few shingles to be told apart.
 MIN_CHARS = 60
@@ -249,6 +251,20 @@ def _in_text_order(values: _U32, limit: int) -> _U32:
     )
     first = np.sort(keys[_first_of_runs(keys >> np.uint64(32))] & np.uint64(0xFFFFFFFF))
     return chosen[first]
+
+
+def _matched(values: _U32, reference: _U32) -> npt.NDArray[np.bool_]:
+    """Which of ``values`` (sorted) ``reference`` (sorted) holds."""
+    if not len(reference):
+        return np.zeros(len(values), dtype=bool)
+    at = np.searchsorted(reference, values)  # keys in order: the fast case of a binary search
+    at[at == len(reference)] = 0
+    found: npt.NDArray[np.bool_] = reference[at] == values
+    return found
+
+
+def _found_share(values: _U32, reference: _U32) -> float:
+    return int(np.count_nonzero(_matched(values, reference))) / len(values)
 
 
 def _bridged(found: npt.NDArray[np.intp], cut: int) -> int:
@@ -442,9 +458,12 @@ class StorySignature:
         overlap = self.overlap(other)
         return None if overlap is None else overlap[0]
 
-    def overlap(self, other: StorySignature) -> tuple[float, float] | None:
+    def overlap(self, other: StorySignature, floor: float = 0.0) -> tuple[float, float] | None:
         """(coverage, the share of the smaller text's shingles found, no gap bridged); None when
-        the smaller one is a version 1 signature."""
+        the smaller one is a version 1 signature. A pair that cannot reach ``floor`` may be
+        scored roughly, below it: coverage is at most 1 + 2 * ISLAND_RATIO times the share
+        found (each bridged gap is at most ISLAND_RATIO times the islands beside it), so a share
+        found, or estimated on an eighth of the sample, too small for the floor ends there."""
         if self.k != other.k:
             return 0.0, 0.0
         cut, n_mine, n_theirs = self._cut(other)
@@ -458,16 +477,28 @@ class StorySignature:
         if not n or not len(reference):
             return 0.0, 0.0
         values, places = smaller.values[:n], smaller.places[:n]
-        at = np.searchsorted(reference, values)  # keys in order: the fast case of a binary search
-        at[at == len(reference)] = 0
+        needed = floor / (1 + 2 * ISLAND_RATIO)
+        if needed > 0:
+            # Most candidates are unrelated: an eighth of the sample (the same eighth of both
+            # texts) tells them, unless it is too small to tell anything.
+            eighth = min(cut, 2**32) // 8
+            few = values[: int(np.searchsorted(values, eighth, side="right"))]
+            if len(few) >= ROUGH_MIN:
+                rough = _found_share(few, reference[: np.searchsorted(reference, eighth, "right")])
+                if rough + 1.5 / np.sqrt(len(few)) < needed:  # three standard errors at most
+                    return rough, rough
+        matched = _matched(values, reference)
         hit = np.zeros(len(smaller.values), dtype=bool)
-        hit[places[reference[at] == values]] = True
+        hit[places[matched]] = True
         if n < len(smaller.values):  # the sequence compared: the sample's values up to the cut
             in_cut = np.zeros(len(smaller.values), dtype=bool)
             in_cut[places] = True
             hit = hit[in_cut]
         found = np.flatnonzero(hit)
-        return (len(found) + _bridged(found, cut)) / n, len(found) / n
+        share = len(found) / n
+        if share * (1 + 2 * ISLAND_RATIO) < floor:
+            return share, share
+        return (len(found) + _bridged(found, cut)) / n, share
 
 
 @dataclass
@@ -552,7 +583,7 @@ class StoryIndex:
         """How much the two texts share, when it is enough to be one story, else None: coverage,
         then the share found without bridging, which tells apart two stories that both hold a
         short text (a headline can be told again in another outlet's article on the event)."""
-        overlap = signature.overlap(other)
+        overlap = signature.overlap(other, self.coverage_threshold)
         if overlap is not None:
             return overlap if overlap[0] >= self.coverage_threshold else None
         contained = signature.containment(other)  # a version 1 signature: its old rule
