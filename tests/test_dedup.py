@@ -668,6 +668,11 @@ def test_signatures_are_stable_across_processes() -> None:
 
 def test_fingerprint_text() -> None:
     assert fingerprint_text("Ｈｅｌｌｏ, 世界！ 發展") == "hello世界发展"
+    # Half a surrogate pair (a JSON escape cut in two) is no letter, and no reason to fail.
+    assert fingerprint_text("\ud800發展\udfff ok") == "发展ok"
+    assert (
+        StorySignature.of("\udc00" + STORY).shingle_count == StorySignature.of(STORY).shingle_count
+    )
 
 
 def test_nfkc_is_unicodedata_nfkc() -> None:

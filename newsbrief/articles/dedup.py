@@ -93,6 +93,7 @@ MIN_CHARS = 60
 DEFAULT_WINDOW = timedelta(hours=72)
 
 _NON_WORD = re.compile(r"[\W_]+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _U32 = npt.NDArray[np.uint32]
 _Places = npt.NDArray[np.uint16] | npt.NDArray[np.uint32]
@@ -171,7 +172,11 @@ def nfkc(text: str) -> str:
 def fingerprint_text(text: str) -> str:
     """The text as compared: NFKC, casefolded, Simplified, letters and digits only."""
     folded = nfkc(text).casefold()
-    return _NON_WORD.sub("", to_simplified(folded))
+    try:
+        simplified = to_simplified(folded)
+    except UnicodeEncodeError:  # a lone surrogate (a JSON escape of half a pair): no letter
+        simplified = to_simplified(_SURROGATE.sub("", folded))
+    return _NON_WORD.sub("", simplified)
 
 
 @functools.cache
