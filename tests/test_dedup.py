@@ -30,6 +30,7 @@ import html
 import json
 import random
 import re
+import struct
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
@@ -590,6 +591,12 @@ def test_version_1_signatures_load_and_match() -> None:
     both = StoryIndex()
     both.add(9, STORY + "记者 王五", T0)
     assert both.match_signature(loaded, T0) == 9
+    # Old and new entries leave the LSH alike (an old one has no lead key).
+    assert index.expire(T0 + timedelta(seconds=1)) == 2 and index.match(STORY, T0) is None
+    # A damaged row (a count but no sample) loads and matches nothing.
+    header = struct.pack("<BBHII", 2, 5, NUM_PERM, 100, 0)
+    empty = StorySignature.from_bytes(header + old[12 : 12 + 4 * NUM_PERM])
+    assert both.match_signature(empty, T0) is None
 
 
 def test_coverage_bridges_edits_but_not_shared_paragraphs(seed_page: Path) -> None:

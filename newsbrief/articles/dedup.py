@@ -426,7 +426,7 @@ class StorySignature:
     def _known_up_to(self) -> int:
         """The hash up to which the sample holds every hash of the text (2**32: all of them)."""
         if np.count_nonzero(_first_of_runs(self.values)) < self.shingle_count:
-            return int(self.values[-1])
+            return int(self.values[-1]) if len(self.values) else 0
         return 2**32
 
     @property
@@ -490,7 +490,8 @@ class StorySignature:
             few = values[: int(np.searchsorted(values, eighth, side="right"))]
             if len(few) >= ROUGH_MIN:
                 rough = _found_share(few, reference[: np.searchsorted(reference, eighth, "right")])
-                if rough + 1.5 / np.sqrt(len(few)) < needed:  # three standard errors at most
+                # Three standard errors at most (each at most 0.5 / sqrt(len(few))) below.
+                if rough + 1.5 / np.sqrt(len(few)) < needed:
                     return rough, rough
         matched = _matched(values, reference)
         hit = np.zeros(len(smaller.values), dtype=bool)
@@ -577,14 +578,16 @@ class StoryIndex:
                 if key in seen or not oldest <= entry.when <= newest:
                     continue
                 seen.add(key)
-                score = self.score(signature, entry.signature)
+                score = self._score(signature, entry.signature)
                 if score is not None and (best is None or score > best[0]):
                     best = (score, entry.story_id)
             if best is not None:
                 break
         return None if best is None else best[1]
 
-    def score(self, signature: StorySignature, other: StorySignature) -> tuple[float, float] | None:
+    def _score(
+        self, signature: StorySignature, other: StorySignature
+    ) -> tuple[float, float] | None:
         """How much the two texts share, when it is enough to be one story, else None: coverage,
         then the share found without bridging, which tells apart two stories that both hold a
         short text (a headline can be told again in another outlet's article on the event)."""
@@ -600,8 +603,10 @@ class StoryIndex:
         while self._by_time and self._by_time[0][0] < before:
             _, key = heapq.heappop(self._by_time)
             entry = self._entries.pop(key)
-            for probe, _ in _probes(entry.signature, key):
-                self._lsh.remove(probe)
+            if entry.signature.long_enough:
+                self._lsh.remove(key)
+                if entry.signature.in_text_order:  # it has a lead (see _probes)
+                    self._lsh.remove(~key)
             removed += 1
         return removed
 
@@ -612,7 +617,7 @@ def _probes(signature: StorySignature, key: int = 0) -> Iterator[tuple[int, Lean
     if not signature.long_enough:
         return
     yield key, _lean(signature.hashvalues)
-    if signature.lead is not None:
+    if signature.lead is not None:  # every signature in text order has one
         yield ~key, _lean(signature.lead)
 
 
