@@ -156,10 +156,10 @@ def _clean_sentences(text: str, limit: int) -> list[tuple[str, bool]]:
 # Newsletters, feeds and WeChat posts wrap the story in words addressed to the reader about the
 # publication itself: a greeting, a sign-up or share call, a byline, "if you're reading this in
 # your inbox", section headings. None of it is a summary sentence, and it is told by evidence,
-# scored. The sentence's own words: a greeting opening it (2 points), talk of the channel
+# scored. The sentence's own words: a greeting opening it (framing on its own), talk of the channel
 # ("newsletter", "inbox", "公众号"; a point per distinct phrase, at most 2), a call to action
 # opening it ("Sign up", "Here's", "点击"; 3 points with a channel phrase), then the reader
-# addressed ("you", "您") and the writer presenting ("we", "小编"), a point each but only beside
+# addressed ("you", "您", a question) and the writer presenting ("we", "小编"), a point each but only beside
 # one of the first three. Three points make framing; two do when the sentence also stands at the
 # edge of the text (first or last two sentences) or shares few of its words with the rest
 # (standing amid the story's words takes a point away). A news sentence that mentions e-mail or
@@ -269,7 +269,7 @@ def _address(sentence: str, tokens: frozenset[str], chinese: bool) -> int:
     said = _QUOTED.sub(" ", sentence)
     if _QUOTE_MARKS.search(said):
         return 0  # a quote opened or closed here: the words are the source's, not the writer's
-    points = 2 if _GREETING.match(said) else 0
+    points = FRAMING_POINTS if _GREETING.match(said) else 0
     found = channel_words.findall(said) if channel_words else ()
     channel = {m.lower().replace("-", "").rstrip("s") for m in found}
     points += min(len(channel), 2)
@@ -278,7 +278,8 @@ def _address(sentence: str, tokens: frozenset[str], chinese: bool) -> int:
         return 0  # "you" and "we" alone are prose, in commentary and reviews above all
     # A call about the channel ("Click here", "Sign up for our newsletter") is framing anywhere.
     points += 2 if call and channel else call
-    return points + (_YOU.search(said) is not None) + (_PRESENTING.search(said) is not None)
+    asks = said.rstrip(_CLOSERS).endswith(("?", "？"))  # "Not a subscriber yet?"
+    return points + asks + (_YOU.search(said) is not None) + (_PRESENTING.search(said) is not None)
 
 
 def _heading(sentence: str) -> bool:
@@ -308,9 +309,12 @@ def _story_sentences(text: str, chinese: bool) -> tuple[list[str], list[frozense
         end = len(found) - 2 if len(found) < MAX_CANDIDATES else len(found)
         for i, p in enumerate(points):
             if p:
-                shared = len(tokens[i] & body) / len(tokens[i]) if tokens[i] else 0.0
-                edge = i < 2 or i >= end
-                support = edge + (shared < OFF_TOPIC) - (shared >= ON_TOPIC)
+                common = len(tokens[i] & body)
+                shared = common / len(tokens[i]) if tokens[i] else 0.0
+                # At the text's edge, or beside more of the same: framing comes in blocks.
+                edge = i < 2 or i >= end or any(points[i - 1 : i]) or any(points[i + 1 : i + 2])
+                # One word in common ("yet", "get") does not put a sentence on the story's topic.
+                support = edge + (shared < OFF_TOPIC) - (shared >= ON_TOPIC and common > 1)
                 framing[i] = p >= FRAMING_POINTS or (p >= FRAMING_WORDS and support > 0)
     # Sentences with a final mark; else long bare lines (a text without any full stop); else
     # whatever is left, headings included (a one-line item).
