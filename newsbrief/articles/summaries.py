@@ -278,7 +278,8 @@ def _address(sentence: str, tokens: frozenset[str], chinese: bool) -> int:
         return 0  # "you" and "we" alone are prose, in commentary and reviews above all
     # A call about the channel ("Click here", "Sign up for our newsletter") is framing anywhere.
     points += 2 if call and channel else call
-    asks = said.rstrip(_CLOSERS).endswith(("?", "？"))  # "Not a subscriber yet?"
+    # A short question to the reader ("Not a subscriber yet?"); a long one may ask the story's.
+    asks = len(tokens) <= 6 and said.rstrip(_CLOSERS).endswith(("?", "？"))
     return points + asks + (_YOU.search(said) is not None) + (_PRESENTING.search(said) is not None)
 
 
