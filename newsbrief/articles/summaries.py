@@ -156,15 +156,15 @@ def _clean_sentences(text: str, limit: int) -> list[tuple[str, bool]]:
 # Newsletters, feeds and WeChat posts wrap the story in words addressed to the reader about the
 # publication itself: a greeting, a sign-up or share call, a byline, "if you're reading this in
 # your inbox", section headings. None of it is a summary sentence, and it is told by evidence,
-# scored. The sentence's own words: a greeting opening it (framing on its own), talk of the channel
-# ("newsletter", "inbox", "公众号"; a point per distinct phrase, at most 2), a call to action
-# opening it ("Sign up", "Here's", "点击"; 3 points with a channel phrase), then the reader
-# addressed ("you", "您", a question) and the writer presenting ("we", "小编"), a point each but only beside
-# one of the first three. Three points make framing; two do when the sentence also stands at the
-# edge of the text (first or last two sentences) or shares few of its words with the rest
-# (standing amid the story's words takes a point away). A news sentence that mentions e-mail or
-# speaks to "you" stays, and so does anything inside quotation marks. Headings are told by shape
-# alone: a whole line without a final mark (see ``_story_sentences``).
+# scored. The sentence's own words: a greeting opening it (framing on its own); talk of the
+# channel ("newsletter", "inbox", "公众号": a point per distinct phrase, at most 2); a call to
+# action opening it ("Sign up", "Here's", "点击": 3 points with a channel phrase); then, only
+# beside one of those, the reader addressed ("you", "您", a short question) and the writer
+# presenting ("we", "小编"), a point each. Three points make framing; two do when the sentence
+# also stands at the edge of the text (first or last two sentences, or next to more framing) or
+# shares few of its words with the rest (standing amid the story's words takes a point away).
+# A news sentence that mentions subscribers or speaks to "you" stays, and so does anything in
+# quotation marks. Headings are told by shape alone: a whole line without a final mark.
 _GREETING = re.compile(
     r"^(?:(?:hi|hello|hey|howdy|greetings|welcome|dear|good\s+(?:morning|afternoon|evening|day)"
     r"|happy\s+(?:\w+day|weekend|holidays|new\s+year)|thanks?(?:\s+you)?\s+(?:so\s+much\s+)?for"
