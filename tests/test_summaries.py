@@ -124,3 +124,54 @@ def test_leading_dateline_clause_is_dropped() -> None:
 def test_summarizer_protocol() -> None:
     summarizer: Summarizer = ExtractiveSummarizer()
     assert summarizer.summarize("一句话。", "zh-Hans") == "一句话。"
+
+
+def test_newsletter_greetings_and_headings_never_open_or_join_a_summary() -> None:
+    text = (
+        "Welcome back to In the Loop, TIME's new twice-weekly newsletter about AI.\n"
+        "OpenAI released a new reasoning model on Tuesday that it says makes fewer mistakes.\n"
+        "Free speech clash\n"
+        "A federal judge blocked a state law that would have required AI companies to label "
+        "political deepfakes, saying it likely violates the First Amendment.\n"
+        "If you're reading this in your inbox, forward it to a friend.\n"
+        "Sign up to receive In the Loop every Tuesday and Thursday."
+    )
+    summary = summarize(text, "en")
+    assert summary.startswith("OpenAI released a new reasoning model")
+    for framing in ("Welcome", "Free speech clash", "inbox", "Sign up"):
+        assert framing not in summary
+    assert summarize("Welcome back to This Week in Stratechery!\n" + text, "en") == summary
+
+
+def test_chinese_framing_and_headings_are_not_summary_sentences() -> None:
+    text = (
+        "大家好，欢迎来到本期科技早报。\n点击上方蓝字关注我们\n本期导读\n"
+        + _zh_article()
+        + "\n欢迎转发分享给更多朋友！"
+    )
+    summary = summarize(text, "zh-Hans")
+    assert summary.startswith("比特币价格周二突破十万美元")
+    assert "欢迎" not in summary and "导读" not in summary and "关注" not in summary
+
+
+def test_news_that_speaks_of_subscribers_or_to_you_stays() -> None:
+    text = (
+        "Netflix will raise prices for its subscribers in the US next month, the company said.\n"
+        "If you pay for the standard plan, your bill will rise by two dollars."
+    )
+    assert summarize(text, "en") == text.replace("\n", " ")
+    # A one-line item without a full stop is still its own summary.
+    assert summarize("Apple unveils a new iPhone", "en") == "Apple unveils a new iPhone"
+
+
+def test_an_over_long_chinese_lead_gives_whole_clauses() -> None:
+    lead = (
+        "在中共十八大报告中明确提出国民收入倍增计划超过半年之后，"
+        "发改委已经牵头组织相关部门，制定出台合理提高劳动报酬的配套方案。"
+    )
+    text = lead + "劳动报酬方案将分批公布。发改委表示，劳动报酬配套方案一年内出台。"
+    summary = summarize(text, "zh-Hans", max_chars=30)
+    assert len(summary) <= 30
+    assert summary in lead
+    end = lead.index(summary) + len(summary)
+    assert lead[end : end + 1] in ("", "，", "。"), summary  # where a clause ends, not mid-word

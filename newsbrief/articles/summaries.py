@@ -6,16 +6,23 @@ already chosen, so two sentences saying the same thing are not both taken. The r
 budget: 120 characters for Chinese, 60 words for English, or ``max_chars`` characters.
 
 Pages reposted from site to site carry a "摘要:"/"导读:" line that is just the body cut short and
-an ellipsis; such lines and truncated echoes are never returned. Summarisers are swappable
-behind ``Summarizer`` (an LLM one can come later); ``summarize`` uses the extractive default.
+an ellipsis; such lines and truncated echoes are never returned. Nor is the framing newsletters
+and WeChat posts put around a story (greetings, sign-up and share calls, bylines), nor a
+heading: a line without a final mark ends where it ends and is no summary sentence. Feed texts
+arrive without page cleaning, so this holds on raw text too. A lead sentence over the budget
+gives its most telling run of whole clauses, not just its first words. Summarisers are
+swappable behind ``Summarizer`` (an LLM one can come later); ``summarize`` uses the extractive
+default.
 """
 
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections import Counter
 from collections.abc import Iterator
+from itertools import accumulate
 from typing import Protocol
 
 ZH_BUDGET_CHARS = 120
@@ -36,6 +43,7 @@ class Summarizer(Protocol):
 # A sentence mark, with the closing quotes and brackets that belong to the sentence it ends.
 _END = re.compile(r"(?:[。！？!?；]+|…+|\.{2,}|\.)[”’」』）)》\"'】]*")
 _CLOSERS = "”’」』）)》\"'】"
+_FINAL = "。！？!?.…；;"
 _HAN = re.compile(r"[\u3400-\u9fff]")
 # Abbreviations that end with a period without ending the sentence.
 _ABBREVIATIONS_TEXT = """
@@ -52,24 +60,27 @@ _INITIALS = re.compile(r"(?:[A-Za-z]\.)*[A-Za-z]")
 def split_sentences(text: str) -> list[str]:
     """Sentences of ``text``: Chinese and Latin marks, closing quotes kept, line breaks split.
 
-    "U.S.", "Mr." and other abbreviations, initials and decimals ("3.5") do not end a sentence.
+    "U.S.", "Mr." and other abbreviations, initials and decimals ("3.5") do not end a sentence;
+    a line break always does, so a heading never runs into the paragraph under it.
     """
-    return list(_sentences(text))
+    return [sentence for sentence, _ in _sentences(text)]
 
 
-def _sentences(text: str) -> Iterator[str]:
-    """``split_sentences`` one at a time: a summary reads only the lead's sentences."""
+def _sentences(text: str) -> Iterator[tuple[str, bool]]:
+    """``split_sentences`` one at a time (a summary reads only the lead's sentences), each with
+    whether it is a bare line: a whole line without a sentence mark (a heading, a byline, a
+    list item or a caption, when it is short)."""
     for line in text.splitlines():
         start = 0
         for m in _END.finditer(line):
             if _ends_sentence(line, m.start(), m.end()):
                 piece = line[start : m.end()].strip()
                 if piece:
-                    yield piece
+                    yield piece, False
                 start = m.end()
         rest = line[start:].strip()
         if rest:
-            yield rest
+            yield rest, start == 0 and rest.rstrip(_CLOSERS)[-1:] not in _FINAL
 
 
 def _ends_sentence(line: str, start: int, end: int) -> bool:
@@ -101,6 +112,8 @@ _LABEL_LINE = re.compile(
     re.IGNORECASE,
 )
 _TRAILING_ELLIPSIS = re.compile(r"(?:\.{2,}|…+)[”’」』）)》\"'】]*$")
+# A list bullet, or the dash left of a dateline ("— Mike Glass threw …").
+_BULLET = re.compile(r"^[-–—•·*▪►●◆■]+\s*(?=\S)")
 _HAS_CONTENT = re.compile(r"[A-Za-z0-9\u3400-\u9fff]")
 _SPACES = re.compile(r"\s+")
 
@@ -114,13 +127,14 @@ _PREAMBLE = re.compile(
 )
 
 
-def _clean_sentences(text: str, limit: int) -> list[str]:
-    """The first ``limit`` sentences worth ranking: no labels, echoes or bare datelines."""
+def _clean_sentences(text: str, limit: int) -> list[tuple[str, bool]]:
+    """The first ``limit`` sentences worth ranking (no labels, echoes or bare datelines), each
+    with whether it is a bare line (see ``_sentences``)."""
     lines = [line for line in text.splitlines() if not _LABEL_LINE.match(line)]
     body = "\n".join(lines)
     flat = ""
-    kept: list[str] = []
-    for sentence in _sentences(body):
+    kept: list[tuple[str, bool]] = []
+    for sentence, bare in _sentences(body):
         if not _HAS_CONTENT.search(sentence):
             continue
         stem = _TRAILING_ELLIPSIS.sub("", sentence)
@@ -130,16 +144,193 @@ def _clean_sentences(text: str, limit: int) -> list[str]:
             # A truncated copy of text found elsewhere: the body says it in full.
             if len(squeezed) >= 6 and flat.count(squeezed) > 1:
                 continue
-        kept.append(_PREAMBLE.sub("", sentence) or sentence)
+        sentence = _BULLET.sub("", sentence)
+        kept.append((_PREAMBLE.sub("", sentence) or sentence, bare))
         if len(kept) == limit:
             break
     return kept
 
 
+# ---- framing: greetings, calls to action, bylines, headings -------------------------------
+
+# Newsletters, feeds and WeChat posts wrap the story in words addressed to the reader about the
+# publication itself: a greeting, a sign-up or share call, a byline, "if you're reading this in
+# your inbox", section headings. None of it is a summary sentence, and it is told by evidence,
+# scored. The sentence's own words: a greeting opening it (framing on its own); talk of the
+# channel ("newsletter", "inbox", "公众号": a point per distinct phrase, at most 2); a call to
+# action opening it ("Sign up", "Here's", "点击": 3 points with a channel phrase); then, only
+# beside one of those, the reader addressed ("you", "您", a short question) and the writer
+# presenting ("we", "小编"), a point each. Three points make framing; two do when the sentence
+# also stands at the edge of the text (first or last two sentences, or next to more framing) or
+# shares few of its words with the rest (standing amid the story's words takes a point away).
+# A news sentence that mentions subscribers or speaks to "you" stays, and so does anything in
+# quotation marks. Headings are told by shape alone: a whole line without a final mark.
+_GREETING = re.compile(
+    r"^(?:(?:hi|hello|hey|howdy|greetings|welcome|dear|good\s+(?:morning|afternoon|evening|day)"
+    r"|happy\s+(?:\w+day|weekend|holidays|new\s+year)|thanks?(?:\s+you)?\s+(?:so\s+much\s+)?for"
+    r"\s+(?:reading|subscribing|joining|being|signing|listening|your\s+support)"
+    r"|see\s+you\s+(?:next|tomorrow|soon|then|on|in)"
+    r"|have\s+an?\s+(?:great|good|nice|wonderful|lovely)\s+(?:\w+day|weekend|week|day))\b"
+    r"|大家好|各位[^，,。！!]{0,6}好|亲爱的|哈喽|你好|您好|早上好|早安|晚上好|晚安"
+    r"|欢迎(?:大家|各位|您|你)?(?:来到|收看|收听|阅读|回到|关注|订阅|加入)"
+    r"|感谢(?:您|你|大家|各位)?的?(?:阅读|收看|收听|关注|订阅|支持))",
+    re.IGNORECASE,
+)
+# The publication speaking of itself and of how it reaches the reader. Searched only in
+# sentences holding one of its words (``_CHANNEL_WORDS``, as ``_tokens`` gives them) or, for
+# Chinese, one of its first two characters: a search through every sentence costs more than
+# the rest of the summary.
+_CHANNEL_EN = re.compile(
+    r"\b(?:newsletters?|inbox(?:es)?|subscri(?:be|bed|bers?|bing|ptions?)|unsubscribe"
+    r"|sign(?:ed|ing)?[\s-]up|(?:this|today['’]s|this\s+week['’]s|last\s+week['’]s|our)\s+"
+    r"(?:edition|issue|newsletter|email|episode|installment|dispatch|briefing|digest|roundup)"
+    r"|(?:this|the)\s+(?:article|story|post|piece)\s+(?:was|first|originally)"
+    r"|originally\s+(?:published|appeared)|read\s+more|continue\s+reading"
+    r"|click(?:ing)?\s+(?:here|the|on|below)|tap\s+(?:here|the|below)"
+    r"|(?:in|on)\s+(?:your|a|the)\s+browser|web\s+version|view\s+(?:it\s+|this\s+)?online"
+    r"|forward(?:ed|ing)?\s+(?:this|it|to)|share\s+(?:this|it)|(?:to|with)\s+a\s+friend"
+    r"|podcasts?|(?:sponsored|compensated|paid|presented)\s+by|advertisers?"
+    r"|affiliate\s+(?:links?|commissions?)|opinions\s+are\s+(?:mine|my\s+own|our\s+own)"
+    r"|for\s+more\s+(?:stories|coverage|updates|articles|information|details)"
+    r"|this\s+week\s+in|(?:what\s+)?you\s+need\s+to\s+know|need[\s-]to[\s-]know"
+    r"|things\s+to\s+know|what\s+to\s+know)\b",
+    re.IGNORECASE,
+)
+_CHANNEL_WORDS_TEXT = """
+    newsletter inbox inboxe subscribe subscribed subscriber subscribing subscription unsubscribe
+    sign signed signing edition issue email episode installment dispatch briefing digest roundup
+    article story post piece originally read continue click clicking tap browser web view
+    forward forwarded forwarding share friend podcast sponsored compensated paid presented
+    advertiser affiliate opinion storie coverage update information detail week need know thing
+    """
+_CHANNEL_WORDS = frozenset(_CHANNEL_WORDS_TEXT.split())
+_CHANNEL_ZH = re.compile(
+    r"公众号|微信号|本期|上期|下期|本号|本刊|本栏目|小编|蓝字|星标|置顶|在看|阅读原文|扫码|扫一扫"
+    r"|二维码|长按|点击(?:上方|下方|这里|链接|阅读|关注|订阅|蓝字)|关注(?:我们|本号|公众号)|转发"
+    r"|分享给|订阅|推送|留言区|评论区"
+)
+_CHANNEL_BIGRAMS_TEXT = """
+    公众 微信 本期 上期 下期 本号 本刊 本栏 小编 蓝字 星标 置顶 在看 阅读 扫码 扫一 二维 长按 点击
+    关注 转发 分享 订阅 推送 留言 评论
+    """
+_CHANNEL_BIGRAMS = frozenset(_CHANNEL_BIGRAMS_TEXT.split())
+_YOU = re.compile(r"\b(?:you|your|yours|you['’](?:re|ve|ll|d)|ya)\b|(?<!迷)你|您", re.IGNORECASE)
+# The writer presenting: "we", "our" (not "US"), "小编".
+_PRESENTING = re.compile(r"\b(?:[Ww]e|[Ww]e['’](?:re|ve|ll)|[Oo]ur|us)\b|小编|笔者|本号")
+# A call to action (or the writer presenting: "Here's …") opens the sentence with its verb; in
+# Chinese it may open a clause ("喜欢的话，请点个在看").
+_CALL = re.compile(
+    r"^(?:please\s+)?(?:sign\s+up|subscribe|click|tap|read|share|forward|follow|join|download"
+    r"|register|upgrade|donate|reply|tell\s+us|let\s+us\s+know|e-?mail\s+us|write\s+to\s+us"
+    r"|send\s+us|check\s+out|don['’]?t\s+miss|do\s+not\s+miss|listen|watch|become"
+    r"|support\s+(?:us|our)|get\s+(?:the|our|it|your|more|access)|for\s+more|visit"
+    r"|here['’]s|here\s+(?:is|are))\b"
+    r"|^(?:请|欢迎|记得|别忘了|快来|赶紧)?(?:点击|点个|长按|扫描|扫码|关注|订阅|转发|分享|星标)"
+    r"|^欢迎|^更多(?:资讯|精彩|内容|信息|新闻)",
+    re.IGNORECASE,
+)
+_CLAUSE_CALL = re.compile(
+    r"[，,：:；;](?:请|记得|别忘了|快来|赶紧|也)?(?:点击|点个|长按|扫描|扫码|关注|订阅|转发|分享|星标)"
+)
+# A byline on its own line: "By Jane Doe", "By JANE DOE and John Roe, Reuters".
+_NAME = r"(?:[A-Z][\w'’.-]*|[A-Z]\.)"
+_BYLINE = re.compile(
+    rf"^(?:(?:written|reported|reporting|edited|words|text|additional\s+reporting)\s+)?[Bb]y\s+"
+    rf"{_NAME}(?:\s+{_NAME}){{0,3}}(?:\s*(?:,|and|&)\s*{_NAME}(?:\s+{_NAME}){{0,3}})*"
+    r"(?:\s*[,|·•—–-]\s*[^.!?。！？]{0,60})?$"
+)
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|「[^」]*」|『[^』]*』")
+_QUOTE_MARKS = re.compile(r"[“”\"「」『』]")
+FRAMING_WORDS = 2
+FRAMING_POINTS = 3
+# A bare line this short is a heading, a byline, a list item or a caption, not a sentence.
+HEADING_MAX_WORDS = 12
+HEADING_MAX_CHARS = 30
+_LEADING_LABEL = re.compile(r"^[^\s:：]+(?:\s+[^\s:：]+){0,2}\s*[:：]\s*\S")
+# Share of a sentence's words found in the rest of the text: below, off-topic; above, on it.
+OFF_TOPIC = 0.25
+ON_TOPIC = 0.5
+
+
+def _address(sentence: str, tokens: frozenset[str], chinese: bool) -> int:
+    """Points for the sentence's own words speaking to the reader about the publication."""
+    if chinese:
+        channel_words = _CHANNEL_ZH if not tokens.isdisjoint(_CHANNEL_BIGRAMS) else None
+    else:
+        channel_words = _CHANNEL_EN if not tokens.isdisjoint(_CHANNEL_WORDS) else None
+    # Most sentences name no channel and open with neither a greeting nor a call.
+    if (
+        not channel_words
+        and not _GREETING.match(sentence)
+        and not _CALL.match(sentence)
+        and not (chinese and _CLAUSE_CALL.search(sentence))
+    ):
+        return 0
+    said = _QUOTED.sub(" ", sentence)
+    if _QUOTE_MARKS.search(said):
+        return 0  # a quote opened or closed here: the words are the source's, not the writer's
+    points = FRAMING_POINTS if _GREETING.match(said) else 0
+    found = channel_words.findall(said) if channel_words else ()
+    channel = {m.lower().replace("-", "").rstrip("s") for m in found}
+    points += min(len(channel), 2)
+    call = _CALL.match(said) is not None or (chinese and _CLAUSE_CALL.search(said) is not None)
+    if not points and not call:
+        return 0  # "you" and "we" alone are prose, in commentary and reviews above all
+    # A call about the channel ("Click here", "Sign up for our newsletter") is framing anywhere.
+    points += 2 if call and channel else call
+    # A short question to the reader ("Not a subscriber yet?"); a long one may ask the story's.
+    asks = len(tokens) <= 6 and said.rstrip(_CLOSERS).endswith(("?", "？"))
+    return points + asks + (_YOU.search(said) is not None) + (_PRESENTING.search(said) is not None)
+
+
+def _heading(sentence: str) -> bool:
+    """Whether a bare line is a heading, a list item or a caption (short), or a line of labelled
+    facts ("Tested by: … RRP: …"), rather than a paragraph that lacks its full stop."""
+    if _LEADING_LABEL.match(sentence):
+        return True
+    han = len(_HAN.findall(sentence))
+    if han * 2 >= len(sentence):
+        return han <= HEADING_MAX_CHARS
+    return len(sentence.split()) <= HEADING_MAX_WORDS
+
+
+def _story_sentences(text: str, chinese: bool) -> tuple[list[str], list[frozenset[str]]]:
+    """The sentences a summary may take, with their tokens: never framing, and no heading
+    unless the text has nothing else (a one-line item without a full stop)."""
+    found = _clean_sentences(text, MAX_CANDIDATES)
+    tokens = [_tokens(sentence, chinese) for sentence, _ in found]
+    points = [
+        FRAMING_POINTS if bare and _BYLINE.match(sentence) else _address(sentence, toks, chinese)
+        for (sentence, bare), toks in zip(found, tokens, strict=True)
+    ]
+    framing = [False] * len(found)
+    if any(points):
+        body: set[str] = set().union(*(t for t, p in zip(tokens, points, strict=True) if not p))
+        # The last sentences read are the text's end only if the text ended before the limit.
+        end = len(found) - 2 if len(found) < MAX_CANDIDATES else len(found)
+        for i, p in enumerate(points):
+            if p:
+                common = len(tokens[i] & body)
+                shared = common / len(tokens[i]) if tokens[i] else 0.0
+                # At the text's edge, or beside more of the same: framing comes in blocks.
+                edge = i < 2 or i >= end or any(points[i - 1 : i]) or any(points[i + 1 : i + 2])
+                # One word in common ("yet", "get") does not put a sentence on the story's topic.
+                support = edge + (shared < OFF_TOPIC) - (shared >= ON_TOPIC and common > 1)
+                framing[i] = p >= FRAMING_POINTS or (p >= FRAMING_WORDS and support > 0)
+    # Sentences with a final mark; else long bare lines (a text without any full stop); else
+    # whatever is left, headings included (a one-line item).
+    keep = [i for i, (_, bare) in enumerate(found) if not framing[i] and not bare]
+    if not keep:
+        keep = [i for i, (s, _) in enumerate(found) if not framing[i] and not _heading(s)]
+    if not keep:
+        keep = [i for i in range(len(found)) if not framing[i]]
+    return [found[i][0] for i in keep], [tokens[i] for i in keep]
+
+
 # ---- ranking ------------------------------------------------------------------------------
 
 _EN_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_ZH_UNIT = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
+_NOT_ZH_UNIT = re.compile(r"[^\u3400-\u9fffA-Za-z0-9]+")
 _EN_STOP_TEXT = """
     a an the and or but if of at by for with about against between into through during before
     after above below to from up down in out on off over under again further then once here
@@ -153,11 +344,26 @@ _EN_STOP = frozenset(_EN_STOP_TEXT.split())
 
 def _tokens(sentence: str, chinese: bool) -> frozenset[str]:
     if chinese:
-        units = "".join(_ZH_UNIT.findall(sentence)).lower()
-        # Character bigrams: a cheap stand-in for words, no segmenter needed.
-        return frozenset(map(str.__add__, units, units[1:]))
+        units = _NOT_ZH_UNIT.sub("", sentence).lower()
+        return frozenset(map(operator.add, units, units[1:]))
+    return frozenset(_token_list(sentence, chinese))
+
+
+def _token_list(sentence: str, chinese: bool) -> list[str]:
+    """A sentence's tokens in reading order: character bigrams for Chinese (a cheap stand-in for
+    words, no segmenter needed), else words without stop words and plural -s."""
+    if chinese:
+        units = _NOT_ZH_UNIT.sub("", sentence).lower()
+        return list(map(operator.add, units, units[1:]))
     words = _EN_TOKEN.findall(sentence.lower())
-    return frozenset(w.removesuffix("s") for w in words if w not in _EN_STOP and len(w) > 1)
+    return [w.removesuffix("s") for w in words if w not in _EN_STOP and len(w) > 1]
+
+
+def _token_count(text: str, chinese: bool) -> int:
+    """How many tokens ``text`` starts: its characters for Chinese (each starts a bigram)."""
+    if chinese:
+        return len(_NOT_ZH_UNIT.sub("", text))
+    return len(_token_list(text, chinese))
 
 
 def _similarity(a: frozenset[str], b: frozenset[str]) -> float:
@@ -191,7 +397,7 @@ class ExtractiveSummarizer:
 
     def summarize(self, text: str, lang: str, max_chars: int | None = None) -> str:
         chinese = lang.startswith("zh")
-        sentences = _clean_sentences(text, MAX_CANDIDATES)
+        sentences, tokens = _story_sentences(text, chinese)
         if not sentences:
             return ""
         by_chars = max_chars is not None or chinese
@@ -203,17 +409,19 @@ class ExtractiveSummarizer:
             return whole  # short enough to be its own summary
 
         candidates = sentences
-        tokens = [_tokens(s, chinese) for s in candidates]
         lead_weight = self.lead_weight["zh" if chinese else "en"]
-        scores = _base_scores(tokens, lead_weight)
+        df: Counter[str] = Counter()
+        for toks in tokens:
+            df.update(toks)
+        scores = _base_scores(tokens, df, lead_weight)
         chosen: list[int] = []
         used = 0
         lead = max(range(len(candidates)), key=lambda i: scores[i])
         fits = [i for i, s in enumerate(candidates) if _cost(s, chinese, by_chars) <= budget]
         if not fits or scores[lead] - max(scores[i] for i in fits) > self.shorten_margin:
-            # The sentence that matters most is over budget on its own: keep its first clauses
-            # rather than promote a minor sentence that happens to be short.
-            return _shorten(candidates[lead], budget, chinese, by_chars)
+            # The sentence that matters most is over budget on its own: keep its most telling
+            # clauses rather than promote a minor sentence that happens to be short.
+            return _shorten(candidates[lead], budget, chinese, by_chars, df)
         while len(chosen) < MAX_SENTENCES:
             best, best_score = -1, -math.inf
             for i, sentence in enumerate(candidates):
@@ -237,15 +445,15 @@ class ExtractiveSummarizer:
         return _join([candidates[i] for i in sorted(chosen)], glue)
 
 
-def _base_scores(tokens: list[frozenset[str]], lead_weight: float) -> list[float]:
-    df: Counter[str] = Counter()
-    for toks in tokens:
-        df.update(toks)
-    weight = {t: math.log(n) for t, n in df.items()}
+# log(n) for the document frequencies a text of MAX_CANDIDATES sentences can have.
+_LOG = [0.0, *(math.log(n) for n in range(1, MAX_CANDIDATES + 1))]
+
+
+def _base_scores(tokens: list[frozenset[str]], df: Counter[str], lead_weight: float) -> list[float]:
     central: list[float] = []
     for toks in tokens:
         # Vocabulary other sentences repeat marks what the article is about.
-        shared = sum(map(weight.__getitem__, toks))
+        shared = sum(map(_LOG.__getitem__, map(df.__getitem__, toks)))
         central.append(shared / (len(toks) + 4))
     top = max(central) or 1.0
     scores: list[float] = []
@@ -259,9 +467,52 @@ def _base_scores(tokens: list[frozenset[str]], lead_weight: float) -> list[float
 
 
 _CLAUSE_END = re.compile(r"[，、：:；;,]")
+# A clause with the marks that close it; a comma inside a number ("1,000") closes nothing.
+_CLAUSE = re.compile(r"(?:[^，,；;：:]|,(?=\d))+[，,；;：:]*")
+_CLAUSE_MARKS = "，,；;：:、 "
+# A run of clauses shorter than this share of the budget says too little to stand alone.
+SPAN_MIN_FILL = 0.3
+# What each clause skipped before a run costs it: the lead clause usually names who and what.
+SPAN_SKIP_COST = 0.2
 
 
-def _shorten(sentence: str, budget: int, chinese: bool, by_chars: bool) -> str:
+def _shorten(sentence: str, budget: int, chinese: bool, by_chars: bool, df: Counter[str]) -> str:
+    """Within budget, a sentence's most telling run of whole clauses: the one whose words the
+    rest of the text repeats most for its size. Else its leading words or characters."""
+    cut = _cut(sentence, budget, chinese, by_chars)
+    if not by_chars:
+        return cut
+    # The sentence's tokens in reading order, what each weighs (how many other sentences repeat
+    # it), summed up to each point: a run's weight is one subtraction.
+    tokens = _token_list(sentence, chinese)
+    sums = [0, *accumulate(map(df.__getitem__, tokens))]
+    # Where each clause starts among the tokens (a Chinese bigram belongs to the clause of its
+    # first character, so a run also holds the bigrams across its inner boundaries).
+    clauses = _CLAUSE.findall(sentence)
+    starts = [0, *accumulate(_token_count(clause, chinese) for clause in clauses)]
+    tail = 1 if chinese else 0  # a run of n characters holds n - 1 bigrams
+
+    def score(first: int, end: int) -> float:
+        size = max(end - tail - first, 0)
+        return (sums[first + size] - sums[first] - size) / math.sqrt(size + 6)
+
+    best, best_score = cut, score(0, _token_count(cut, chinese))
+    for i in range(len(clauses)):
+        run = ""
+        for j in range(i, len(clauses)):
+            piece = (run + clauses[j]).strip(_CLAUSE_MARKS)
+            if len(piece) > budget:
+                break
+            run += clauses[j]
+            if len(piece) < SPAN_MIN_FILL * budget:
+                continue
+            value = score(starts[i], starts[j + 1]) - SPAN_SKIP_COST * i
+            if value > best_score:
+                best, best_score = piece, value
+    return best
+
+
+def _cut(sentence: str, budget: int, chinese: bool, by_chars: bool) -> str:
     """The sentence's leading clauses within budget; else a cut at a word or a character."""
     if by_chars:
         cut = sentence[:budget]
