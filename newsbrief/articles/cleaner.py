@@ -272,7 +272,8 @@ _EN_STOP_TEXT = """
 _EN_STOP = frozenset(_EN_STOP_TEXT.split())
 
 _HEAD_MAX_SHORT = 40
-"""A head/tail line at most this long (characters) may be part of an ad block."""
+"""A line at most this long (characters) is short: it may stand in an ad block, or be a slogan
+(promo wording, no sentence) in the middle of the body."""
 _SHORT = 25
 """A line this short with an ad phrase is dropped wherever it stands."""
 _PROMO_MAX = 80
