@@ -1,25 +1,33 @@
-"""Per-site boilerplate: lines repeating across a site's pages are learned, stored and dropped;
-the article page's author, lead image and date are kept."""
+"""Per-site boilerplate: lines repeating across a site's pages are learned, stored and dropped
+(on a feed's first poll and in one ``newsbrief analyze`` batch already); the article page's
+author, lead image and date are kept."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from jobs.runtime import Runtime
-from newsbrief.articles.cleaner import clean_text
+from newsbrief.articles.cleaner import batch_site_lines, clean_text
 from newsbrief.config.settings import Config
 from newsbrief.store import sites
 from newsbrief.store.db import Database
 from newsbrief.store.tables import ArticleRow, SiteLineRow
 from tests.servers.feeds import FeedServer, rss
 
+ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-# A site signature no static rule knows: no ad word, no label, no copyright form.
-FOOTER = "星河资讯每日为读者整理科技与财经要闻"
+# A site signature no static rule knows: no ad word, no label, no copyright form, and a
+# sentence (a short line sharing nothing with the story would go as off-topic).
+FOOTER = "星河资讯每日为读者整理科技与财经要闻。"
 STORIES = [
     (
         "国产大模型发布新版本",
@@ -180,3 +188,62 @@ def test_site_of() -> None:
     assert sites.site_of("https://WWW.Example.cn/a/1.html") == "example.cn"
     assert sites.site_of(None) is None
     assert sites.site_of("not a url") is None
+
+
+def test_a_batch_shows_a_sites_lines_without_a_database() -> None:
+    pages = [
+        ("https://www.a.example/1", "\n".join([*STORIES[0][1], FOOTER])),
+        ("https://a.example/2", "\n".join([*STORIES[1][1], FOOTER])),
+        ("http://a.example/3", "\n".join([*STORIES[2][1], FOOTER])),
+        ("http://a.example/3?again", "\n".join([*STORIES[2][1], FOOTER])),  # the same page
+        ("https://b.example/1", "\n".join([*STORIES[3][1], FOOTER])),
+        (None, FOOTER),
+    ]
+    learned = batch_site_lines(pages)
+    assert learned["a.example"] == {FOOTER}
+    assert learned["b.example"] == frozenset()
+    assert batch_site_lines(pages[:2]) == {"a.example": frozenset()}  # two pages are not several
+    # A line the site puts in front of every first paragraph counts too.
+    glued = [(url, "星河资讯｜" + text) for url, text in pages[:3]]
+    assert "星河资讯｜" in batch_site_lines(glued)["a.example"]
+
+
+def analyze(items: list[dict[str, str]], *flags: str) -> list[dict[str, Any]]:
+    done = subprocess.run(
+        [sys.executable, "-m", "jobs.main", "analyze", *flags],
+        input="".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def test_analyze_drops_lines_repeated_across_a_hosts_inputs_and_explains() -> None:
+    """A batch of ``newsbrief analyze`` is read like a feed's first poll: a line on several
+    inputs of one host is that site's, and ``--explain`` says so."""
+    items = [
+        {
+            "id": i,
+            "url": f"https://news.example/{i}",
+            "title": title,
+            "text": "\n".join([title, *paragraphs, FOOTER]),
+        }
+        for i, (title, paragraphs) in enumerate(STORIES[:3])
+    ]
+    other = {"id": "other", "url": "https://else.example/1", "title": STORIES[3][0]}
+    other["text"] = "\n".join([*STORIES[3][1], FOOTER])
+    out = analyze([*items, other], "--explain")
+    for one, (_, paragraphs) in zip(out, STORIES, strict=False):
+        assert one["text"].splitlines() == (
+            paragraphs if one["id"] != "other" else [*paragraphs, FOOTER]
+        )
+    for one in out[:3]:
+        assert {"line": FOOTER, "reason": "site line"} in one["removed"]
+        assert one["removed"][0]["reason"] == "headline"
+    assert all(set(r) == {"line", "reason"} for one in out for r in one["removed"])
+    # Without the flag the output keeps its documented fields only.
+    (plain,) = analyze(items[:1])
+    assert set(plain) == {"id", "title", "text", "lang", "summary", "keywords", "topics", "story"}

@@ -1,10 +1,16 @@
 """``newsbrief analyze``: the article pipeline as a filter, for batch evaluation.
 
 JSON Lines in, each {"id", "html"?, "url"?, "title"?, "text"?, "summary_max_chars"?}
-| extract (html) or take the text | clean | language | topics | summary + keywords
+| extract (html) or take the text                                      (every line first)
+| site lines: lines on several inputs of one URL host, as on a feed's first poll
+| clean | language | topics | summary + keywords
 | story: exact (canonical URL, normalised title) or near duplicate (MinHash) of an earlier line
 JSON Lines out, one per input in order: {"id", "title", "text", "lang", "summary",
-"keywords", "topics", "story"}; a bad line gets {"id", "error"} and the batch goes on.
+"keywords", "topics", "story"}, with "removed": [{"line", "reason"}] under ``explain``; a bad
+line gets {"id", "error"} and the batch goes on.
+
+The whole batch is read before the first line is written: a site's boilerplate shows only
+across its pages.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from newsbrief.articles.canonical import canonical_url, normalized_title
-from newsbrief.articles.cleaner import clean_text
+from newsbrief.articles.cleaner import Removed, batch_site_lines, clean_lines, site_of
 from newsbrief.articles.dedup import StoryIndex
 from newsbrief.articles.extract import ExtractError, extract_page
 from newsbrief.articles.keywords import keywords
@@ -34,6 +40,18 @@ class AnalyzeError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class Page:
+    """One input line read: its title and extracted (not yet cleaned) text; its HTML is not
+    kept while the rest of the batch is read."""
+
+    id: Any
+    url: str | None
+    title: str
+    body: str
+    summary_max_chars: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Analysis:
     id: Any
     title: str
@@ -43,6 +61,7 @@ class Analysis:
     keywords: list[str]
     topics: list[str]
     story: Any
+    removed: tuple[Removed, ...] = ()
 
 
 class Analyzer:
@@ -54,7 +73,8 @@ class Analyzer:
         self.exact: dict[str, Any] = {}
         self.stories = 0
 
-    def analyze(self, item: dict[str, Any], now: datetime) -> Analysis:
+    def read(self, item: dict[str, Any]) -> Page:
+        """The input's title and text, extracted from its HTML when it has some."""
         if "id" not in item:
             raise AnalyzeError("missing 'id'")
         url = item.get("url")
@@ -73,29 +93,43 @@ class Analyzer:
             body = html_to_text(text) if "<" in text else text
         else:
             raise AnalyzeError("give 'html' or 'text'")
-        body = clean_text(body, title=title or None)
+        limit = item.get("summary_max_chars")
+        return Page(
+            item["id"],
+            url if isinstance(url, str) else None,
+            title,
+            body,
+            limit if isinstance(limit, int) and limit > 0 else None,
+        )
+
+    def finish(
+        self, page: Page, now: datetime, site_lines: frozenset[str] = frozenset()
+    ) -> Analysis:
+        """Clean (dropping ``site_lines`` too), classify, summarise and match the story."""
+        title = page.title
+        cleaned = clean_lines(page.body, title=title or None, site_lines=site_lines)
+        body = cleaned.text
         if not body and not title:
             raise AnalyzeError("no text found")
         lang = detect_language(f"{title}\n{body}")
         simplified = (
             to_simplified(f"{title}\n{body}") if lang.startswith("zh") else f"{title}\n{body}"
         )
-        limit = item.get("summary_max_chars")
-        max_chars = int(limit) if isinstance(limit, int) and limit > 0 else None
         return Analysis(
-            id=item["id"],
+            id=page.id,
             title=title,
             text=body,
             lang=lang,
-            summary=summarize(body, lang, max_chars),
+            summary=summarize(body, lang, page.summary_max_chars),
             keywords=keywords(simplified, lang),
             topics=list(self.matcher.match(simplified)),
-            story=self._story(item["id"], url, title, body, now),
+            story=self._story(page.url, title, body, now),
+            removed=cleaned.removed,
         )
 
-    def _story(self, item_id: Any, url: Any, title: str, body: str, now: datetime) -> Any:
+    def _story(self, url: str | None, title: str, body: str, now: datetime) -> Any:
         keys = []
-        if isinstance(url, str) and url:
+        if url:
             keys.append("url:" + canonical_url(url))
         if len(normalized_title(title)) >= 8:
             keys.append("title:" + normalized_title(title))
@@ -112,36 +146,67 @@ class Analyzer:
         return story
 
 
-def analyze_lines(lines: Iterable[str], analyzer: Analyzer) -> Iterator[str]:
-    """One output line per input line, in order; never raises for a bad line."""
+def analyze_lines(
+    lines: Iterable[str], analyzer: Analyzer, *, explain: bool = False
+) -> Iterator[str]:
+    """One output line per input line, in order; never raises for a bad line.
+
+    Every line is read (and its page extracted) before any is cleaned, so that lines standing
+    on several inputs of one URL host (``MIN_PAGES``) are dropped as that site's boilerplate.
+    ``explain`` adds what cleaning removed, each line with its reason."""
     now = datetime.now(UTC)
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        item_id: Any = None
-        try:
-            if len(line) > MAX_LINE_BYTES:
-                raise AnalyzeError(f"line {number} is over {MAX_LINE_BYTES:,} characters")
+    read = [
+        _read_line(number, line, analyzer)
+        for number, line in enumerate(lines, start=1)
+        if line.strip()
+    ]
+    learned = batch_site_lines((one.url, one.body) for one in read if isinstance(one, Page))
+    for one in read:
+        out = one
+        if isinstance(one, Page):
+            site = learned.get(site_of(one.url) or "", frozenset())
             try:
-                item = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise AnalyzeError(f"line {number} is not JSON: {exc.msg}") from exc
-            if not isinstance(item, dict):
-                raise AnalyzeError(f"line {number} is not a JSON object")
-            item_id = item.get("id")
-            result = analyzer.analyze(item, now)
-            out: dict[str, Any] = {
-                "id": result.id,
-                "title": result.title,
-                "text": result.text,
-                "lang": result.lang,
-                "summary": result.summary,
-                "keywords": result.keywords,
-                "topics": result.topics,
-                "story": result.story,
-            }
-        except AnalyzeError as exc:
-            out = {"id": item_id, "error": str(exc)}
-        except Exception as exc:  # a pipeline bug on one line must not end the batch
-            out = {"id": item_id, "error": f"internal error: {type(exc).__name__}: {exc}"}
+                out = _output(analyzer.finish(one, now, site), explain)
+            except Exception as exc:  # a pipeline bug on one line must not end the batch
+                out = _error(one.id, exc)
         yield json.dumps(out, ensure_ascii=False)
+
+
+def _read_line(number: int, line: str, analyzer: Analyzer) -> Page | dict[str, Any]:
+    """The line's page, or its error output."""
+    item_id: Any = None
+    try:
+        if len(line) > MAX_LINE_BYTES:
+            raise AnalyzeError(f"line {number} is over {MAX_LINE_BYTES:,} characters")
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise AnalyzeError(f"line {number} is not JSON: {exc.msg}") from exc
+        if not isinstance(item, dict):
+            raise AnalyzeError(f"line {number} is not a JSON object")
+        item_id = item.get("id")
+        return analyzer.read(item)
+    except Exception as exc:  # a pipeline bug on one line must not end the batch
+        return _error(item_id, exc)
+
+
+def _error(item_id: Any, exc: Exception) -> dict[str, Any]:
+    if isinstance(exc, AnalyzeError):
+        return {"id": item_id, "error": str(exc)}
+    return {"id": item_id, "error": f"internal error: {type(exc).__name__}: {exc}"}
+
+
+def _output(result: Analysis, explain: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": result.id,
+        "title": result.title,
+        "text": result.text,
+        "lang": result.lang,
+        "summary": result.summary,
+        "keywords": result.keywords,
+        "topics": result.topics,
+        "story": result.story,
+    }
+    if explain:
+        out["removed"] = [{"line": r.line, "reason": r.reason} for r in result.removed]
+    return out

@@ -246,7 +246,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     config = load_or_exit(args)
     analyzer = Analyzer(TopicMatcher(config.topics))
-    for line in analyze_lines(sys.stdin, analyzer):
+    for line in analyze_lines(sys.stdin, analyzer, explain=args.explain):
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
     return 0
@@ -286,6 +286,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[
     analyze = sub.add_parser(
         "analyze",
         help="the article pipeline as a filter: JSON Lines in on stdin, one JSON line out per input",
+    )
+    analyze.add_argument(
+        "--explain",
+        action="store_true",
+        help='add "removed": [{"line", "reason"}] to each output: what cleaning dropped, and why',
     )
     analyze.set_defaults(handler=cmd_analyze)
 

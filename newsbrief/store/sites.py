@@ -2,9 +2,13 @@
 
 A footer or a "follow us" line no static rule of the cleaner knows still gives itself away by
 standing on page after page of the same site. Each processed page adds one sighting to each of
-its distinct short lines; lines seen on at least ``MIN_PAGES`` pages are dropped from that
-host's articles. Rows not seen for ``KEEP`` are deleted, and each host keeps at most
-``MAX_LINES_PER_HOST`` rows (its most frequent, then most recent), so storage stays bounded.
+its distinct short lines (and to the starts of its first lines, where a banner glued to the
+first paragraph stands: :func:`newsbrief.articles.cleaner.site_line_candidates`); lines seen on
+at least ``MIN_PAGES`` pages, the batch being stored included, are dropped from that host's
+articles, so a feed's first poll already shows them. Rows not seen for ``KEEP`` are deleted,
+and each host keeps at most ``MAX_LINES_PER_HOST`` rows (its most frequent, then most recent),
+so storage stays bounded. What is counted and how hosts are named lives in the cleaner, which
+``newsbrief analyze`` uses on its batch without a database.
 """
 
 from __future__ import annotations
@@ -13,43 +17,32 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from newsbrief.articles.cleaner import site_line_candidates
+from newsbrief.articles.cleaner import MIN_PAGES, page_lines, site_of
 from newsbrief.store.tables import SiteLineRow
 
-MIN_PAGES = 3
-"""Distinct pages of a host a line must stand on to count as that host's boilerplate."""
+__all__ = [
+    "KEEP",
+    "MAX_LINES_PER_HOST",
+    "MIN_PAGES",
+    "boilerplate",
+    "line_hash",
+    "page_lines",
+    "prune",
+    "record",
+    "site_of",
+]
+
 KEEP = timedelta(days=30)
 MAX_LINES_PER_HOST = 2000
 
 
-def site_of(url: str | None) -> str | None:
-    """The host pages are grouped by (lower case, without "www."), or None without a URL."""
-    if not url:
-        return None
-    try:
-        host = (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return None
-    return host.removeprefix("www.")[:255] or None
-
-
 def line_hash(line: str) -> str:
     return hashlib.sha1(line.encode(), usedforsecurity=False).hexdigest()
-
-
-def page_lines(texts: Iterable[str]) -> Counter[str]:
-    """For one host's pages: on how many of them each short line stands (a text twice is one
-    page)."""
-    counts: Counter[str] = Counter()
-    for text in set(texts):
-        counts.update(site_line_candidates(text))
-    return counts
 
 
 def boilerplate(
