@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import SEED_SHAPED
 
@@ -28,9 +29,9 @@ def page(title: str, paragraphs: list[str], extra_top: str = "", extra_bottom: s
     )
 
 
-def run(lines: list[str]) -> list[dict[str, object]]:
+def run(lines: list[str], *flags: str) -> list[dict[str, Any]]:
     done = subprocess.run(
-        [sys.executable, "-m", "jobs.main", "analyze"],
+        [sys.executable, "-m", "jobs.main", "analyze", *flags],
         input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,
@@ -108,3 +109,28 @@ def test_summary_max_chars_is_honoured() -> None:
     (out,) = run([json.dumps({"id": 1, "text": seed, "summary_max_chars": 30}, ensure_ascii=False)])
     assert 0 < len(out["summary"]) <= 30
     assert "摘要" not in out["summary"] and "..." not in out["summary"]
+
+
+def test_explain_names_removed_lines_and_where_each_topic_term_stood() -> None:
+    """An AI story reposted on a crypto site: the one-line exchange promo is removed with its
+    reason, the story is filed under ai by terms in its title and body, never under crypto."""
+    text = "\n".join(
+        [
+            "火星交易所｜全球领先的数字资产交易平台，注册即送 100 USDT",
+            *BODY,
+            "本文版权归原作者所有。",
+        ]
+    )
+    item = {"id": 1, "title": "开源大模型迎来发布潮", "text": text}
+    (out,) = run([json.dumps(item, ensure_ascii=False)], "--explain")
+    reasons = {r["line"]: r["reason"] for r in out["removed"]}
+    assert any("火星交易所" in line for line in reasons), reasons
+    assert "火星" not in out["text"] and "火星" not in out["summary"]
+    evidence = {e["topic"]: e for e in out["evidence"]}
+    assert [e["topic"] for e in out["evidence"]] == out["topics"]
+    assert "ai" in evidence and "crypto" not in evidence and "exchanges" not in evidence
+    places = {t["place"] for t in evidence["ai"]["terms"]}
+    assert "title" in places and places <= {"title", "lead", "body"}
+    # Without the flag the output keeps its plain shape.
+    (plain,) = run([json.dumps(item, ensure_ascii=False)])
+    assert "removed" not in plain and "evidence" not in plain and plain["topics"] == out["topics"]

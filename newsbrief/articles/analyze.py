@@ -6,7 +6,8 @@ JSON Lines in, each {"id", "html"?, "url"?, "title"?, "text"?, "summary_max_char
 | clean | language | topics | summary + keywords
 | story: exact (canonical URL, normalised title) or near duplicate (MinHash) of an earlier line
 JSON Lines out, one per input in order: {"id", "title", "text", "lang", "summary",
-"keywords", "topics", "story"}, with "removed": [{"line", "reason"}] under ``explain``; a bad
+"keywords", "topics", "story"}, with "removed": [{"line", "reason"}] and "evidence":
+[{"topic", "score", "terms": [{"term", "place"}]}] under ``explain``; a bad
 line gets {"id", "error"} and the batch goes on.
 
 The whole batch is read before the first line is written: a site's boilerplate shows only
@@ -28,6 +29,7 @@ from newsbrief.articles.extract import ExtractError, extract_page
 from newsbrief.articles.keywords import keywords
 from newsbrief.articles.summaries import summarize
 from newsbrief.articles.topics import TopicMatcher
+from newsbrief.records import TopicEvidence
 from newsbrief.text.chinese import to_simplified
 from newsbrief.text.html_text import html_to_text
 from newsbrief.text.language import detect_language
@@ -62,6 +64,8 @@ class Analysis:
     topics: list[str]
     story: Any
     removed: tuple[Removed, ...] = ()
+    evidence: tuple[TopicEvidence, ...] = ()
+    """Each topic's matched terms and their places: only when explaining."""
 
 
 class Analyzer:
@@ -103,9 +107,15 @@ class Analyzer:
         )
 
     def finish(
-        self, page: Page, now: datetime, site_lines: frozenset[str] = frozenset()
+        self,
+        page: Page,
+        now: datetime,
+        site_lines: frozenset[str] = frozenset(),
+        *,
+        explain: bool = False,
     ) -> Analysis:
-        """Clean (dropping ``site_lines`` too), classify, summarise and match the story."""
+        """Clean (dropping ``site_lines`` too), classify, summarise and match the story;
+        ``explain`` keeps each topic's evidence."""
         title = page.title
         cleaned = clean_lines(page.body, title=title or None, site_lines=site_lines)
         body = cleaned.text
@@ -115,6 +125,12 @@ class Analyzer:
         simplified = (
             to_simplified(f"{title}\n{body}") if lang.startswith("zh") else f"{title}\n{body}"
         )
+        if explain:
+            head, _, rest = simplified.partition("\n")
+            evidence = self.matcher.explain(head, rest)
+            topics = [e.topic for e in evidence]
+        else:
+            evidence, topics = (), list(self.matcher.match(simplified))
         return Analysis(
             id=page.id,
             title=title,
@@ -122,9 +138,10 @@ class Analyzer:
             lang=lang,
             summary=summarize(body, lang, page.summary_max_chars),
             keywords=keywords(simplified, lang),
-            topics=list(self.matcher.match(simplified)),
+            topics=topics,
             story=self._story(page.url, title, body, now),
             removed=cleaned.removed,
+            evidence=evidence,
         )
 
     def _story(self, url: str | None, title: str, body: str, now: datetime) -> Any:
@@ -153,7 +170,8 @@ def analyze_lines(
 
     Every line is read (and its page extracted) before any is cleaned, so that lines standing
     on several inputs of one URL host (``MIN_PAGES``) are dropped as that site's boilerplate.
-    ``explain`` adds what cleaning removed, each line with its reason."""
+    ``explain`` adds what cleaning removed, each line with its reason, and each topic's
+    matched terms with where they were found (title, lead, body)."""
     now = datetime.now(UTC)
     read = [
         _read_line(number, line, analyzer)
@@ -166,7 +184,7 @@ def analyze_lines(
         if isinstance(one, Page):
             site = learned.get(site_of(one.url) or "", frozenset())
             try:
-                out = _output(analyzer.finish(one, now, site), explain)
+                out = _output(analyzer.finish(one, now, site, explain=explain), explain)
             except Exception as exc:  # a pipeline bug on one line must not end the batch
                 out = _error(one.id, exc)
         yield json.dumps(out, ensure_ascii=False)
@@ -209,4 +227,12 @@ def _output(result: Analysis, explain: bool) -> dict[str, Any]:
     }
     if explain:
         out["removed"] = [{"line": r.line, "reason": r.reason} for r in result.removed]
+        out["evidence"] = [
+            {
+                "topic": e.topic,
+                "score": e.score,
+                "terms": [{"term": t.term, "place": t.place} for t in e.terms],
+            }
+            for e in result.evidence
+        ]
     return out
