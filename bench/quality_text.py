@@ -11,8 +11,8 @@
   text): rules are tuned on dev only.
 - English pages (``extraction_en``): how many summaries open with a greeting or a heading, of
   the ground-truth bodies and of newsbrief's own extraction and cleaning of the pages.
-- THUCNews (Chinese headlines, 10,000): each class mapped to taxonomy topics; per-class
-  precision and recall of the matcher on the headline, and their macro averages.
+
+Topic quality (THUCNews, BBC sections) is in ``quality_topics.py``.
 """
 
 from __future__ import annotations
@@ -37,20 +37,6 @@ from newsbrief.articles.topics import TopicMatcher  # noqa: E402
 from newsbrief.config.taxonomy import load_taxonomy  # noqa: E402
 
 TAXONOMY = ROOT / "config" / "topics.yaml"
-# THUCNews classes -> the taxonomy topics that stand for them. Its 科技 ("science") class is
-# technology news, so it counts the tech, AI and science topics.
-THUCNEWS_TOPICS: dict[str, tuple[str, ...]] = {
-    "finance": ("finance",),
-    "realty": ("realty",),
-    "stocks": ("stocks",),
-    "education": ("education",),
-    "science": ("tech", "ai", "science"),
-    "society": ("society",),
-    "politics": ("politics",),
-    "sports": ("sports",),
-    "game": ("games",),
-    "entertainment": ("entertainment",),
-}
 
 
 # ---- ROUGE --------------------------------------------------------------------------------
@@ -227,44 +213,6 @@ def _body(article: str) -> str:
     return rest.strip() or head
 
 
-def thucnews() -> list[tuple[str, str]]:
-    folder = DATA / "topics_zh_thucnews"
-    classes = (folder / "class.txt").read_text(encoding="utf-8").split()
-    rows: list[tuple[str, str]] = []
-    for line in (folder / "dev.txt").read_text(encoding="utf-8").splitlines():
-        title, _, label = line.rpartition("\t")
-        if title and label.strip().isdigit():
-            rows.append((title, classes[int(label)]))
-    return rows
-
-
-def topic_figures() -> dict[str, object]:
-    matcher = TopicMatcher(load_taxonomy(TAXONOMY).topics)
-    rows = thucnews()
-    start = time.perf_counter()
-    predicted = [set(matcher.match(title)) for title, _ in rows]
-    seconds = time.perf_counter() - start
-    per_class: dict[str, dict[str, float]] = {}
-    for label, topic_ids in THUCNEWS_TOPICS.items():
-        hit = [bool(p & set(topic_ids)) for p in predicted]
-        gold = [gold_label == label for _, gold_label in rows]
-        tp = sum(h and g for h, g in zip(hit, gold, strict=True))
-        precision = tp / max(sum(hit), 1)
-        recall = tp / max(sum(gold), 1)
-        per_class[label] = {"precision": round(precision, 3), "recall": round(recall, 3)}
-    n = len(per_class)
-    return {
-        "thucnews": {
-            "headlines": len(rows),
-            "per_class": per_class,
-            "macro_precision": round(sum(c["precision"] for c in per_class.values()) / n, 3),
-            "macro_recall": round(sum(c["recall"] for c in per_class.values()) / n, 3),
-            "no_topic": round(sum(not p for p in predicted) / len(rows), 3),
-            "headlines_per_second": round(len(rows) / seconds),
-        }
-    }
-
-
 def speed_figures() -> dict[str, object]:
     """Matcher throughput on 1,000-character articles built from the LCSTS texts."""
     matcher = TopicMatcher(load_taxonomy(TAXONOMY).topics)
@@ -287,10 +235,5 @@ def _rate(func: Callable[[str], object], texts: Sequence[str]) -> float:
 
 
 if __name__ == "__main__":
-    figures = {
-        **summary_figures(),
-        **opening_figures(),
-        **topic_figures(),
-        "speed": speed_figures(),
-    }
+    figures = {**summary_figures(), **opening_figures(), "speed": speed_figures()}
     print(json.dumps(figures, ensure_ascii=False, indent=2))

@@ -57,7 +57,12 @@ CONFINED: dict[str, tuple[str, ...]] = {
     "trafilatura": ("newsbrief/articles/extract.py",),
     "readability": ("newsbrief/articles/extract.py",),
     "datasketch": ("newsbrief/articles/dedup.py",),
-    "numpy": ("newsbrief/articles/dedup.py", "newsbrief/digests.py", "jobs/compose.py"),
+    "numpy": (
+        "newsbrief/articles/dedup.py",
+        "newsbrief/articles/sections.py",
+        "newsbrief/digests.py",
+        "jobs/compose.py",
+    ),
 }
 
 

@@ -29,7 +29,8 @@ How a term matches (callers pass Simplified Chinese, see ``chinese.to_simplified
 - A subtopic's match also files the text under its ``parent``.
 - Topics sharing a ``group`` (the sections: sports, games, finance, ...) compete: only the one
   with the highest score (aliases count double, weak terms half) is kept. A tie keeps none of
-  them: a story whose words fit two sections equally is more often misfiled than not.
+  them: a story whose words fit two sections equally is more often misfiled than not. Then the
+  section model (``sections``) may pick another when it is confident, or drop the rules' pick.
 
 All terms of all topics are one Aho-Corasick automaton (two: as written, and case-folded), run
 once per text. Each topic then reads its own hits as a regex alternation of its terms would:
@@ -44,13 +45,14 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 import re2
 from ahocorasick_rs import AhoCorasick
 from english_words import get_english_words_set
 
 from newsbrief.articles.keywords import segment
+from newsbrief.articles.sections import SectionModel, shipped_model
 from newsbrief.records import Topic, TopicEvidence, TopicTerm
 
 # Up to this many characters a text counts as a headline: one hit is enough.
@@ -109,8 +111,16 @@ PLACE_FACTOR = {"title": 3.0, "lead": 2.0, "body": 1.0}
 
 
 class TopicMatcher:
-    def __init__(self, topics: Iterable[Topic]) -> None:
+    def __init__(
+        self,
+        topics: Iterable[Topic],
+        sections: SectionModel | Literal["shipped"] | None = "shipped",
+    ) -> None:
+        """``sections``: the model that picks among competing sections when it is confident
+        (``newsbrief.articles.sections``; by default the shipped one); None: the rules alone."""
         self._rules = [_compile(topic) for topic in topics]
+        self._sections = shipped_model() if sections == "shipped" else sections
+        self._section_groups = _model_groups(self._rules, self._sections)
         self._order = {rule.id: i for i, rule in enumerate(self._rules)}
         self._parents = {rule.id: rule.parent for rule in self._rules if rule.parent}
         self._exact = _Automaton.of((t, i) for i, r in enumerate(self._rules) for t in r.exact)
@@ -158,10 +168,14 @@ class TopicMatcher:
                     winner[rule.group], best[rule.group] = rule.id, score
                 elif score == best[rule.group]:
                     winner[rule.group] = None
+        if self._sections is not None:  # the section model has its say (see its module)
+            for group, offered in self._section_groups.items():
+                winner[group] = self._sections.choose(text, winner.get(group), offered)
         kept: dict[str, TopicEvidence] = {}
         for rule in self._rules:
-            if rule.id in evidence and (not rule.group or winner[rule.group] == rule.id):
-                kept[rule.id] = evidence[rule.id]
+            if (winner.get(rule.group) == rule.id) if rule.group else (rule.id in evidence):
+                # The model's pick without a hit has no terms, like a feed's own topic.
+                kept[rule.id] = evidence.get(rule.id) or TopicEvidence(rule.id, 0.0, 0.0)
         for topic, parent in self._parents.items():
             child = kept.get(topic)
             if child is not None:
@@ -202,6 +216,16 @@ class TopicMatcher:
             for i, rule_hits in found.items():
                 hits.setdefault(i, []).extend(_leftmost_longest(rule_hits))
         return hits
+
+
+def _model_groups(rules: list[_Compiled], model: SectionModel | None) -> dict[str, frozenset[str]]:
+    """The groups whose competition the section model joins: those with a topic it knows."""
+    groups: dict[str, set[str]] = {}
+    for rule in rules:
+        if rule.group:
+            groups.setdefault(rule.group, set()).add(rule.id)
+    known = set(model.classes) if model else set()
+    return {g: frozenset(ids) for g, ids in groups.items() if ids & known}
 
 
 def _compile(topic: Topic) -> _Compiled:
