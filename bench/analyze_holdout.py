@@ -7,7 +7,7 @@ is scored against the ground truth:
 - main-text F1 of ``text`` on the Chinese and English pages, trafilatura alone beside it;
 - LCSTS character ROUGE of ``summary`` (``summary_max_chars`` 30), BBC word ROUGE beside lead-3;
 - THUCNews headlines (``text`` = the headline) and BBC articles (``title`` + ``text``): per-class
-  precision and recall of ``topics``, macro averages and the share with no section at all.
+  precision and recall of ``topics``, macro averages and the share with no topic at all.
 
     .venv/bin/python bench/analyze_holdout.py [--dev]   # --dev: the tuning part instead
 """
@@ -18,7 +18,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,26 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from holdout import held_out  # noqa: E402
 from quality_extract import en_pages, f1, shingles, trafilatura_alone, words, zh_pages  # noqa: E402
 from quality_text import DATA, _body, _chars, _jsonl, _words, rouge, split_sentences  # noqa: E402
-from quality_topics import BBC_TOPICS, THUCNEWS_TOPICS, thucnews  # noqa: E402
+from quality_topics import BBC_TOPICS, THUCNEWS_TOPICS, scores, thucnews  # noqa: E402
 
 from newsbrief.articles.extract import decode_html  # noqa: E402
-
-SECTIONS = frozenset(
-    [
-        "games",
-        "sports",
-        "entertainment",
-        "realty",
-        "education",
-        "stocks",
-        "finance",
-        "tech",
-        "science",
-        "politics",
-        "society",
-        "ai",
-    ]
-)
 
 
 def analyze(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -63,29 +46,6 @@ def analyze(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     out = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(out) == len(items), done.stderr[-2000:]
     return out
-
-
-def per_class(
-    predicted: Sequence[Iterable[str]], gold: Sequence[str], mapping: dict[str, tuple[str, ...]]
-) -> dict[str, Any]:
-    sets = [set(p) for p in predicted]
-    classes: dict[str, dict[str, float]] = {}
-    for label, topic_ids in mapping.items():
-        hit = [bool(p & set(topic_ids)) for p in sets]
-        is_gold = [g == label for g in gold]
-        tp = sum(h and g for h, g in zip(hit, is_gold, strict=True))
-        classes[label] = {
-            "precision": round(tp / max(sum(hit), 1), 3),
-            "recall": round(tp / max(sum(is_gold), 1), 3),
-        }
-    n = len(classes)
-    return {
-        "items": len(gold),
-        "per_class": classes,
-        "macro_precision": round(sum(c["precision"] for c in classes.values()) / n, 3),
-        "macro_recall": round(sum(c["recall"] for c in classes.values()) / n, 3),
-        "no_section": round(sum(not (p & SECTIONS) for p in sets) / max(len(sets), 1), 3),
-    }
 
 
 def extraction(part: bool) -> dict[str, float]:
@@ -136,9 +96,7 @@ def summaries(part: bool) -> dict[str, Any]:
 def topics(part: bool) -> dict[str, Any]:
     rows = [(title, label) for title, label in thucnews() if held_out(title) == part]
     out = analyze([{"id": i, "text": title} for i, (title, _) in enumerate(rows)])
-    thuc = per_class(
-        [o.get("topics", []) for o in out], [label for _, label in rows], THUCNEWS_TOPICS
-    )
+    thuc = scores([set(o.get("topics", [])) for o in out], rows, THUCNEWS_TOPICS)
     bbc = [
         r
         for r in _jsonl(DATA / "summaries_en_bbc" / "articles.jsonl")
@@ -149,9 +107,8 @@ def topics(part: bool) -> dict[str, Any]:
         head, _, rest = r["article"].strip().partition("\n")
         items.append({"id": i, "title": head.strip(), "text": rest.strip() or head})
     out = analyze(items)
-    by_section = per_class(
-        [o.get("topics", []) for o in out], [r["category"] for r in bbc], BBC_TOPICS
-    )
+    gold = [(r["article"], r["category"]) for r in bbc]
+    by_section = scores([set(o.get("topics", [])) for o in out], gold, BBC_TOPICS)
     return {"thucnews": thuc, "bbc_sections": by_section}
 
 
