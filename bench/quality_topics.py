@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from holdout import split  # noqa: E402
+from quality_text import _jsonl  # noqa: E402
 
 from newsbrief.articles.sections import MODEL_FILE, SectionModel  # noqa: E402
 from newsbrief.articles.topics import TopicMatcher  # noqa: E402
@@ -94,13 +95,6 @@ def nlpcc() -> list[Row]:
         if label and title.strip():
             rows.append((title.strip(), label))
     return rows
-
-
-def _jsonl(path: Path) -> Iterator[dict[str, str]]:
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                yield json.loads(line)
 
 
 # ---- figures ------------------------------------------------------------------------------
