@@ -5,11 +5,8 @@ author, lead image and date are kept."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +19,8 @@ from newsbrief.store import sites
 from newsbrief.store.db import Database
 from newsbrief.store.tables import ArticleRow, SiteLineRow
 from tests.servers.feeds import FeedServer, rss
+from tests.test_analyze import run as run_analyze
 
-ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 # A site signature no static rule knows: no ad word, no label, no copyright form, and a
 # sentence (a short line sharing nothing with the story would go as off-topic).
@@ -209,16 +206,7 @@ def test_a_batch_shows_a_sites_lines_without_a_database() -> None:
 
 
 def analyze(items: list[dict[str, str]], *flags: str) -> list[dict[str, Any]]:
-    done = subprocess.run(
-        [sys.executable, "-m", "jobs.main", "analyze", *flags],
-        input="".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    return [json.loads(line) for line in done.stdout.splitlines()]
+    return run_analyze([json.dumps(item, ensure_ascii=False) for item in items], *flags)
 
 
 def test_analyze_drops_lines_repeated_across_a_hosts_inputs_and_explains() -> None:
