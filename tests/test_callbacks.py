@@ -19,6 +19,7 @@ import time
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -651,6 +652,50 @@ def test_fuzzed_query_strings_and_verification_requests(served_sqlite: Served) -
         assert served.state() == before
 
     attempt()
+
+
+def _raw_request(port: int, head: bytes) -> bytes:
+    """Send bytes no HTTP client would, and read the status line the server answers."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(head)
+        return conn.recv(200).split(b"\r\n")[0]
+
+
+@pytest.mark.parametrize("path", ["/wecom/callback", "/wechat/callback"])
+def test_bodies_and_request_lines_no_server_would_send_are_one_warning(
+    served_sqlite: Served, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    # Issue #14 row 5: these were a 500 with an ERROR traceback, and an ERROR traceback.
+    served = served_sqlite
+    caplog.set_level(logging.DEBUG)
+    before = served.state()
+    port = served.server.port
+    assert port is not None
+
+    def encoded(encoding: str) -> int:
+        query = {"msg_signature": "a", "signature": "a", "timestamp": "1", "nonce": "2"}
+        headers = {"Content-Encoding": encoding}
+        return served.client.post(
+            path, params=query, content=b"<xml/>", headers=headers
+        ).status_code
+
+    def raw(head: bytes) -> int:
+        return int(_raw_request(port, head).split()[1])
+
+    long_line = b"GET " + path.encode() + b"?" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    long_header = b"POST " + path.encode() + b" HTTP/1.1\r\nX-Long: " + b"b" * 9000 + b"\r\n\r\n"
+    cases = [partial(encoded, e) for e in ("gzip", "deflate", "br")]
+    cases += [partial(raw, long_line), partial(raw, long_header)]
+    for case in cases:
+        caplog.clear()
+        assert case() == 400
+        time.sleep(0.05)  # aiohttp logs a refused request line after it answered
+        ours = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
+        assert [r.levelname for r in ours] == ["WARNING"], [r.getMessage() for r in ours]
+        assert ours[0].exc_info is None and "Traceback" not in caplog.text
+    assert served.state() == before
+    response, took = served.say("wecom", "zhaoliu", "订阅 比特币", 7)
+    assert "比特币" in served.open_reply("wecom", response)["Content"] and took < TIME_LIMIT_S
 
 
 async def test_the_callbacks_role_serves_both_paths(loaded: Config, tmp_path: Path) -> None:

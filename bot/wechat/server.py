@@ -22,6 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.commands.core import KNOWN, CommandCore
 from bot.commands.io import Command, parse
@@ -152,7 +153,9 @@ class CallbackServer:
 
     async def start(self) -> None:
         server = self.config().server
-        self._runner = web.AppRunner(self.app(), access_log=None)
+        # Malformed requests (a request line over 8 KB, bad chunking) are refused by aiohttp
+        # before any handler runs; its logger would report each as an ERROR with a traceback.
+        self._runner = web.AppRunner(self.app(), access_log=None, logger=_protocol_log)
         await self._runner.setup()
         site = web.TCPSite(self._runner, server.host, server.port)
         await site.start()
@@ -186,6 +189,15 @@ class CallbackServer:
 
     async def _post(self, request: web.Request) -> web.Response:
         endpoint = self.endpoints[request.path]
+        encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            # WeChat never compresses a callback, and aiohttp inflates as the body arrives (a
+            # truncated deflate stream waits forever): refuse unread, and close the connection
+            # so the rest of that body cannot spoil the next request on it.
+            reason = f"Content-Encoding {encoding[:40]!r} is not accepted"
+            response = _refused(refuse(Reason.MALFORMED, reason))
+            response.force_close()
+            return response
         try:
             if (request.content_length or 0) > MAX_REQUEST_BYTES:
                 raise refuse(Reason.TOO_LARGE, f"body is {request.content_length} bytes")
@@ -193,6 +205,8 @@ class CallbackServer:
                 body = await request.read()
             except web.HTTPRequestEntityTooLarge:
                 raise refuse(Reason.TOO_LARGE, f"body is over {MAX_REQUEST_BYTES} bytes") from None
+            except web.RequestPayloadError as exc:  # e.g. Content-Encoding: gzip on a plain body
+                raise refuse(Reason.MALFORMED, f"unreadable body ({_cause(exc)})") from None
             now = self.clock()
             inbound = endpoint.open(_query(request), body, now)
         except CallbackError as exc:
@@ -299,6 +313,34 @@ class CallbackServer:
 def _query(request: web.Request) -> dict[str, list[str]]:
     query = request.query
     return {name: query.getall(name) for name in set(query.keys())}
+
+
+def _cause(exc: BaseException) -> str:
+    """The innermost message of an aiohttp error, on one line and short."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
+class _MalformedRequests(logging.Filter):
+    """Turns aiohttp's report of a request it could not parse into one WARNING line.
+
+    Those are the client's fault (4xx already sent), so they are no error of ours and a
+    traceback says nothing; anything else aiohttp logs passes unchanged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, web.RequestPayloadError):
+            return False  # the handler reading that body refuses it and says so once
+        if isinstance(exc, HttpProcessingError):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = "refused a malformed HTTP request: %s", (_cause(exc),)
+            record.exc_info = record.exc_text = None
+        return True
+
+
+_protocol_log = logging.getLogger("newsbrief.http")
+_protocol_log.addFilter(_MalformedRequests())
 
 
 def _refused(exc: CallbackError) -> web.Response:
