@@ -51,7 +51,38 @@ class FetchError(Exception):
         self.kind = kind
 
 
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+"""RFC 6052's well-known prefix: the last 32 bits are the IPv4 address a translator reaches."""
+NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+"""RFC 8215's local-use prefix: only meaningful inside one network, never public."""
+
+
+def embedded_ipv4(address: Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries to (mapped, compatible, NAT64, 6to4, Teredo).
+
+    Python calls most of these forms global, but a connection to them may end at the IPv4
+    address inside, so that address is the one to judge."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        server, client = address.teredo
+        return client if is_public(server) else server
+    value = int(address)
+    if address in NAT64 or 1 < value < 1 << 32:  # NAT64, or deprecated ::a.b.c.d
+        return ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    return None
+
+
 def is_public(address: Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address in NAT64_LOCAL:
+        return False
+    inner = embedded_ipv4(address)
+    if inner is not None:
+        return is_public(inner)
     return address.is_global and not address.is_multicast
 
 
@@ -67,7 +98,8 @@ class AddressGuard:
     def check(self, host: str, address: Address) -> None:
         if self.allow_private or is_public(address):
             return
-        if any(address in network for network in self.allowed):
+        inner = embedded_ipv4(address)
+        if any(a in network for network in self.allowed for a in (address, inner) if a):
             return
         raise FetchError(
             ErrorKind.BLOCKED,

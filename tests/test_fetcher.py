@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from newsbrief.config.settings import FetchConfig
@@ -32,6 +34,46 @@ async def test_private_addresses_are_refused_unless_allowed(server: FeedServer) 
     ):
         with pytest.raises(FetchError):
             await AddressGuard(allow_private=False).resolve(url)
+
+
+PRIVATE_V4 = ["10.1.2.3", "127.0.0.1", "169.254.169.254", "192.168.0.1", "172.16.5.4", "100.64.0.1"]
+PUBLIC_V4 = ["8.8.8.8", "93.184.216.34"]
+TEREDO_SERVER = ipaddress.IPv4Address("65.54.227.120")
+
+
+def ipv6_forms(v4: str) -> dict[str, str]:
+    """Every IPv6 spelling that can carry an IPv4 address to a connection."""
+    n = int(ipaddress.IPv4Address(v4))
+    teredo = (0x2001 << 112) | (int(TEREDO_SERVER) << 64) | (0xFFFFFFFF ^ n)
+    return {
+        "mapped": f"::ffff:{v4}",
+        "compatible": f"::{v4}",
+        "nat64": str(ipaddress.IPv6Address((0x0064FF9B << 96) | n)),
+        "6to4": str(ipaddress.IPv6Address((0x2002 << 112) | (n << 80) | 1)),
+        "teredo": str(ipaddress.IPv6Address(teredo)),
+    }
+
+
+@pytest.mark.parametrize("v4", PRIVATE_V4)
+async def test_ipv6_forms_that_embed_a_private_ipv4_are_refused_like_it(v4: str) -> None:
+    # Issue #14 row 10: NAT64 and 6to4 forms of private addresses passed as public.
+    guard = AddressGuard(allow_private=False)
+    for form, address in ipv6_forms(v4).items():
+        assert ipaddress.IPv6Address(address).teredo is None or form == "teredo"
+        with pytest.raises(FetchError, match="non-public address"):
+            await guard.resolve(f"http://[{address}]/feed.xml")
+    allowed = AddressGuard(allow_private=False, allowed_networks=[f"{v4}/32"])
+    for address in ipv6_forms(v4).values():
+        await allowed.resolve(f"http://[{address}]:8080/feed.xml")  # allowed like the IPv4
+
+
+@pytest.mark.parametrize("v4", PUBLIC_V4)
+async def test_ipv6_forms_of_public_ipv4_stay_public(v4: str) -> None:
+    guard = AddressGuard(allow_private=False)
+    for address in ipv6_forms(v4).values():
+        await guard.resolve(f"http://[{address}]/")
+    with pytest.raises(FetchError):  # RFC 8215 local-use NAT64 is never public
+        await guard.resolve(f"http://[64:ff9b:1::{v4}]/")
 
 
 async def test_conditional_get_answers_304_and_keeps_validators(server: FeedServer) -> None:
