@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from bot.admin_notices import feed_disabled
 from jobs.context import JobContext
-from newsbrief.feeds.parse import FeedParseError, parse_feed, resolve_links
+from newsbrief.feeds.parse import FeedParseError, newest, parse_feed, resolve_links
 from newsbrief.records import ErrorKind, FeedState, FetchResult, PollOutcome, PollRecord
 from newsbrief.store import feeds, outbox
 
@@ -47,8 +47,11 @@ class PollSummary:
         )
 
 
-def parse_outcome(result: FetchResult, *, feedparser_defaults: bool = False) -> PollOutcome:
-    """Fetch result -> what to store. CPU-bound: runs in a worker thread."""
+def parse_outcome(
+    result: FetchResult, *, feedparser_defaults: bool = False, max_entries: int | None = None
+) -> PollOutcome:
+    """Fetch result -> what to store, at most ``max_entries`` (the newest). CPU-bound: runs
+    in a worker thread."""
     if result.body is None:
         return PollOutcome(result)
     try:
@@ -63,9 +66,18 @@ def parse_outcome(result: FetchResult, *, feedparser_defaults: bool = False) -> 
         return PollOutcome(result, error_kind=kind, error=str(exc))
     if parsed.warning:
         log.info("feed %s: recoverable problem: %s", result.feed_id, parsed.warning)
+    entries = parsed.entries
+    if max_entries is not None and len(entries) > max_entries:
+        log.warning(
+            "feed %s lists %d entries: kept the newest %d (polling.max_entries)",
+            result.feed_id,
+            len(entries),
+            max_entries,
+        )
+        entries = newest(entries, max_entries)
     return PollOutcome(
         result,
-        entries=resolve_links(parsed.entries, result.url),
+        entries=resolve_links(entries, result.url),
         title=parsed.title,
         ttl_minutes=parsed.ttl_minutes,
     )
@@ -100,7 +112,10 @@ async def _poll_batch(
             await queue.put(PollOutcome(result))
         else:
             outcome = await ctx.run_cpu(
-                parse_outcome, result, feedparser_defaults=feedparser_defaults
+                parse_outcome,
+                result,
+                feedparser_defaults=feedparser_defaults,
+                max_entries=ctx.config.polling.max_entries,
             )
             await queue.put(outcome)
 

@@ -3,19 +3,23 @@ message, and the healthy feeds beside them are polled all the same."""
 
 from __future__ import annotations
 
+import random
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import select, update
 
 from jobs.runtime import Runtime
 from newsbrief.config.settings import Config
-from newsbrief.records import FeedHealth
-from newsbrief.store import feeds, outbox
-from newsbrief.store.tables import FeedRow
+from newsbrief.feeds.parse import newest
+from newsbrief.records import Entry, FeedHealth
+from newsbrief.store import articles, feeds, outbox
+from newsbrief.store.tables import EntryRow, FeedRow
 from tests.servers.feeds import rss
 from tests.servers.hostile import HostileServer
 
@@ -276,3 +280,66 @@ async def test_politeness_with_500_feeds_on_one_host(tmp_path: Any) -> None:
         assert stats.starts[-1] - stats.starts[0] >= 499 * 0.01 * 0.98
         # Arrival times jitter a little around the client's spacing; nearly all gaps hold it.
         assert gaps[len(gaps) // 20] >= 0.008, gaps[:10]
+
+
+async def test_a_flooding_feed_is_capped_and_cannot_hold_up_the_others(
+    servers: tuple[HostileServer, HostileServer], runtime_for: Any
+) -> None:
+    # Issue #14 row 12: one poll stored 50,000 entries and a 2,000,000-character title, and
+    # processing them took minutes while the other feeds waited.
+    bad, good = servers
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    items = [
+        {
+            "title": f"Flood {i}",
+            "link": f"https://flood.example/{i}",
+            "guid": f"flood-{i}",
+            "pubDate": format_datetime(start + timedelta(minutes=i)),
+        }
+        for i in range(3_000)
+    ]
+    random.Random(7).shuffle(items)  # newest means by date, not by position
+    newest = next(i for i, item in enumerate(items) if item["guid"] == "flood-2999")
+    items[newest] |= {"title": "长" * 2_000_000, "link": "https://flood.example/" + "x" * 10_000}
+    items[newest]["guid"] = "g" * 5_000
+    bad.body("/flood", rss(items).encode())
+    for i in range(3):
+        good.body(f"/ok{i}.xml", rss([]).encode())
+    urls = {"flood": bad.url("/flood")} | {f"ok{i}": good.url(f"/ok{i}.xml") for i in range(3)}
+    runtime = runtime_for(urls, max_entries=40)
+
+    assert (await runtime.poll_once()).new == 40
+    with runtime.db.session() as session:
+        stored = list(session.scalars(select(EntryRow).where(EntryRow.feed_id == "flood")))
+    assert len(stored) == 40
+    kept = sorted(int(r.link.rsplit("/", 1)[1]) for r in stored if r.link)
+    assert kept == list(range(2_960, 2_999))  # the newest 40: these and the giant one
+    giant = next(r for r in stored if r.link is None)
+    assert len(giant.title) <= 1_000 and giant.title.endswith("…")
+    assert giant.key.startswith("sha256:") and len(giant.key) < 100
+
+    # The other feeds' entries arrive after the flood's; the next batch holds them all.
+    for i in range(3):
+        good.body(f"/ok{i}.xml", GOOD_FEED.replace(b"ok-", f"ok{i}-".encode()))
+    assert (await runtime.poll_once(all_feeds=True)).new == 9
+    with runtime.db.session() as session:
+        batch = articles.claim_unprocessed(session, runtime.ctx.clock(), 12, timedelta(minutes=5))
+    assert sum(p.entry.feed_id != "flood" for p in batch) == 9, [p.entry.feed_id for p in batch]
+    with runtime.db.session() as session:  # hand the claims back, as an expired lease would
+        session.execute(update(EntryRow).values(lease_until=None))
+    assert await runtime.process_all() == 49
+
+
+def test_the_newest_are_kept_dated_first_then_undated_in_feed_order() -> None:
+    when = datetime(2026, 3, 1, tzinfo=UTC)
+
+    def entry(key: str, minutes: int | None) -> Entry:
+        at = None if minutes is None else when + timedelta(minutes=minutes)
+        return Entry(feed_id="f", key=key, title=key, link=None, content_html="", published_at=at)
+
+    listed = [entry("u1", None), entry("d5", 5), entry("u2", None), entry("d9", 9), entry("d1", 1)]
+    assert [e.key for e in newest(listed, 2)] == ["d5", "d9"]
+    assert [e.key for e in newest(listed, 4)] == ["u1", "d5", "d9", "d1"]
+    assert [e.key for e in newest(listed, 5)] == [e.key for e in listed]
+    undated = [entry(f"u{i}", None) for i in range(10)]
+    assert [e.key for e in newest(undated, 3)] == ["u0", "u1", "u2"]

@@ -234,6 +234,8 @@ class PollingConfig(Section):
     """Consecutive 404/410 answers after which a feed is disabled."""
     redirect_confirmations: int = Field(default=3, ge=1)
     """Polls that must see the same permanent redirect before the stored URL changes."""
+    max_entries: int = Field(default=200, ge=1)
+    """Entries kept of one poll (the newest): a feed that lists 50,000 cannot flood the queue."""
 
 
 class SchedulerConfig(Section):

@@ -16,7 +16,7 @@ import io
 import json
 import re
 import xml.sax
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -68,6 +68,15 @@ class ParsedFeed:
     """RSS ``<ttl>``: minutes the publisher says the feed may be cached."""
 
 
+MAX_TITLE_CHARS = 1_000
+MAX_AUTHOR_CHARS = 300
+MAX_LINK_CHARS = 4_096
+"""A longer link is no link a reader can open: it is dropped (the entry keeps its key)."""
+MAX_KEY_CHARS = 1_000
+"""A longer guid is kept as its hash, which is as stable across polls as the guid itself."""
+MAX_CONTENT_CHARS = 1_000_000
+
+
 def parse_feed(
     feed_id: str,
     body: bytes,
@@ -117,7 +126,7 @@ def parse_feed(
     return ParsedFeed(
         title=plain_title(str(meta.get("title") or ""), _type(meta)) or feed_id,
         link=meta.get("link") or None,
-        entries=tuple(_entry(feed_id, e) for e in parsed.entries),
+        entries=tuple(capped(_entry(feed_id, e)) for e in parsed.entries),
         warning="; ".join(warnings) or None,
         format=version or "unknown",
         ttl_minutes=_ttl(meta.get("ttl")),
@@ -130,6 +139,51 @@ def resolve_links(entries: tuple[Entry, ...], base_url: str) -> tuple[Entry, ...
         replace(e, link=urljoin(base_url, e.link)) if e.link and not urlsplit(e.link).scheme else e
         for e in entries
     )
+
+
+def capped(entry: Entry) -> Entry:
+    """An entry within the field caps: a hostile feed cannot store a 2 MB title."""
+    key, link = entry.key, entry.link
+    if len(key) > MAX_KEY_CHARS:
+        key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+    if link is not None and len(link) > MAX_LINK_CHARS:
+        link = None
+    fits = (
+        key is entry.key
+        and link is entry.link
+        and len(entry.title) <= MAX_TITLE_CHARS
+        and len(entry.author or "") <= MAX_AUTHOR_CHARS
+        and len(entry.content_html) <= MAX_CONTENT_CHARS
+    )
+    if fits:
+        return entry
+    return replace(
+        entry,
+        key=key,
+        link=link,
+        title=_shortened(entry.title, MAX_TITLE_CHARS),
+        author=_shortened(entry.author, MAX_AUTHOR_CHARS) if entry.author else entry.author,
+        content_html=entry.content_html[:MAX_CONTENT_CHARS],
+    )
+
+
+def _shortened(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def newest(entries: Sequence[Entry], limit: int) -> tuple[Entry, ...]:
+    """At most ``limit`` entries: the newest by date, then undated ones in feed order (feeds
+    list newest first by convention). The kept entries stay in feed order."""
+    if len(entries) <= limit:
+        return tuple(entries)
+    floor = datetime.min.replace(tzinfo=UTC)
+    dated = sorted(
+        (i for i, e in enumerate(entries) if e.published_at is not None),
+        key=lambda i: (entries[i].published_at or floor, -i),
+        reverse=True,
+    )
+    undated = [i for i, e in enumerate(entries) if e.published_at is None]
+    return tuple(entries[i] for i in sorted((dated + undated)[:limit]))
 
 
 def entry_key(guid: str | None, link: str | None, title: str, content: str) -> str:
@@ -195,14 +249,16 @@ def _json_feed(feed_id: str, body: bytes) -> ParsedFeed:
             "not_a_feed", f"got a document that is not valid JSON {where}"
         ) from None
     entries = tuple(
-        Entry(
-            feed_id=feed_id,
-            key=entry_key(item.id, item.url, item.title, item.content_html),
-            title=item.title,
-            link=item.url,
-            content_html=item.content_html,
-            published_at=item.published_at,
-            author=item.author,
+        capped(
+            Entry(
+                feed_id=feed_id,
+                key=entry_key(item.id, item.url, item.title, item.content_html),
+                title=item.title,
+                link=item.url,
+                content_html=item.content_html,
+                published_at=item.published_at,
+                author=item.author,
+            )
         )
         for item in feed.items
     )

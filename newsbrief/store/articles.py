@@ -16,14 +16,20 @@ STORY_WINDOW = timedelta(hours=72)
 def claim_unprocessed(
     session: Session, now: datetime, limit: int, lease: timedelta
 ) -> list[PendingEntry]:
+    """Up to ``limit`` waiting entries, leased, taken from every feed in turn: the oldest of
+    each feed first, then the second of each… so a feed that just added thousands of entries
+    delays the others by one batch at most."""
+    waiting = (EntryRow.processed_at.is_(None)) & or_(
+        EntryRow.lease_until.is_(None), EntryRow.lease_until <= now
+    )
+    turn = func.row_number().over(partition_by=EntryRow.feed_id, order_by=EntryRow.id)
+    ranked = select(EntryRow.id, turn.label("turn")).where(waiting).subquery()
+    ids = select(ranked.c.id).order_by(ranked.c.turn, ranked.c.id).limit(limit)
+    # Window functions cannot be locked (PostgreSQL): choose first, then lock what is still free.
     query = (
         select(EntryRow)
-        .where(
-            EntryRow.processed_at.is_(None),
-            or_(EntryRow.lease_until.is_(None), EntryRow.lease_until <= now),
-        )
+        .where(EntryRow.id.in_(ids), waiting)
         .order_by(EntryRow.id)
-        .limit(limit)
         .with_for_update(skip_locked=True)
     )
     rows = list(session.scalars(query))
