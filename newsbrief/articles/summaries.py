@@ -118,13 +118,35 @@ _HAS_CONTENT = re.compile(r"[A-Za-z0-9\u3400-\u9fff]")
 _SPACES = re.compile(r"\s+")
 
 
-# A leading clause that only dates or sources the story ("日前，", "12月12日，", "据新华社报道，"):
-# a summary has no room for it.
-_PREAMBLE = re.compile(
-    r"^(?:(?:日前|近日|昨日|昨天|今天|今日|近期|上周|本周|当天|当日|此前|近来|"
-    r"\d{2,4}年|\d{1,2}月|\d{1,2}[日号]|[上下中]午|晚间|凌晨|早间|记者|本报讯|本报)+|"
-    r"据[^，,。]{1,20}(?:报道|消息|获悉|透露|了解)|记者[^，,。]{0,16}(?:获悉|了解到|采访)[^，,。]{0,4})[，,]"
+# Clauses that open a Chinese news sentence without stating its news: the date ("日前，",
+# "12月12日，"), the source ("据新华社报道，", "记者了解到，", "据悉，"), an unnamed voice
+# ("业内人士认为，", "数据显示，"), a linking word ("此外，", "与此同时，") or the background
+# the statement stands in ("随着…，", "由于…，", "在…中，", "自…以来，"). A summary has no room
+# for them: the statement after the comma is what a reader needs first.
+# One unit of a clause: a character, or a whole quotation or title (a comma inside is not one).
+_C = r"(?:[^，,。；;：:！？!?“”「」《》]|“[^”]{0,20}”|《[^》]{0,20}》|「[^」]{0,20}」)"
+_LEAD_IN = re.compile(
+    r"^(?:(?:日前|近日|昨日|昨天|今天|今日|近期|上周|本周|当天|当日|此前|近来|目前|如今|当前|眼下"
+    r"|\d{2,4}年|\d{1,2}月|\d{1,2}[日号]|[上下中]午|晚间|凌晨|早间|记者|本报讯|本报)+"
+    r"|据(?:悉|了解|介绍|报道|统计|透露)|据" + _C + r"{1,20}(?:报道|消息|获悉|透露|了解|介绍|统计|显示|称)"
+    r"|" + _C + r"{0,20}(?:获悉|了解到)|记者" + _C + r"{0,16}(?:采访)" + _C + r"{0,4}"
+    r"|" + _C + r"{0,8}(?:人士|专家|分析师|研究员|机构|报告|数据|统计|调查|研究|消息|公告|媒体|外媒|舆论)"
+    r"(?:表示|认为|称|指出|显示|透露|预计|分析|介绍|说)"
+    r"|此外|另外|同时|与此同时|对此|为此|不过|然而|其实|事实上|总之|可见|显然"
+    r"|(?:尤其|特别)是?" + _C + r"{1,30}"
+    r"|(?:由于|因为|随着|虽然|尽管|如果|假如|为了|针对|截至|截止)" + _C + r"{1,30}"
+    r"|自" + _C + r"{1,20}(?:以来|起)|在" + _C + r"{1,30}(?:中|上|下|后|前|时|之际|期间|背景下|之后|以来"
+    r"|之前|方面|当中|过程中))[，,]"
 )
+# What must remain after a lead-in for the rest to stand as a statement.
+_STATEMENT = re.compile(r"[\u3400-\u9fff]{4}")
+
+
+def _drop_lead_ins(sentence: str) -> str:
+    """The sentence from its first clause that states something (see ``_LEAD_IN``)."""
+    while (m := _LEAD_IN.match(sentence)) and _STATEMENT.search(sentence, m.end()):
+        sentence = sentence[m.end() :].lstrip()
+    return sentence
 
 
 def _clean_sentences(text: str, limit: int) -> list[tuple[str, bool]]:
@@ -145,7 +167,7 @@ def _clean_sentences(text: str, limit: int) -> list[tuple[str, bool]]:
             if len(squeezed) >= 6 and flat.count(squeezed) > 1:
                 continue
         sentence = _BULLET.sub("", sentence)
-        kept.append((_PREAMBLE.sub("", sentence) or sentence, bare))
+        kept.append((_drop_lead_ins(sentence), bare))
         if len(kept) == limit:
             break
     return kept
