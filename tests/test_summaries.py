@@ -175,3 +175,104 @@ def test_an_over_long_chinese_lead_gives_whole_clauses() -> None:
     assert summary in lead
     end = lead.index(summary) + len(summary)
     assert lead[end : end + 1] in ("", "，", "。"), summary  # where a clause ends, not mid-word
+
+
+# ---- Chinese lead-in clauses --------------------------------------------------------------
+
+_STATEMENTS = (
+    "多家银行宣布下调存款利率。",
+    "国家统计局公布上月居民消费价格指数同比上涨百分之二。",
+    "“嫦娥六号”探测器成功着陆月球背面。",
+    "《自然》杂志发表了这项关于量子计算的研究。",
+)
+_LEAD_INS = (
+    "日前，",
+    "12月12日，",
+    "昨日上午，",
+    "据悉，",
+    "据了解，",
+    "据新华社报道，",
+    "据“界面”报道，",
+    "记者从市教育局获悉，",
+    "记者了解到，",
+    "澎湃新闻从内部获悉，",
+    "业内人士认为，",
+    "有分析人士指出，",
+    "数据显示，",
+    "最新调查显示，",
+    "此外，",
+    "与此同时，",
+    "随着房价持续上涨，",
+    "由于天气原因，",
+    "为了稳定市场预期，",
+    "在今年的政府工作报告中，",
+    "在“双十一”期间，",
+    "自去年以来，",
+    "截至4月14日晚间，",
+    "但是",
+    "而且",
+)
+
+
+@pytest.mark.parametrize("statement", _STATEMENTS)
+@pytest.mark.parametrize("lead_in", _LEAD_INS)
+def test_lead_ins_do_not_open_a_chinese_summary(lead_in: str, statement: str) -> None:
+    assert summarize(lead_in + statement, "zh-Hans") == statement
+    # Chained ("日前，据悉，…") and before more text, under a tight budget.
+    for opening in (lead_in, "日前，" + lead_in, lead_in + "据悉，"):
+        text = opening + statement + "另一件事也发生了变化，但是影响不大。" * 5
+        assert summarize(text, "zh-Hans", max_chars=len(statement)) == statement
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "如果明天下雨，比赛将取消。",  # a condition: the rest alone says something else
+        "李克强表示，中国经济不会硬着陆。",  # a named voice is part of the news
+        "据新华社报道，地震了。",  # nothing left that states something
+        "由于天气原因，停了。",
+        "另外两名嫌疑人仍在逃。",  # "另外" as "the other", not "besides"
+    ],
+)
+def test_what_is_not_a_lead_in_stays(sentence: str) -> None:
+    assert summarize(sentence, "zh-Hans") == sentence
+
+
+# ---- what fills the room left in a budget -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "tail",
+    ["新民网", "（大河报）", "@北京环保宣传", "#慢文化#", "更多内容请看这里→", "见", "详情…"],
+)
+def test_credits_and_fragments_do_not_fill_a_summary(tail: str) -> None:
+    lead = "明日，复旦投毒案将进行二审宣判。"
+    body = "此案一审判处被告死刑，被告提出上诉，二审曾经延期审理多次。"
+    summary = summarize(lead + body + tail, "zh-Hans", max_chars=30)
+    assert summary == "复旦投毒案将进行二审宣判。"
+    # A whole short sentence still joins the lead when it fits.
+    assert summarize(lead + body + "家属到庭。", "zh-Hans", max_chars=30) == (
+        "复旦投毒案将进行二审宣判。家属到庭。"
+    )
+
+
+def test_list_numbers_do_not_end_sentences() -> None:
+    text = "1.编程。编程能力很重要。2.大数据。它在2015年增长3.5%。"
+    assert split_sentences(text) == [
+        "1.编程。",
+        "编程能力很重要。",
+        "2.大数据。",
+        "它在2015年增长3.5%。",
+    ]
+    assert split_sentences("1. Buy milk. 2. Eat. Sales grew 3. Then fell.") == [
+        "1. Buy milk.",
+        "2. Eat.",
+        "Sales grew 3.",
+        "Then fell.",
+    ]
+
+
+def test_a_text_that_is_all_one_labelled_line_still_has_a_summary() -> None:
+    text = "编者按：为设计师量身打造的职场沟通超实用系列！今天同学分享了十一条沟通秘诀。"
+    assert summarize(text, "zh-Hans", max_chars=30) == "为设计师量身打造的职场沟通超实用系列！"
+    assert summarize("Summary: Rates rose again today.", "en") == "Rates rose again today."
