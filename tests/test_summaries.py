@@ -276,3 +276,14 @@ def test_a_text_that_is_all_one_labelled_line_still_has_a_summary() -> None:
     text = "编者按：为设计师量身打造的职场沟通超实用系列！今天同学分享了十一条沟通秘诀。"
     assert summarize(text, "zh-Hans", max_chars=30) == "为设计师量身打造的职场沟通超实用系列！"
     assert summarize("Summary: Rates rose again today.", "en") == "Rates rose again today."
+
+
+@pytest.mark.parametrize("link", ["其中", "并", "而", "表示", "同时", "但"])
+def test_a_shortened_lead_never_opens_on_a_clause_that_continues_another(link: str) -> None:
+    # The second clause repeats what the rest of the text is about, so it is the most telling
+    # run; opening on it would leave "其中…" or "表示…" without its antecedent.
+    lead = f"国家卫生部门周二发布全国疫情通报，{link}上海新增感染病例二十四人，病例分布在多个区县。"
+    text = lead + "上海新增感染病例较多。" + "上海新增感染病例引发关注。" * 2
+    summary = summarize(text, "zh-Hans", max_chars=30)
+    assert len(summary) <= 30
+    assert not summary.startswith(link), summary

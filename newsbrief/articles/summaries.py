@@ -524,6 +524,12 @@ _CLAUSE_MARKS = "，,；;：:、 "
 SPAN_MIN_FILL = 0.3
 # What each clause skipped before a run costs it: the lead clause usually names who and what.
 SPAN_SKIP_COST = 0.2
+# A clause that continues the one before ("其中…", "并…", "表示…") cannot open a run: without
+# its subject or its antecedent it is a fragment.
+_CONTINUES = re.compile(
+    r"(?:其中|并且|并|而且|而|但是|但|且|还|也|则|即|就是|以及|从而|因此|所以|于是|因而|进而|甚至"
+    r"|否则|不过|然而|可是|只是|以便|以免|为此|对此|同时|表示|称|认为|指出|透露|强调|说)"
+)
 
 
 def _shorten(sentence: str, budget: int, chinese: bool, by_chars: bool, df: Counter[str]) -> str:
@@ -548,6 +554,8 @@ def _shorten(sentence: str, budget: int, chinese: bool, by_chars: bool, df: Coun
 
     best, best_score = cut, score(0, _token_count(cut, chinese))
     for i in range(len(clauses)):
+        if i and _CONTINUES.match(clauses[i]):
+            continue
         run = ""
         for j in range(i, len(clauses)):
             piece = (run + clauses[j]).strip(_CLAUSE_MARKS)
