@@ -264,6 +264,13 @@ def test_list_numbers_do_not_end_sentences() -> None:
         "2.大数据。",
         "它在2015年增长3.5%。",
     ]
+    assert split_sentences("It clocks up 35.86. Due next week, 2. Then 3.5. Or not. 12. Next") == [
+        "It clocks up 35.86.",
+        "Due next week, 2.",
+        "Then 3.5.",
+        "Or not.",
+        "12. Next",
+    ]
     assert split_sentences("1. Buy milk. 2. Eat. Sales grew 3. Then fell.") == [
         "1. Buy milk.",
         "2. Eat.",

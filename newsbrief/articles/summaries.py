@@ -58,8 +58,9 @@ _ABBREVIATIONS_TEXT = """
 _ABBREVIATIONS = frozenset(_ABBREVIATIONS_TEXT.split())
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 _INITIALS = re.compile(r"(?:[A-Za-z]\.)*[A-Za-z]")
-# A list item's number: one or two digits opening the line or following a sentence mark.
-_LIST_NUMBER = re.compile(r"(?:^|[.。！？；;!?…])\s*\d{1,2}$")
+# A list item's number: one or two digits opening the line or following a sentence mark (not
+# the decimals of "clocks up 35.86. Due next week").
+_LIST_NUMBER = re.compile(r"(?:^|[。！？；;!?…]\s*|(?<!\d)\.\s+)\d{1,2}$")
 
 
 def split_sentences(text: str) -> list[str]:
