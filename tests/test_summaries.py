@@ -294,3 +294,24 @@ def test_a_shortened_lead_never_opens_on_a_clause_that_continues_another(link: s
     summary = summarize(text, "zh-Hans", max_chars=30)
     assert len(summary) <= 30
     assert not summary.startswith(link), summary
+
+
+@pytest.mark.parametrize("pad", range(6))
+def test_a_chinese_cut_without_a_clause_mark_ends_between_words(pad: int) -> None:
+    # No comma to cut at: the cut lands inside "人工智能" or "大模型" for some paddings.
+    sentence = "研究" * pad + "这家公司今年在上海发布了面向企业用户的人工智能大模型产品并开始收费。"
+    text = sentence + "另一件事。" * 3
+    summary = summarize(text, "zh-Hans", max_chars=30)
+    assert sentence.startswith(summary) and 21 <= len(summary) <= 30
+    rest = sentence[len(summary) :]
+    for word in ("人工智能", "大模型", "企业用户", "开始收费"):
+        inside = [sentence.index(word) + k for k in range(1, len(word))]
+        assert len(summary) not in inside, (summary, rest)
+
+
+@pytest.mark.parametrize("opener", ["“", "《", "（", "「"])
+def test_a_chinese_cut_never_leaves_a_quotation_open(opener: str) -> None:
+    closer = {"“": "”", "《": "》", "（": "）", "「": "」"}[opener]
+    sentence = f"目前已经有两家拟上市的企业接到了监管层发出的{opener}封卷通知书及相关材料{closer}下一步则是等待批文"
+    summary = summarize(sentence + "。另一件事。", "zh-Hans", max_chars=30)
+    assert summary.endswith("发出的"), summary

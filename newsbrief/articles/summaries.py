@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from itertools import accumulate
 from typing import Protocol
 
+from newsbrief.articles.keywords import segment
+
 ZH_BUDGET_CHARS = 120
 EN_BUDGET_WORDS = 60
 MAX_SENTENCES = 3
@@ -580,12 +582,40 @@ def _cut(sentence: str, budget: int, chinese: bool, by_chars: bool) -> str:
             return cut[: clause_ends[-1]].rstrip()
         if not chinese and " " in cut:
             return cut.rsplit(" ", 1)[0].rstrip(" ,;:")
-        return cut.rstrip()
+        return _cut_chinese(sentence, budget) if chinese else cut.rstrip()
     words = sentence.split()[:budget]
     for j in range(len(words) - 1, len(words) // 3, -1):
         if words[j].endswith((",", ";", ":")):
             return " ".join(words[: j + 1]).rstrip(",;:")
     return " ".join(words)
+
+
+# Marks that open a quotation, a title or an aside, and those that close one.
+_OPENERS = "“「『《（(【"
+# Words reaching past the budget are cut off whole; a word is rarely longer than this.
+_LONGEST_WORD = 8
+
+
+def _cut_chinese(sentence: str, budget: int) -> str:
+    """The sentence's first ``budget`` characters, ending where a word ends and outside any
+    quotation or title: "…接到了监管层的" rather than "…接到了监管层的“封卷"."""
+    end = 0
+    for word in segment(sentence[: budget + _LONGEST_WORD]):
+        if end + len(word) > budget:
+            break
+        end += len(word)
+    if end < budget * CLAUSE_FILL:
+        end = budget  # one very long word (a URL, a run of digits): a plain cut
+    depth, opened = 0, -1
+    for i, char in enumerate(sentence[:end]):
+        if char in _OPENERS:
+            opened = i if not depth else opened
+            depth += 1
+        elif char in _CLOSERS:
+            depth = max(depth - 1, 0)
+    if depth and opened >= budget * CLAUSE_FILL:
+        end = opened
+    return sentence[:end].rstrip()
 
 
 def _join(sentences: list[str], glue: str) -> str:
