@@ -163,6 +163,8 @@ _STATEMENT = re.compile(r"[\u3400-\u9fff]{4}")
 
 def _drop_lead_ins(sentence: str) -> str:
     """The sentence from its first clause that states something (see ``_LEAD_IN``)."""
+    if not _HAN.search(sentence, 0, 6):
+        return sentence  # not Chinese: spare English text the search
     while (m := _LEAD_IN.match(sentence)) and _STATEMENT.search(sentence, m.end()):
         sentence = sentence[m.end() :].lstrip()
     return sentence
