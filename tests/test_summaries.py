@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newsbrief.articles.summaries import (
     EN_BUDGET_WORDS,
@@ -316,3 +318,18 @@ def test_a_chinese_cut_never_leaves_a_quotation_open(opener: str) -> None:
     sentence = f"目前已经有两家拟上市的企业接到了监管层发出的{opener}封卷通知书及相关材料{closer}下一步则是等待批文"
     summary = summarize(sentence + "。另一件事。", "zh-Hans", max_chars=30)
     assert summary.endswith("发出的"), summary
+
+
+_ZH_ALPHABET = (
+    "今天北京市发布人工智能新规据悉报道表示随着由于在中其并但“”《》（）「」，。；：！？ A1.%"
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet=_ZH_ALPHABET, max_size=160), budget=st.integers(4, 60))
+def test_any_chinese_text_fits_its_budget(text: str, budget: int) -> None:
+    summary = summarize(text, "zh-Hans", max_chars=budget)
+    assert len(summary) <= budget
+    # Cut from the text's own sentences: nothing invented, nothing reordered inside a piece.
+    for piece in split_sentences(summary):
+        assert piece.strip(" ") in text.replace("\n", "")

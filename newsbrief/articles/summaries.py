@@ -592,7 +592,7 @@ def _cut(sentence: str, budget: int, chinese: bool, by_chars: bool) -> str:
     return " ".join(words)
 
 
-# Marks that open a quotation, a title or an aside, and those that close one.
+# Marks that open a quotation, a title or an aside (``_CLOSERS`` close them).
 _OPENERS = "“「『《（(【"
 # Words reaching past the budget are cut off whole; a word is rarely longer than this.
 _LONGEST_WORD = 8
