@@ -333,3 +333,12 @@ def test_any_chinese_text_fits_its_budget(text: str, budget: int) -> None:
     # Cut from the text's own sentences: nothing invented, nothing reordered inside a piece.
     for piece in split_sentences(summary):
         assert piece.strip(" ") in text.replace("\n", "")
+
+
+def test_short_whole_english_sentences_still_join_but_exclamations_do_not() -> None:
+    text = (
+        "Rates rose again. Markets fell sharply. Congratulations! Banks cut jobs across the "
+        "country as lending dried up."
+    )
+    # Room for the two short sentences and the exclamation, not for the long last sentence.
+    assert summarize(text, "en", max_chars=58) == "Rates rose again. Markets fell sharply."

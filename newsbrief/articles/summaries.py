@@ -469,10 +469,10 @@ class ExtractiveSummarizer:
             # clauses rather than promote a minor sentence that happens to be short.
             return _shorten(candidates[lead], budget, chinese, by_chars, df)
         # A sentence joins another only if it is whole: a line's unfinished rest (a source
-        # credit, "更多内容请看这里→"), a fragment or a sentence cut off with "…" fills room
-        # without saying anything.
+        # credit, "更多内容请看这里→"), a fragment (under two words: "Congratulations!") or a
+        # sentence cut off with "…" fills room without saying anything.
         complete = [
-            len(tokens[i]) >= 3
+            len(tokens[i]) >= 2
             and s.rstrip(_CLOSERS)[-1:] in _FINAL
             and not _TRAILING_ELLIPSIS.search(s)
             for i, s in enumerate(candidates)
