@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newsbrief.articles.summaries import (
     EN_BUDGET_WORDS,
@@ -175,3 +177,168 @@ def test_an_over_long_chinese_lead_gives_whole_clauses() -> None:
     assert summary in lead
     end = lead.index(summary) + len(summary)
     assert lead[end : end + 1] in ("", "，", "。"), summary  # where a clause ends, not mid-word
+
+
+# ---- Chinese lead-in clauses --------------------------------------------------------------
+
+_STATEMENTS = (
+    "多家银行宣布下调存款利率。",
+    "国家统计局公布上月居民消费价格指数同比上涨百分之二。",
+    "“嫦娥六号”探测器成功着陆月球背面。",
+    "《自然》杂志发表了这项关于量子计算的研究。",
+)
+_LEAD_INS = (
+    "日前，",
+    "12月12日，",
+    "2014年10月，",
+    "昨日上午，",
+    "据悉，",
+    "据了解，",
+    "据新华社报道，",
+    "据“界面”报道，",
+    "记者从市教育局获悉，",
+    "记者了解到，",
+    "澎湃新闻从内部获悉，",
+    "业内人士认为，",
+    "有分析人士指出，",
+    "数据显示，",
+    "最新调查显示，",
+    "此外，",
+    "与此同时，",
+    "随着房价持续上涨，",
+    "由于天气原因，",
+    "为了稳定市场预期，",
+    "在今年的政府工作报告中，",
+    "在“双十一”期间，",
+    "自去年以来，",
+    "截至4月14日晚间，",
+    "但是",
+    "而且",
+)
+
+
+@pytest.mark.parametrize("statement", _STATEMENTS)
+@pytest.mark.parametrize("lead_in", _LEAD_INS)
+def test_lead_ins_do_not_open_a_chinese_summary(lead_in: str, statement: str) -> None:
+    assert summarize(lead_in + statement, "zh-Hans") == statement
+    # Chained ("日前，据悉，…") and before more text, under a tight budget.
+    for opening in (lead_in, "日前，" + lead_in, lead_in + "据悉，"):
+        text = opening + statement + "另一件事也发生了变化，但是影响不大。" * 5
+        assert summarize(text, "zh-Hans", max_chars=len(statement)) == statement
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "如果明天下雨，比赛将取消。",  # a condition: the rest alone says something else
+        "李克强表示，中国经济不会硬着陆。",  # a named voice is part of the news
+        "据新华社报道，地震了。",  # nothing left that states something
+        "由于天气原因，停了。",
+        "另外两名嫌疑人仍在逃。",  # "另外" as "the other", not "besides"
+    ],
+)
+def test_what_is_not_a_lead_in_stays(sentence: str) -> None:
+    assert summarize(sentence, "zh-Hans") == sentence
+
+
+# ---- what fills the room left in a budget -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "tail",
+    ["新民网", "（大河报）", "@北京环保宣传", "#慢文化#", "更多内容请看这里→", "见", "详情…"],
+)
+def test_credits_and_fragments_do_not_fill_a_summary(tail: str) -> None:
+    lead = "明日，复旦投毒案将进行二审宣判。"
+    body = "此案一审判处被告死刑，被告提出上诉，二审曾经延期审理多次。"
+    summary = summarize(lead + body + tail, "zh-Hans", max_chars=30)
+    assert summary == "复旦投毒案将进行二审宣判。"
+    # A whole short sentence still joins the lead when it fits.
+    assert summarize(lead + body + "家属到庭。", "zh-Hans", max_chars=30) == (
+        "复旦投毒案将进行二审宣判。家属到庭。"
+    )
+
+
+def test_list_numbers_do_not_end_sentences() -> None:
+    text = "1.编程。编程能力很重要。2.大数据。它在2015年增长3.5%。"
+    assert split_sentences(text) == [
+        "1.编程。",
+        "编程能力很重要。",
+        "2.大数据。",
+        "它在2015年增长3.5%。",
+    ]
+    assert split_sentences("It clocks up 35.86. Due next week, 2. Then 3.5. Or not. 12. Next") == [
+        "It clocks up 35.86.",
+        "Due next week, 2.",
+        "Then 3.5.",
+        "Or not.",
+        "12. Next",
+    ]
+    assert split_sentences("1. Buy milk. 2. Eat. Sales grew 3. Then fell.") == [
+        "1. Buy milk.",
+        "2. Eat.",
+        "Sales grew 3.",
+        "Then fell.",
+    ]
+
+
+def test_a_text_that_is_all_one_labelled_line_still_has_a_summary() -> None:
+    text = "编者按：为设计师量身打造的职场沟通超实用系列！今天同学分享了十一条沟通秘诀。"
+    assert summarize(text, "zh-Hans", max_chars=30) == "为设计师量身打造的职场沟通超实用系列！"
+    assert summarize("Summary: Rates rose again today.", "en") == "Rates rose again today."
+
+
+@pytest.mark.parametrize("link", ["其中", "并", "而", "表示", "同时", "但"])
+def test_a_shortened_lead_never_opens_on_a_clause_that_continues_another(link: str) -> None:
+    # The second clause repeats what the rest of the text is about, so it is the most telling
+    # run; opening on it would leave "其中…" or "表示…" without its antecedent.
+    lead = f"国家卫生部门周二发布全国疫情通报，{link}上海新增感染病例二十四人，病例分布在多个区县。"
+    text = lead + "上海新增感染病例较多。" + "上海新增感染病例引发关注。" * 2
+    summary = summarize(text, "zh-Hans", max_chars=30)
+    assert len(summary) <= 30
+    assert not summary.startswith(link), summary
+
+
+@pytest.mark.parametrize("pad", range(6))
+def test_a_chinese_cut_without_a_clause_mark_ends_between_words(pad: int) -> None:
+    # No comma to cut at: the cut lands inside "人工智能" or "大模型" for some paddings.
+    sentence = "研究" * pad + "这家公司今年在上海发布了面向企业用户的人工智能大模型产品并开始收费。"
+    text = sentence + "另一件事。" * 3
+    summary = summarize(text, "zh-Hans", max_chars=30)
+    assert sentence.startswith(summary) and 21 <= len(summary) <= 30
+    rest = sentence[len(summary) :]
+    for word in ("人工智能", "大模型", "企业用户", "开始收费"):
+        inside = [sentence.index(word) + k for k in range(1, len(word))]
+        assert len(summary) not in inside, (summary, rest)
+
+
+@pytest.mark.parametrize("opener", ["“", "《", "（", "「"])
+def test_a_chinese_cut_never_leaves_a_quotation_open(opener: str) -> None:
+    closer = {"“": "”", "《": "》", "（": "）", "「": "」"}[opener]
+    sentence = f"目前已经有两家拟上市的企业接到了监管层发出的{opener}封卷通知书及相关材料{closer}下一步则是等待批文"
+    summary = summarize(sentence + "。另一件事。", "zh-Hans", max_chars=30)
+    assert summary.endswith("发出的"), summary
+
+
+_ZH_ALPHABET = (
+    "今天北京市发布人工智能新规据悉报道表示随着由于在中其并但“”《》（）「」，。；：！？ A1.%"
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet=_ZH_ALPHABET, max_size=160), budget=st.integers(4, 60))
+def test_any_chinese_text_fits_its_budget(text: str, budget: int) -> None:
+    summary = summarize(text, "zh-Hans", max_chars=budget)
+    assert len(summary) <= budget
+    # Cut from the text's own sentences: nothing invented, nothing reordered inside a piece.
+    for piece in split_sentences(summary):
+        assert piece.strip(" ") in text.replace("\n", "")
+
+
+def test_short_whole_english_sentences_still_join_but_exclamations_do_not() -> None:
+    text = (
+        "Rates rose again. Markets fell sharply. Congratulations! Banks cut jobs across the "
+        "country as lending dried up."
+    )
+    # Room for the two short sentences and the exclamation, not for the long last sentence.
+    assert summarize(text, "en", max_chars=58) == "Rates rose again. Markets fell sharply."

@@ -10,7 +10,10 @@ an ellipsis; such lines and truncated echoes are never returned. Nor is the fram
 and WeChat posts put around a story (greetings, sign-up and share calls, bylines), nor a
 heading: a line without a final mark ends where it ends and is no summary sentence. Feed texts
 arrive without page cleaning, so this holds on raw text too. A lead sentence over the budget
-gives its most telling run of whole clauses, not just its first words. Summarisers are
+gives its most telling run of whole clauses, not just its first words. A Chinese sentence starts
+at its statement: the clauses that date, source or set up the story before it ("据悉，",
+"随着…，") are left out, and a sentence joins another only if it is whole (no source credit or
+fragment fills leftover room). Summarisers are
 swappable behind ``Summarizer`` (an LLM one can come later); ``summarize`` uses the extractive
 default.
 """
@@ -24,6 +27,8 @@ from collections import Counter
 from collections.abc import Iterator
 from itertools import accumulate
 from typing import Protocol
+
+from newsbrief.articles.keywords import segment
 
 ZH_BUDGET_CHARS = 120
 EN_BUDGET_WORDS = 60
@@ -55,6 +60,9 @@ _ABBREVIATIONS_TEXT = """
 _ABBREVIATIONS = frozenset(_ABBREVIATIONS_TEXT.split())
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 _INITIALS = re.compile(r"(?:[A-Za-z]\.)*[A-Za-z]")
+# A list item's number: one or two digits opening the line or following a sentence mark (not
+# the decimals of "clocks up 35.86. Due next week").
+_LIST_NUMBER = re.compile(r"(?:^|[。！？；;!?…]\s*|(?<!\d)\.\s+)\d{1,2}$")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -95,6 +103,8 @@ def _ends_sentence(line: str, start: int, end: int) -> bool:
         return False
     if nxt.islower():
         return False
+    if mark == "." and _LIST_NUMBER.search(line, 0, start):
+        return False  # "1.编程。": the number of a list item
     if mark == "." and mark == line[start:end]:  # a closed quote ends the sentence anyway
         word = _WORD_BEFORE.search(line, 0, start)
         if word:
@@ -118,19 +128,55 @@ _HAS_CONTENT = re.compile(r"[A-Za-z0-9\u3400-\u9fff]")
 _SPACES = re.compile(r"\s+")
 
 
-# A leading clause that only dates or sources the story ("日前，", "12月12日，", "据新华社报道，"):
-# a summary has no room for it.
-_PREAMBLE = re.compile(
-    r"^(?:(?:日前|近日|昨日|昨天|今天|今日|近期|上周|本周|当天|当日|此前|近来|"
-    r"\d{2,4}年|\d{1,2}月|\d{1,2}[日号]|[上下中]午|晚间|凌晨|早间|记者|本报讯|本报)+|"
-    r"据[^，,。]{1,20}(?:报道|消息|获悉|透露|了解)|记者[^，,。]{0,16}(?:获悉|了解到|采访)[^，,。]{0,4})[，,]"
+# Clauses that open a Chinese news sentence without stating its news: the date ("日前，",
+# "12月12日，"), the source ("据新华社报道，", "记者了解到，", "据悉，"), an unnamed voice
+# ("业内人士认为，", "数据显示，"), a linking word ("此外，", "与此同时，") or the background
+# the statement stands in ("随着…，", "由于…，", "在…中，", "自…以来，"). A summary has no room
+# for them: the statement after the comma is what a reader needs first.
+# "~" in these patterns: one unit of a clause, a character or a whole quotation or title (a
+# comma inside one does not end the clause).
+_C = r"(?:[^，,。；;：:！？!?“”「」《》]|“[^”]{0,20}”|《[^》]{0,20}》|「[^」]{0,20}」)"
+_LEAD_IN_TEXT = (
+    # the date
+    r"(?:(?:日前|近日|昨日|昨天|今天|今日|明日|明天|今晨|昨晚|今晚|近期|近年来|今年以来|今年|去年"
+    r"|上月|本月|上周|本周|下周|周[一二三四五六日末]|星期[一二三四五六日天]|当天|当日|此前|近来|目前|如今"
+    r"|当前|眼下|\d{2,4}年|\d{1,2}月|\d{1,2}[日号]|[上下中]午|晚间|凌晨|早间|记者|本报讯|本报)+"
+    # the source
+    r"|据(?:悉|了解|介绍|报道|统计|透露)|据~{1,20}(?:报道|消息|获悉|透露|了解|介绍|统计|显示|称)"
+    r"|~{0,20}(?:获悉|了解到)|记者~{0,16}采访~{0,4}"
+    # a voice without a name
+    r"|~{0,8}(?:人士|专家|分析师|研究员|机构|报告|数据|统计|调查|研究|消息|公告|媒体|外媒|舆论)"
+    r"(?:表示|认为|称|指出|显示|透露|预计|分析|介绍|说)"
+    # a linking word
+    r"|此外|另外|同时|与此同时|对此|为此|不过|然而|其实|事实上|总之|可见|显然"
+    # the background (never a condition: without its "如果…", a statement says something else)
+    r"|(?:尤其|特别)是?~{1,30}|(?:由于|因为|随着|虽然|尽管|为了|针对|截至|截止)~{1,30}"
+    r"|自~{1,20}(?:以来|起)"
+    r"|在~{1,30}(?:中|上|下|后|前|时|之际|期间|背景下|之后|以来|之前|方面|当中|过程中))[，,]"
+    # a conjunction tying the sentence to one the summary may not show ("但…", "而且…")
+    r"|(?:但是|但|然而|可是|而且|并且|此外)(?![，,])"
 )
+_LEAD_IN = re.compile("^(?:" + _LEAD_IN_TEXT.replace("~", _C) + ")")
+# What must remain after a lead-in for the rest to stand as a statement.
+_STATEMENT = re.compile(r"[\u3400-\u9fff]{4}")
+
+
+def _drop_lead_ins(sentence: str) -> str:
+    """The sentence from its first clause that states something (see ``_LEAD_IN``)."""
+    if not _HAN.search(sentence, 0, 6):
+        return sentence  # not Chinese: spare English text the search
+    while (m := _LEAD_IN.match(sentence)) and _STATEMENT.search(sentence, m.end()):
+        sentence = sentence[m.end() :].lstrip()
+    return sentence
 
 
 def _clean_sentences(text: str, limit: int) -> list[tuple[str, bool]]:
     """The first ``limit`` sentences worth ranking (no labels, echoes or bare datelines), each
     with whether it is a bare line (see ``_sentences``)."""
     lines = [line for line in text.splitlines() if not _LABEL_LINE.match(line)]
+    if not any(map(_HAS_CONTENT.search, lines)):
+        # Nothing but labelled lines ("编者按：…" as the whole text): they are the text.
+        lines = [_LABEL_LINE.sub("", line) for line in text.splitlines()]
     body = "\n".join(lines)
     flat = ""
     kept: list[tuple[str, bool]] = []
@@ -145,7 +191,7 @@ def _clean_sentences(text: str, limit: int) -> list[tuple[str, bool]]:
             if len(squeezed) >= 6 and flat.count(squeezed) > 1:
                 continue
         sentence = _BULLET.sub("", sentence)
-        kept.append((_PREAMBLE.sub("", sentence) or sentence, bare))
+        kept.append((_drop_lead_ins(sentence), bare))
         if len(kept) == limit:
             break
     return kept
@@ -422,10 +468,19 @@ class ExtractiveSummarizer:
             # The sentence that matters most is over budget on its own: keep its most telling
             # clauses rather than promote a minor sentence that happens to be short.
             return _shorten(candidates[lead], budget, chinese, by_chars, df)
+        # A sentence joins another only if it is whole: a line's unfinished rest (a source
+        # credit, "更多内容请看这里→"), a fragment (under two words: "Congratulations!") or a
+        # sentence cut off with "…" fills room without saying anything.
+        complete = [
+            len(tokens[i]) >= 2
+            and s.rstrip(_CLOSERS)[-1:] in _FINAL
+            and not _TRAILING_ELLIPSIS.search(s)
+            for i, s in enumerate(candidates)
+        ]
         while len(chosen) < MAX_SENTENCES:
             best, best_score = -1, -math.inf
             for i, sentence in enumerate(candidates):
-                if i in chosen:
+                if i in chosen or (chosen and not complete[i]):
                     continue
                 cost = _cost(sentence, chinese, by_chars) + (len(glue) if chosen else 0)
                 if used + cost > budget:
@@ -474,6 +529,12 @@ _CLAUSE_MARKS = "，,；;：:、 "
 SPAN_MIN_FILL = 0.3
 # What each clause skipped before a run costs it: the lead clause usually names who and what.
 SPAN_SKIP_COST = 0.2
+# A clause that continues the one before ("其中…", "并…", "表示…") cannot open a run: without
+# its subject or its antecedent it is a fragment.
+_CONTINUES = re.compile(
+    r"(?:其中|并且|并|而且|而|但是|但|且|还|也|则|即|就是|以及|从而|因此|所以|于是|因而|进而|甚至"
+    r"|否则|不过|然而|可是|只是|以便|以免|为此|对此|同时|表示|称|认为|指出|透露|强调|说)"
+)
 
 
 def _shorten(sentence: str, budget: int, chinese: bool, by_chars: bool, df: Counter[str]) -> str:
@@ -498,6 +559,8 @@ def _shorten(sentence: str, budget: int, chinese: bool, by_chars: bool, df: Coun
 
     best, best_score = cut, score(0, _token_count(cut, chinese))
     for i in range(len(clauses)):
+        if i and _CONTINUES.match(clauses[i]):
+            continue
         run = ""
         for j in range(i, len(clauses)):
             piece = (run + clauses[j]).strip(_CLAUSE_MARKS)
@@ -521,12 +584,40 @@ def _cut(sentence: str, budget: int, chinese: bool, by_chars: bool) -> str:
             return cut[: clause_ends[-1]].rstrip()
         if not chinese and " " in cut:
             return cut.rsplit(" ", 1)[0].rstrip(" ,;:")
-        return cut.rstrip()
+        return _cut_chinese(sentence, budget) if chinese else cut.rstrip()
     words = sentence.split()[:budget]
     for j in range(len(words) - 1, len(words) // 3, -1):
         if words[j].endswith((",", ";", ":")):
             return " ".join(words[: j + 1]).rstrip(",;:")
     return " ".join(words)
+
+
+# Marks that open a quotation, a title or an aside (``_CLOSERS`` close them).
+_OPENERS = "“「『《（(【"
+# Words reaching past the budget are cut off whole; a word is rarely longer than this.
+_LONGEST_WORD = 8
+
+
+def _cut_chinese(sentence: str, budget: int) -> str:
+    """The sentence's first ``budget`` characters, ending where a word ends and outside any
+    quotation or title: "…接到了监管层的" rather than "…接到了监管层的“封卷"."""
+    end = 0
+    for word in segment(sentence[: budget + _LONGEST_WORD]):
+        if end + len(word) > budget:
+            break
+        end += len(word)
+    if end < budget * CLAUSE_FILL:
+        end = budget  # one very long word (a URL, a run of digits): a plain cut
+    depth, opened = 0, -1
+    for i, char in enumerate(sentence[:end]):
+        if char in _OPENERS:
+            opened = i if not depth else opened
+            depth += 1
+        elif char in _CLOSERS:
+            depth = max(depth - 1, 0)
+    if depth and opened >= budget * CLAUSE_FILL:
+        end = opened
+    return sentence[:end].rstrip()
 
 
 def _join(sentences: list[str], glue: str) -> str:
