@@ -320,3 +320,55 @@ def test_large_page_of_scripts_keeps_its_article_and_head_metadata() -> None:
     assert extracted.text.splitlines() == PARAGRAPHS
     assert extracted.date is not None
     assert extracted.date.year == 2026
+
+
+def loose(text: str, rng: random.Random) -> str:
+    """``text`` as word processors and old editors leave it: no paragraph of its own, a line
+    break after it."""
+    cut = rng.randint(5, len(text) - 5)
+    a, b = html.escape(text[:cut]), html.escape(text[cut:])
+    return rng.choice(
+        [
+            f"{a}{b}<br>",
+            f"<span style='FONT-FAMILY: 宋体'>{a}</span><span lang='EN-US'>{b}</span><br><br>",
+            f"<font color='#0000ff'>{a}{b}</font><br>",
+            f"{a}<b>{b}</b><br>",
+        ]
+    )
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_prose_lying_loose_between_paragraphs_is_read(seed: int) -> None:
+    rng = random.Random(seed)
+    lines = rng.sample(LONG, 8)
+    is_loose = [rng.random() < 0.4 for _ in lines]
+    is_loose[rng.randrange(1, len(lines) - 1)] = True  # at least one, between two paragraphs
+    parts = [
+        loose(line, rng) if free else f"<p>{html.escape(line)}</p>"
+        for line, free in zip(lines, is_loose, strict=True)
+    ]
+    # Loose beside blocks too, but not prose: a caption under a picture, a run of links.
+    parts.insert(
+        rng.randint(1, len(parts) - 1),
+        "<div class='photo'><p><img src='/chip.jpg'></p>"
+        "<span class='caption'>图为数据中心机房（资料图）</span></div>",
+    )
+    links = "<br>".join(f"<a href='/a/{n}'>芯片新闻第{n}篇：出货量再创新高</a>" for n in range(4))
+    parts.append(f"<div class='related'><h3>相关阅读</h3>{links}</div>")
+    container = rng.choice(
+        [
+            "<div id='Content'>{}</div>",
+            "<table><tr><td class='zw'>{}</td></tr></table>",
+            "<div class='article'><span style='FONT-FAMILY: 宋体'>{}</span></div>",
+        ]
+    )
+    document = page(
+        "<div class='nav'><a href='/'>首页</a> | <a href='/tech'>科技</a></div>"
+        + container.format("".join(parts))
+    )
+    text = extract_page(document).text
+    # Every paragraph, in order (a line break may come out as a space: still the same text).
+    places = [text.find(line) for line in lines]
+    assert -1 not in places and places == sorted(places), text
+    assert "资料图" not in text
+    assert "芯片新闻第" not in text
