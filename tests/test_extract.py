@@ -372,3 +372,70 @@ def test_prose_lying_loose_between_paragraphs_is_read(seed: int) -> None:
     assert -1 not in places and places == sorted(places), text
     assert "资料图" not in text
     assert "芯片新闻第" not in text
+
+
+REPLIES = [
+    "楼主说得有道理，我们单位去年也换了一批推理卡，电费确实比原来省了不少，就是采购周期太长了。",
+    "我倒觉得不必太乐观，很多厂商公布的能耗数据都是在理想条件下测出来的，实际机房里要打个折扣。",
+    "请问有没有人测过液冷机柜的维护成本？我们机房的空调已经满负荷运转了，正在考虑改造方案。",
+    "西部数据中心的网络延迟确实是个问题，我们做在线推理的业务还是只能放在东部沿海的机房里。",
+    "小模型在手机上跑得越来越流畅了，上周试了一个七十亿参数的模型，响应速度完全可以接受。",
+    "支持一下，这类分析文章越来越少了，希望楼主以后多写一些关于芯片供应链的深度内容。",
+]
+
+
+def post_markup(rng: random.Random, style: str, n: int, lines: list[str]) -> str:
+    """One post of a forum thread or a blog archive: its header (author, time), then the body."""
+    when = f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d} {rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}"
+    body = paragraphs_html(lines)
+    header = f"<a href='/u/{n}'>用户{n}</a> 发表于 {when}"
+    if style == "div":
+        return f"<div class='postinfo'>{header}</div><div class='postmessage'>{body}</div>"
+    if style == "td":
+        return (
+            f"<tr><td class='author'>{header}</td></tr><tr><td class='t_msgfont'>{body}</td></tr>"
+        )
+    return f"<li class='reply-item'><p class='meta'>{header}</p><div class='reply-body'>{body}</div></li>"
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_page_of_dated_posts_is_read_as_its_first_post(seed: int) -> None:
+    rng = random.Random(seed)
+    style = rng.choice(["div", "td", "li"])
+    topic = LONG[: rng.randint(3, len(LONG))]
+    replies = rng.sample(REPLIES, rng.randint(2, len(REPLIES)))
+    posts = [post_markup(rng, style, 0, topic)] + [
+        post_markup(rng, style, n, [reply]) for n, reply in enumerate(replies, 1)
+    ]
+    thread = "".join(posts)
+    thread = {"div": f"<div id='thread'>{thread}</div>", "td": f"<table>{thread}</table>"}.get(
+        style, f"<ul class='replies'>{thread}</ul>"
+    )
+    nav = "<div class='nav'><a href='/'>论坛首页</a> | <a href='/ai'>人工智能版</a></div>"
+    text = extract_page(page(nav + thread)).text
+    assert [line for line in text.splitlines() if line in topic] == topic, text
+    for reply in replies:
+        assert reply[:20] not in text
+
+
+def test_articles_of_repeated_blocks_are_read_whole() -> None:
+    # One class per paragraph, and an interview whose answers alternate with the questions:
+    # repeated containers, but nothing dated between them, so not posts.
+    blocks = "".join(f"<div class='para'>{html.escape(line)}</div>" for line in LONG)
+    assert extract_page(page(f"<div class='article'>{blocks}</div>")).text.splitlines() == LONG
+    interview = "".join(
+        f"<div class='q'>问：第{n}个问题是什么？</div><div class='a'><p>{html.escape(line)}</p></div>"
+        for n, line in enumerate(LONG)
+    )
+    text = extract_page(page(f"<div class='article'>{interview}</div>")).text
+    assert [line for line in text.splitlines() if line in LONG] == LONG
+
+
+def test_an_article_followed_by_dated_comments_keeps_all_of_its_text() -> None:
+    comments = "".join(
+        f"<div class='comment'><span>网友{n} 2026-11-18 1{n}:05</span>"
+        f"<div class='comment-body'><p>{reply}</p></div></div>"
+        for n, reply in enumerate(REPLIES[:3])
+    )
+    text = extract_page(page(f"<article>{paragraphs_html(LONG)}</article>{comments}")).text
+    assert [line for line in text.splitlines() if line in LONG] == LONG

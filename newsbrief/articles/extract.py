@@ -19,6 +19,10 @@ trafilatura only reads text inside paragraph-like elements and silently drops su
 the middle of a paragraph. Short runs and runs of links are left alone: they are captions,
 buttons and link lists, not prose.
 
+A page made of dated posts (a forum thread, a blog's archive: three or more containers of one
+class, most of the page's text, a date or time between each and the next) is read as its
+first post: the thread's topic or the newest entry; the rest are replies or other articles.
+
 Both keep whatever the page put inside its article container (ads, view counts, footers), so
 the result still goes through :func:`newsbrief.articles.cleaner.clean_text`.
 
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterator
 from copy import deepcopy
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -83,6 +88,15 @@ _NOT_WRAPPED = frozenset((
 ))  # fmt: skip
 """Elements whose children must not become paragraphs (table and list structure, paragraphs)."""
 _NO_TEXT = frozenset({"script", "style", "noscript", "template"})
+_POST_TAGS = ("article", "dd", "div", "li", "section", "table", "td")
+"""Elements a page repeats once per post."""
+_MIN_POSTS = 3
+_POSTS_SHARE = 0.5
+"""Posts hold at least this share of the page's text: a page made of posts, not an article
+with a comment thread or a few collapsible boxes."""
+_DATED = re.compile(r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}|(?<!\d)\d{1,2}:\d{2}(?!\d)")
+"""A date or a clock time: what each post's header or footer shows."""
+_PAGE_TEXT = "//body//text()[not(ancestor::script) and not(ancestor::style)]"
 _TOO_DEEP = "/*" + "/*" * (MAX_DEPTH + 1)
 """Any element with more than MAX_DEPTH ancestors: one walk of the tree in C."""
 _DATE_PARAMS = {"original_date": True, "extensive_search": False}
@@ -211,6 +225,7 @@ def _parse(text: str) -> Any:
         depth = _depth(tree)
         raise ExtractError(f"page nested too deeply: {depth} levels, the limit is {MAX_DEPTH}")
     _wrap_loose_text(tree)
+    _keep_first_post(tree)
     return tree
 
 
@@ -249,6 +264,85 @@ def _wrap_loose_text(tree: Any) -> None:
                 before.tail = None
                 parent.insert(parent.index(before) + 1, paragraph)
             paragraph.extend(inline)  # each node takes its tail along
+
+
+def _keep_first_post(tree: Any) -> None:
+    """On a page made of dated posts, every post after the first leaves the tree."""
+    posts = _posts(tree)
+    for post in posts[1:]:
+        if post.tail:  # the text after a post is not the post's; keep it where it was
+            previous = post.getprevious()
+            if previous is not None:
+                previous.tail = (previous.tail or "") + post.tail
+            else:
+                post.getparent().text = (post.getparent().text or "") + post.tail
+        post.getparent().remove(post)
+
+
+def _posts(tree: Any) -> list[Any]:
+    """The largest group of same-class containers that looks like a page's posts, or []."""
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for node in tree.iter(*_POST_TAGS):
+        names = " ".join((node.get("class") or "").split())
+        if names:
+            groups.setdefault((node.tag, names), []).append(node)
+    best: list[Any] = []
+    best_size = 0
+    page_size = -1
+    for members in groups.values():
+        # The first post is the article: it must be prose (the cheap test first).
+        if len(members) < _MIN_POSTS or _columns(members[0].text_content()) < 2 * _LOOSE_MIN:
+            continue
+        inside = set(members)
+        if any(ancestor in inside for node in members for ancestor in node.iterancestors()):
+            continue  # nested boxes, not a sequence of posts
+        size = sum(_columns(node.text_content()) for node in members)
+        if size <= best_size:
+            continue
+        if page_size < 0:
+            page_size = _columns("".join(tree.xpath(_PAGE_TEXT)))
+        if size < _POSTS_SHARE * page_size:
+            continue
+        if all(_DATED.search(gap) for gap in _gaps(tree, members)):
+            best, best_size = members, size
+    return best
+
+
+def _gaps(tree: Any, members: list[Any]) -> list[str]:
+    """The page's text between each member and the next."""
+    index = set(members)
+    gaps: list[list[str]] = [[] for _ in members]
+    depth = done = 0  # members open around, and closed before, the current place
+    # Every gap lies inside the innermost element holding both the first and the last member.
+    around = set(members[0].iterancestors())
+    common = next(node for node in members[-1].iterancestors() if node in around)
+    for start, node in _walk(common):
+        if node in index:
+            depth += 1 if start else -1
+            done += 0 if start else 1
+            if start:
+                continue
+        between = not depth and 0 < done < len(members)
+        if start and between and isinstance(node.tag, str) and node.tag not in _NO_TEXT:
+            gaps[done].append(node.text or "")
+        elif not start and between:
+            gaps[done].append(node.tail or "")
+    return ["".join(parts) for parts in gaps[1:]]
+
+
+def _walk(root: Any) -> Iterator[tuple[bool, Any]]:
+    """(True, node) where each node opens and (False, node) where it closes, in page order."""
+    yield True, root
+    stack = [(root, iter(root))]
+    while stack:
+        node, children = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            yield False, node
+        else:
+            yield True, child
+            stack.append((child, iter(child)))
 
 
 def _prose(lead: str, nodes: list[Any]) -> bool:
