@@ -252,18 +252,32 @@ def _wrap_loose_text(tree: Any) -> None:
                 inline.append(child)
         runs.append((before, inline))
         for before, inline in runs:
-            lead = (parent.text if before is None else before.tail) or ""
-            if not _prose(lead, inline):
-                continue
-            paragraph = parent.makeelement("p", {})
-            paragraph.text = lead
-            if before is None:
-                parent.text = None
-                parent.insert(0, paragraph)
-            else:
-                before.tail = None
-                parent.insert(parent.index(before) + 1, paragraph)
-            paragraph.extend(inline)  # each node takes its tail along
+            _wrap_run(parent, before, inline)
+
+
+def _wrap_cells(tree: Any) -> None:
+    """The prose of each table cell that holds no block -> a ``<p>`` (cells holding blocks
+    were seen to by :func:`_wrap_loose_text`)."""
+    for cell in tree.iter("td", "th"):
+        if next(cell.iterdescendants(*_BLOCK), None) is None:
+            _wrap_run(cell, None, list(cell))
+
+
+def _wrap_run(parent: Any, before: Any, inline: list[Any]) -> None:
+    """The text after ``before`` (or from the start of ``parent``) and the ``inline`` nodes
+    that follow it -> one ``<p>`` in their place, if they are prose."""
+    lead = (parent.text if before is None else before.tail) or ""
+    if not _prose(lead, inline):
+        return
+    paragraph = parent.makeelement("p", {})
+    paragraph.text = lead
+    if before is None:
+        parent.text = None
+        parent.insert(0, paragraph)
+    else:
+        before.tail = None
+        parent.insert(parent.index(before) + 1, paragraph)
+    paragraph.extend(inline)  # each node takes its tail along
 
 
 def _keep_first_post(tree: Any) -> None:
@@ -397,11 +411,15 @@ def _extract(tree: Any, text: str, url: str | None) -> Extracted:
     large = len(text) > _LARGE
     # trafilatura drops author names written in CJK ("王小明"); the meta tag has them.
     declared_author = _meta_author(tree)
+    # readability reads table cells itself; a footer cell wrapped as a paragraph would only
+    # become its best candidate. Its copy is taken before the cells are wrapped.
+    readability_tree = None if large else deepcopy(tree)
+    _wrap_cells(tree)
     doc = _trafilatura(tree, url, tables=False, metadata=not large)
     meta = _head_metadata(text, url) if large else doc
     body = _paragraphs(getattr(doc, "text", None) or "")
-    if not large:
-        body = _second_opinion(tree, text, url, body)
+    if readability_tree is not None:
+        body = _second_opinion(tree, readability_tree, text, url, body)
     if not body:
         raise ExtractError("no article text found on the page")
     return Extracted(
@@ -414,8 +432,9 @@ def _extract(tree: Any, text: str, url: str | None) -> Extracted:
     )
 
 
-def _second_opinion(tree: Any, text: str, url: str | None, body: str) -> str:
-    """trafilatura's ``body``, rescued, extended or trimmed by what readability finds."""
+def _second_opinion(tree: Any, readability_tree: Any, text: str, url: str | None, body: str) -> str:
+    """trafilatura's ``body``, rescued, extended or trimmed by what readability finds in
+    ``readability_tree`` (its own copy, which it prunes)."""
     if len(body) < _MIN_TEXT:
         # Old pages lay their article out in tables, which the first pass skips. A rescue
         # must find much more, or it is only the navigation around a short article.
@@ -427,7 +446,7 @@ def _second_opinion(tree: Any, text: str, url: str | None, body: str) -> str:
             if len(candidate) > 2 * len(body) + 50:
                 body = candidate
         return body
-    other = _readability_port(tree)
+    other = _readability_port(readability_tree)
     body_shingles, other_shingles = _shingles(body), _shingles(other)
     # All of trafilatura's text and much more besides: trafilatura cut the article short. Only
     # new text counts: pages that repeat their article (print and mobile copies) give
@@ -515,9 +534,9 @@ def _head_metadata(text: str, url: str | None) -> object:
 
 
 def _readability_port(tree: Any) -> str:
-    """trafilatura's port of readability, on a copy of the parsed tree (it prunes what it reads)."""
+    """trafilatura's port of readability, on a tree it may prune."""
     try:
-        summary = ReadabilityPort(deepcopy(tree)).summary()
+        summary = ReadabilityPort(tree).summary()
     except Exception:  # a second opinion: a page it cannot read keeps trafilatura's text
         return ""
     return _paragraphs(html_to_text(summary)) if summary else ""
