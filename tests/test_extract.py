@@ -477,3 +477,58 @@ def test_an_article_laid_out_in_table_cells_is_read(seed: int) -> None:
     # The copyright cell is prose too, and extraction keeps it when readability's view of the
     # page takes in the whole row (the cell of links included): the cleaner drops it.
     assert "版权所有" not in clean_text(text)
+
+
+CHROME_MARK = "【外】"  # in every piece of page furniture, never in the article
+
+
+def chrome(kind: str, rng: random.Random) -> str:
+    mark = CHROME_MARK
+    if kind == "sidebar":
+        items = "".join(
+            f"<li><a href='/s/{n}'>{mark}热门文章第{n}篇：行业动态与市场分析</a></li>"
+            for n in range(rng.randint(8, 25))
+        )
+        return f"<div class='sidebar'><h3>{mark}热门排行</h3><ul>{items}</ul></div>"
+    if kind == "related":
+        items = "".join(
+            f"<div class='item'><h4><a href='/r/{n}'>{mark}相关报道{n}：储能电站建设提速</a></h4>"
+            f"<span>{mark}摘要：多地出台支持政策。</span></div>"
+            for n in range(rng.randint(3, 6))
+        )
+        return f"<div class='related'><h3>{mark}相关阅读</h3>{items}</div>"
+    if kind == "comments":
+        items = "".join(
+            f"<div class='comment'><span class='user'>{mark}网友{n}</span>"
+            f"<span class='time'>2026-11-1{n} 08:3{n}</span><p>{mark}{reply}</p></div>"
+            for n, reply in enumerate(rng.sample(REPLIES, rng.randint(1, 4)))
+        )
+        return f"<div class='comments' id='comments'><h3>{mark}网友评论</h3>{items}</div>"
+    links = " | ".join(f"<a href='/{n}/'>{mark}栏目{n}</a>" for n in range(rng.randint(4, 10)))
+    return f"<div class='nav'>{links}</div>"
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_the_same_article_in_many_page_chromes(seed: int) -> None:
+    rng = random.Random(seed)
+    lines = LONG[: rng.randint(4, len(LONG))]
+    body = paragraphs_html(lines)
+    around = rng.sample(["sidebar", "related", "comments", "nav"], rng.randint(1, 4))
+    before = [
+        chrome(kind, rng) for kind in around if kind in ("nav", "sidebar") and rng.random() < 0.5
+    ]
+    after = [chrome(kind, rng) for kind in around if chrome(kind, rng) not in before]
+    layout = rng.choice(["article", "div", "table"])
+    if layout == "article":
+        main = f"<article><h1>芯片出货量破百万</h1>{body}</article>"
+    elif layout == "div":
+        main = f"<div class='content'><div class='text'>{body}</div></div>"
+    else:
+        main = f"<table><tr><td class='main'>{body}</td></tr></table>"
+    document = page(
+        "".join(before) + main + "".join(after) + "<div class='footer'>关于我们 | 联系方式</div>"
+    )
+    text = clean_text(extract_page(document).text)
+    places = [text.find(line) for line in lines]
+    assert -1 not in places and places == sorted(places), text
+    assert CHROME_MARK not in text, text
