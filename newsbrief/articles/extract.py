@@ -231,14 +231,10 @@ def _parse(text: str) -> Any:
 
 def _wrap_loose_text(tree: Any) -> None:
     """Each run of prose lying loose beside block elements -> a ``<p>`` of its own."""
-    blocky: set[Any] = set()  # block elements and every element holding one
-    for block in tree.iter(*_BLOCK):
-        for ancestor in block.iterancestors():
-            if ancestor in blocky:
-                break
-            blocky.add(ancestor)
-    # Document order; wrapping only moves a parent's inline children, never a blocky element.
-    for parent in [node for node in tree.iter() if node in blocky]:
+    blocky = _blocky(tree)
+    # Any order: wrapping moves only a parent's inline children (which hold no block) into a
+    # new paragraph of that parent, so no other parent's runs change.
+    for parent in blocky:
         if parent.tag in _NOT_WRAPPED:
             continue
         runs: list[tuple[Any, list[Any]]] = []  # (block before the run or None, inline nodes)
@@ -255,11 +251,23 @@ def _wrap_loose_text(tree: Any) -> None:
             _wrap_run(parent, before, inline)
 
 
+def _blocky(tree: Any) -> set[Any]:
+    """Every element holding a block element."""
+    blocky: set[Any] = set()
+    for block in tree.iter(*_BLOCK):
+        for ancestor in block.iterancestors():
+            if ancestor in blocky:
+                break
+            blocky.add(ancestor)
+    return blocky
+
+
 def _wrap_cells(tree: Any) -> None:
     """The prose of each table cell that holds no block -> a ``<p>`` (cells holding blocks
     were seen to by :func:`_wrap_loose_text`)."""
+    blocky = _blocky(tree)
     for cell in tree.iter("td", "th"):
-        if next(cell.iterdescendants(*_BLOCK), None) is None:
+        if cell not in blocky:
             _wrap_run(cell, None, list(cell))
 
 
@@ -295,15 +303,16 @@ def _keep_first_post(tree: Any) -> None:
 
 def _posts(tree: Any) -> list[Any]:
     """The largest group of same-class containers that looks like a page's posts, or []."""
-    groups: dict[tuple[str, str], list[Any]] = {}
+    grouped: dict[tuple[str, str], list[Any]] = {}
     for node in tree.iter(*_POST_TAGS):
         names = " ".join((node.get("class") or "").split())
         if names:
-            groups.setdefault((node.tag, names), []).append(node)
+            grouped.setdefault((node.tag, names), []).append(node)
+    groups = [nodes for nodes in grouped.values() if len(nodes) >= _MIN_POSTS]
     best: list[Any] = []
     best_size = 0
     page_size = -1
-    for members in groups.values():
+    for members in groups:
         # The first post is the article: it must be prose (the cheap test first).
         if len(members) < _MIN_POSTS or _columns(members[0].text_content()) < 2 * _LOOSE_MIN:
             continue
