@@ -12,6 +12,17 @@ pass on the same parsed tree (trafilatura's own port, a few milliseconds) is the
 - trafilatura finds almost nothing: a pass with tables (old pages lay articles out in tables)
   and readability-lxml rescue the page.
 
+Before either reads the page, text lying loose beside block elements (``<div><p>…</p>words,
+<span>more words</span><p>…</p></div>``, common in pages written by word processors and old
+editors) becomes a paragraph of its own, as a browser lays it out (an anonymous block box):
+trafilatura only reads text inside paragraph-like elements and silently drops such runs, often
+the middle of a paragraph. Short runs and runs of links are left alone: they are captions,
+buttons and link lists, not prose.
+
+A page made of dated posts (a forum thread, a blog's archive: three or more containers of one
+class, most of the page's text, a date or time between each and the next) is read as its
+first post: the thread's topic or the newest entry; the rest are replies or other articles.
+
 Both keep whatever the page put inside its article container (ads, view counts, footers), so
 the result still goes through :func:`newsbrief.articles.cleaner.clean_text`.
 
@@ -23,6 +34,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterator
 from copy import deepcopy
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -57,6 +69,34 @@ _GROWTH = 0.6
 (distinct shingles, as a share of trafilatura's): an article that trafilatura cut short. On the
 dev pages the cut articles add 1.1 to 1.8 times their text; pages that only show more around
 the article (links, captions, comments, repeated copies) add at most 0.4."""
+_LOOSE_MIN = 70
+"""Loose text shorter than this (columns, see :func:`_columns`) stays as it is: jusText's bound
+for a "short" block. Captions, button labels and "most read" headings fall below it; on the
+shared pages any bound from 40 to 120 gives the same figures."""
+_LOOSE_LINKS = 0.5
+"""Loose text more than this share of which is link text is navigation, not prose."""
+_BLOCK = frozenset((
+    "address", "article", "aside", "blockquote", "center", "dd", "details", "div", "dl", "dt",
+    "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
+    "header", "hr", "iframe", "li", "main", "menu", "nav", "ol", "p", "pre", "section", "table",
+    "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+))  # fmt: skip
+"""Elements laid out as blocks: what loose text lies beside."""
+_NOT_WRAPPED = frozenset((
+    "html", "head", "p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "table", "tbody", "thead",
+    "tfoot", "tr", "ul", "ol", "dl", "menu", "select",
+))  # fmt: skip
+"""Elements whose children must not become paragraphs (table and list structure, paragraphs)."""
+_NO_TEXT = frozenset({"script", "style", "noscript", "template"})
+_POST_TAGS = ("article", "dd", "div", "li", "section", "table", "td")
+"""Elements a page repeats once per post."""
+_MIN_POSTS = 3
+_POSTS_SHARE = 0.5
+"""Posts hold at least this share of the page's text: a page made of posts, not an article
+with a comment thread or a few collapsible boxes."""
+_DATED = re.compile(r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}|(?<!\d)\d{1,2}:\d{2}(?!\d)")
+"""A date or a clock time: what each post's header or footer shows."""
+_PAGE_TEXT = "//body//text()[not(ancestor::script) and not(ancestor::style)]"
 _TOO_DEEP = "/*" + "/*" * (MAX_DEPTH + 1)
 """Any element with more than MAX_DEPTH ancestors: one walk of the tree in C."""
 _DATE_PARAMS = {"original_date": True, "extensive_search": False}
@@ -73,6 +113,9 @@ _HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
 _BLANK_RUN = re.compile(r"\n{2,}")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
 _HANZI = re.compile(r"[\u4e00-\u9fff]")
+_WIDE = re.compile(
+    r"[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]"
+)
 _SINGLE_BYTE = frozenset({"cp1251", "cp1252", "latin-1", "iso8859-1"})
 
 
@@ -181,7 +224,168 @@ def _parse(text: str) -> Any:
     if tree.xpath(_TOO_DEEP):
         depth = _depth(tree)
         raise ExtractError(f"page nested too deeply: {depth} levels, the limit is {MAX_DEPTH}")
+    _wrap_loose_text(tree)
+    _keep_first_post(tree)
     return tree
+
+
+def _wrap_loose_text(tree: Any) -> None:
+    """Each run of prose lying loose beside block elements -> a ``<p>`` of its own."""
+    blocky = _blocky(tree)
+    # Any order: wrapping moves only a parent's inline children (which hold no block) into a
+    # new paragraph of that parent, so no other parent's runs change.
+    for parent in blocky:
+        if parent.tag in _NOT_WRAPPED:
+            continue
+        runs: list[tuple[Any, list[Any]]] = []  # (block before the run or None, inline nodes)
+        before: Any = None
+        inline: list[Any] = []
+        for child in parent:
+            if isinstance(child.tag, str) and (child.tag in _BLOCK or child in blocky):
+                runs.append((before, inline))
+                before, inline = child, []
+            else:
+                inline.append(child)
+        runs.append((before, inline))
+        for before, inline in runs:
+            _wrap_run(parent, before, inline)
+
+
+def _blocky(tree: Any) -> set[Any]:
+    """Every element holding a block element."""
+    blocky: set[Any] = set()
+    for block in tree.iter(*_BLOCK):
+        for ancestor in block.iterancestors():
+            if ancestor in blocky:
+                break
+            blocky.add(ancestor)
+    return blocky
+
+
+def _wrap_cells(tree: Any) -> None:
+    """The prose of each table cell that holds no block -> a ``<p>`` (cells holding blocks
+    were seen to by :func:`_wrap_loose_text`)."""
+    blocky = _blocky(tree)
+    for cell in tree.iter("td", "th"):
+        if cell not in blocky:
+            _wrap_run(cell, None, list(cell))
+
+
+def _wrap_run(parent: Any, before: Any, inline: list[Any]) -> None:
+    """The text after ``before`` (or from the start of ``parent``) and the ``inline`` nodes
+    that follow it -> one ``<p>`` in their place, if they are prose."""
+    lead = (parent.text if before is None else before.tail) or ""
+    if not _prose(lead, inline):
+        return
+    paragraph = parent.makeelement("p", {})
+    paragraph.text = lead
+    if before is None:
+        parent.text = None
+        parent.insert(0, paragraph)
+    else:
+        before.tail = None
+        parent.insert(parent.index(before) + 1, paragraph)
+    paragraph.extend(inline)  # each node takes its tail along
+
+
+def _keep_first_post(tree: Any) -> None:
+    """On a page made of dated posts, every post after the first leaves the tree."""
+    posts = _posts(tree)
+    for post in posts[1:]:
+        if post.tail:  # the text after a post is not the post's; keep it where it was
+            previous = post.getprevious()
+            if previous is not None:
+                previous.tail = (previous.tail or "") + post.tail
+            else:
+                post.getparent().text = (post.getparent().text or "") + post.tail
+        post.getparent().remove(post)
+
+
+def _posts(tree: Any) -> list[Any]:
+    """The largest group of same-class containers that looks like a page's posts, or []."""
+    grouped: dict[tuple[str, str], list[Any]] = {}
+    for node in tree.iter(*_POST_TAGS):
+        names = " ".join((node.get("class") or "").split())
+        if names:
+            grouped.setdefault((node.tag, names), []).append(node)
+    groups = [nodes for nodes in grouped.values() if len(nodes) >= _MIN_POSTS]
+    best: list[Any] = []
+    best_size = 0
+    page_size = -1
+    for members in groups:
+        # The first post is the article: it must be prose (the cheap test first).
+        if len(members) < _MIN_POSTS or _columns(members[0].text_content()) < 2 * _LOOSE_MIN:
+            continue
+        inside = set(members)
+        if any(ancestor in inside for node in members for ancestor in node.iterancestors()):
+            continue  # nested boxes, not a sequence of posts
+        size = sum(_columns(node.text_content()) for node in members)
+        if size <= best_size:
+            continue
+        if page_size < 0:
+            page_size = _columns("".join(tree.xpath(_PAGE_TEXT)))
+        if size < _POSTS_SHARE * page_size:
+            continue
+        if all(_DATED.search(gap) for gap in _gaps(tree, members)):
+            best, best_size = members, size
+    return best
+
+
+def _gaps(tree: Any, members: list[Any]) -> list[str]:
+    """The page's text between each member and the next."""
+    index = set(members)
+    gaps: list[list[str]] = [[] for _ in members]
+    depth = done = 0  # members open around, and closed before, the current place
+    # Every gap lies inside the innermost element holding both the first and the last member.
+    around = set(members[0].iterancestors())
+    common = next(node for node in members[-1].iterancestors() if node in around)
+    for start, node in _walk(common):
+        if node in index:
+            depth += 1 if start else -1
+            done += 0 if start else 1
+            if start:
+                continue
+        between = not depth and 0 < done < len(members)
+        if start and between and isinstance(node.tag, str) and node.tag not in _NO_TEXT:
+            gaps[done].append(node.text or "")
+        elif not start and between:
+            gaps[done].append(node.tail or "")
+    return ["".join(parts) for parts in gaps[1:]]
+
+
+def _walk(root: Any) -> Iterator[tuple[bool, Any]]:
+    """(True, node) where each node opens and (False, node) where it closes, in page order."""
+    yield True, root
+    stack = [(root, iter(root))]
+    while stack:
+        node, children = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            yield False, node
+        else:
+            yield True, child
+            stack.append((child, iter(child)))
+
+
+def _prose(lead: str, nodes: list[Any]) -> bool:
+    """Loose text long enough to be prose and not mostly links."""
+    parts = [lead]
+    links = 0
+    for node in nodes:
+        if isinstance(node.tag, str) and node.tag not in _NO_TEXT:
+            parts.append(node.text_content())
+            links += sum(_columns(link.text_content()) for link in node.iter("a"))
+        parts.append(node.tail or "")
+    chars = _columns("".join(parts))
+    return chars >= _LOOSE_MIN and links <= _LOOSE_LINKS * chars
+
+
+def _columns(text: str) -> int:
+    """Length in columns, whitespace aside: a CJK character is set two columns wide and carries
+    about as much as a short word, so Chinese prose is not held to twice the English bar."""
+    flat = "".join(text.split())
+    return len(flat) + len(_WIDE.findall(flat))
 
 
 def _depth(tree: Any) -> int:
@@ -216,11 +420,15 @@ def _extract(tree: Any, text: str, url: str | None) -> Extracted:
     large = len(text) > _LARGE
     # trafilatura drops author names written in CJK ("王小明"); the meta tag has them.
     declared_author = _meta_author(tree)
+    # readability reads table cells itself; a footer cell wrapped as a paragraph would only
+    # become its best candidate. Its copy is taken before the cells are wrapped.
+    readability_tree = None if large else deepcopy(tree)
+    _wrap_cells(tree)
     doc = _trafilatura(tree, url, tables=False, metadata=not large)
     meta = _head_metadata(text, url) if large else doc
     body = _paragraphs(getattr(doc, "text", None) or "")
-    if not large:
-        body = _second_opinion(tree, text, url, body)
+    if readability_tree is not None:
+        body = _second_opinion(tree, readability_tree, text, url, body)
     if not body:
         raise ExtractError("no article text found on the page")
     return Extracted(
@@ -233,8 +441,9 @@ def _extract(tree: Any, text: str, url: str | None) -> Extracted:
     )
 
 
-def _second_opinion(tree: Any, text: str, url: str | None, body: str) -> str:
-    """trafilatura's ``body``, rescued, extended or trimmed by what readability finds."""
+def _second_opinion(tree: Any, readability_tree: Any, text: str, url: str | None, body: str) -> str:
+    """trafilatura's ``body``, rescued, extended or trimmed by what readability finds in
+    ``readability_tree`` (its own copy, which it prunes)."""
     if len(body) < _MIN_TEXT:
         # Old pages lay their article out in tables, which the first pass skips. A rescue
         # must find much more, or it is only the navigation around a short article.
@@ -246,7 +455,7 @@ def _second_opinion(tree: Any, text: str, url: str | None, body: str) -> str:
             if len(candidate) > 2 * len(body) + 50:
                 body = candidate
         return body
-    other = _readability_port(tree)
+    other = _readability_port(readability_tree)
     body_shingles, other_shingles = _shingles(body), _shingles(other)
     # All of trafilatura's text and much more besides: trafilatura cut the article short. Only
     # new text counts: pages that repeat their article (print and mobile copies) give
@@ -334,9 +543,9 @@ def _head_metadata(text: str, url: str | None) -> object:
 
 
 def _readability_port(tree: Any) -> str:
-    """trafilatura's port of readability, on a copy of the parsed tree (it prunes what it reads)."""
+    """trafilatura's port of readability, on a tree it may prune."""
     try:
-        summary = ReadabilityPort(deepcopy(tree)).summary()
+        summary = ReadabilityPort(tree).summary()
     except Exception:  # a second opinion: a page it cannot read keeps trafilatura's text
         return ""
     return _paragraphs(html_to_text(summary)) if summary else ""
