@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -12,11 +14,44 @@ from pathlib import Path
 from jobs.demo import run_demo
 from jobs.poll import PollSummary
 from jobs.runtime import ROLES, Runtime
-from newsbrief.cli.commands import build_parser, load_or_exit, run, setup_logging
+from newsbrief.cli.commands import (
+    build_parser,
+    load_or_exit,
+    old_database,
+    run,
+    setup_logging,
+    sources_line,
+)
 from newsbrief.config.channels import MissingCredentials
-from newsbrief.config.settings import Config, config_path
+from newsbrief.config.settings import (
+    DEFAULT_CONFIG_PATH,
+    Config,
+    config_source,
+    defaults_requested,
+)
+from newsbrief.store.urls import sqlite_file
 
 SAMPLES = Path(__file__).resolve().parent.parent / "config" / "samples"
+BUNDLED_CONFIG = SAMPLES.parent / "newsbrief.yaml"
+"""The shipped config (and its taxonomy): what the demo runs on when there is no other."""
+
+log = logging.getLogger("newsbrief")
+
+
+def start_logged(args: argparse.Namespace) -> Config:
+    """The config, with logging set up and the startup line naming the config file and the
+    database in use."""
+    config = load_or_exit(args)
+    setup_logging(config, args.verbose)
+    log.info("newsbrief starting: %s", sources_line(config, args.config))
+    if (before := old_database(config, args.config)) is not None:
+        log.warning(
+            "the database %s does not exist yet, but %s does: relative SQLite paths are now "
+            "taken from the config file's folder; move the file or make database_url absolute",
+            sqlite_file(config.database_url),
+            before,
+        )
+    return config
 
 
 def make_runtime(config: Config, config_file: Path | None = None) -> Runtime:
@@ -29,10 +64,9 @@ def make_runtime(config: Config, config_file: Path | None = None) -> Runtime:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    config = load_or_exit(args)
-    setup_logging(config, args.verbose)
+    config = start_logged(args)
     roles = tuple(args.role) if args.role and "all" not in args.role else ROLES
-    runtime = make_runtime(config, config_file=config_path(args.config))
+    runtime = make_runtime(config, config_file=config_source(args.config))
     runtime.start()
 
     async def main() -> None:
@@ -53,8 +87,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     if not args.once:
         args.role = ["poll"]
         return cmd_run(args)
-    config = load_or_exit(args)
-    setup_logging(config, args.verbose)
+    config = start_logged(args)
     runtime = make_runtime(config)
     runtime.start()
 
@@ -72,8 +105,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     if not args.once:
         args.role = ["process", "compose", "deliver"]
         return cmd_run(args)
-    config = load_or_exit(args)
-    setup_logging(config, args.verbose)
+    config = start_logged(args)
     runtime = make_runtime(config)
     runtime.start()
 
@@ -88,7 +120,16 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return 0
 
 
+def demo_config_file(args: argparse.Namespace) -> str | None:
+    """The config the demo reads: the one asked for, else ./config/newsbrief.yaml, else the
+    bundled one, so ``newsbrief demo`` works from any folder."""
+    if args.config or os.environ.get("NEWSBRIEF_CONFIG") or defaults_requested():
+        return str(args.config) if args.config else None
+    return None if DEFAULT_CONFIG_PATH.is_file() else str(BUNDLED_CONFIG)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    args.config = demo_config_file(args)
     config = load_or_exit(args)
     setup_logging(config, args.verbose)
     sent = asyncio.run(run_demo(config, Path(args.samples)))
