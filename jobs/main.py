@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -16,6 +15,7 @@ from jobs.poll import PollSummary
 from jobs.runtime import ROLES, Runtime
 from newsbrief.cli.commands import (
     build_parser,
+    config_or_bundled,
     load_or_exit,
     old_database,
     run,
@@ -24,16 +24,12 @@ from newsbrief.cli.commands import (
 )
 from newsbrief.config.channels import MissingCredentials
 from newsbrief.config.settings import (
-    DEFAULT_CONFIG_PATH,
     Config,
     config_source,
-    defaults_requested,
 )
 from newsbrief.store.urls import sqlite_file
 
 SAMPLES = Path(__file__).resolve().parent.parent / "config" / "samples"
-BUNDLED_CONFIG = SAMPLES.parent / "newsbrief.yaml"
-"""The shipped config (and its taxonomy): what the demo runs on when there is no other."""
 
 log = logging.getLogger("newsbrief")
 
@@ -120,16 +116,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return 0
 
 
-def demo_config_file(args: argparse.Namespace) -> str | None:
-    """The config the demo reads: the one asked for, else ./config/newsbrief.yaml, else the
-    bundled one, so ``newsbrief demo`` works from any folder."""
-    if args.config or os.environ.get("NEWSBRIEF_CONFIG") or defaults_requested():
-        return str(args.config) if args.config else None
-    return None if DEFAULT_CONFIG_PATH.is_file() else str(BUNDLED_CONFIG)
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
-    args.config = demo_config_file(args)
+    args.config = config_or_bundled(args)
     config = load_or_exit(args)
     setup_logging(config, args.verbose)
     sent = asyncio.run(run_demo(config, Path(args.samples)))

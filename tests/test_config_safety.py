@@ -5,6 +5,7 @@ taxonomy file outside config/, and a database file others can read (issue #14)."
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import stat
@@ -287,6 +288,15 @@ def test_the_demo_runs_from_a_folder_without_config(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert "─── message 1 to demo-reader ───" in done.stdout
     assert not (tmp_path / "data").exists()
+
+
+def test_analyze_from_a_folder_without_config_uses_the_bundled_taxonomy(tmp_path: Path) -> None:
+    line = '{"id": 1, "title": "比特币价格突破十万美元", "text": "比特币价格今日突破十万美元。"}\n'
+    done = newsbrief("analyze", cwd=tmp_path, stdin=line)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "crypto" in json.loads(done.stdout)["topics"]
+    named = newsbrief("--config", "missing.yaml", "analyze", cwd=tmp_path, stdin=line)
+    assert named.returncode == 2 and "missing.yaml: not found" in named.stderr
 
 
 # -- row 8: callback settings that only work together are checked together ------------------

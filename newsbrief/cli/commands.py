@@ -20,10 +20,12 @@ from typing import Any
 
 from newsbrief.cli.feeds import add_feed_commands
 from newsbrief.config.settings import (
+    DEFAULT_CONFIG_PATH,
     NO_CONFIG_ENV,
     Config,
     ConfigError,
     config_source,
+    defaults_requested,
     load_config,
 )
 from newsbrief.store import feeds, outbox, stats, subscribers
@@ -32,6 +34,8 @@ from newsbrief.store.urls import redacted, sqlite_file
 
 Handler = Callable[[argparse.Namespace], int]
 EXIT_CONFIG = 2
+BUNDLED_CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbrief.yaml"
+"""The shipped config and its taxonomy: what ``demo`` and ``analyze`` use when given none."""
 
 
 class SecretFilter(logging.Filter):
@@ -98,6 +102,15 @@ def old_database(config: Config, path: str | None) -> Path | None:
     relative = os.path.relpath(used, source.absolute().parent)
     before = (Path.cwd() / relative).resolve()
     return before if before != used and before.is_file() else None
+
+
+def config_or_bundled(args: argparse.Namespace) -> str | None:
+    """The config for commands that need no site of their own (``demo``, ``analyze``): the
+    one asked for, else ./config/newsbrief.yaml, else the bundled one, so they work from any
+    folder (a missing file named on purpose is still an error)."""
+    if args.config or os.environ.get("NEWSBRIEF_CONFIG") or defaults_requested():
+        return str(args.config) if args.config else None
+    return None if DEFAULT_CONFIG_PATH.is_file() else str(BUNDLED_CONFIG)
 
 
 def load_or_exit(args: argparse.Namespace) -> Config:
@@ -277,6 +290,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     )
     from newsbrief.articles.topics import TopicMatcher
 
+    args.config = config_or_bundled(args)
     config = load_or_exit(args)
     analyzer = Analyzer(TopicMatcher(config.topics))
     for line in analyze_lines(sys.stdin, analyzer, explain=args.explain):
