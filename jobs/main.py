@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
 import sys
 from collections.abc import Sequence
@@ -12,11 +13,41 @@ from pathlib import Path
 from jobs.demo import run_demo
 from jobs.poll import PollSummary
 from jobs.runtime import ROLES, Runtime
-from newsbrief.cli.commands import build_parser, load_or_exit, run, setup_logging
+from newsbrief.cli.commands import (
+    build_parser,
+    config_or_bundled,
+    load_or_exit,
+    old_database,
+    run,
+    setup_logging,
+    sources_line,
+)
 from newsbrief.config.channels import MissingCredentials
-from newsbrief.config.settings import Config, config_path
+from newsbrief.config.settings import (
+    Config,
+    config_source,
+)
+from newsbrief.store.urls import sqlite_file
 
 SAMPLES = Path(__file__).resolve().parent.parent / "config" / "samples"
+
+log = logging.getLogger("newsbrief")
+
+
+def start_logged(args: argparse.Namespace) -> Config:
+    """The config, with logging set up and the startup line naming the config file and the
+    database in use."""
+    config = load_or_exit(args)
+    setup_logging(config, args.verbose)
+    log.info("newsbrief starting: %s", sources_line(config, args.config))
+    if (before := old_database(config, args.config)) is not None:
+        log.warning(
+            "the database %s does not exist yet, but %s does: relative SQLite paths are now "
+            "taken from the config file's folder; move the file or make database_url absolute",
+            sqlite_file(config.database_url),
+            before,
+        )
+    return config
 
 
 def make_runtime(config: Config, config_file: Path | None = None) -> Runtime:
@@ -29,10 +60,9 @@ def make_runtime(config: Config, config_file: Path | None = None) -> Runtime:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    config = load_or_exit(args)
-    setup_logging(config, args.verbose)
+    config = start_logged(args)
     roles = tuple(args.role) if args.role and "all" not in args.role else ROLES
-    runtime = make_runtime(config, config_file=config_path(args.config))
+    runtime = make_runtime(config, config_file=config_source(args.config))
     runtime.start()
 
     async def main() -> None:
@@ -53,8 +83,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     if not args.once:
         args.role = ["poll"]
         return cmd_run(args)
-    config = load_or_exit(args)
-    setup_logging(config, args.verbose)
+    config = start_logged(args)
     runtime = make_runtime(config)
     runtime.start()
 
@@ -72,8 +101,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     if not args.once:
         args.role = ["process", "compose", "deliver"]
         return cmd_run(args)
-    config = load_or_exit(args)
-    setup_logging(config, args.verbose)
+    config = start_logged(args)
     runtime = make_runtime(config)
     runtime.start()
 
@@ -89,6 +117,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    args.config = config_or_bundled(args)
     config = load_or_exit(args)
     setup_logging(config, args.verbose)
     sent = asyncio.run(run_demo(config, Path(args.samples)))

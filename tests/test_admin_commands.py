@@ -460,3 +460,34 @@ async def test_admin_commands_answer_in_three_languages_in_every_chat_type(
     api.add_chat(channel, "channel")
     refused = await ask(channel, "/stats", "en", channel=True)
     assert refused in {t("admins_only", lang) for lang in codes}
+
+
+async def test_edits_of_a_read_only_config_say_so_in_the_admins_language(
+    admin_harness: Harness,
+) -> None:
+    h = admin_harness
+    h.feeds.set("/site.html", SITE, "text/html")
+    assert h.runtime.config_file is not None
+    h.runtime.config_file.chmod(0o444)
+    before = snapshot(h)
+    name = str(h.runtime.config_file)
+    replies = [
+        await h.say(f"/addfeed {h.feeds.url('/site.html')}", expect=1, chat=ADMIN),
+        await h.say("/rmfeed wire", expect=2, chat=ADMIN),
+        await h.say("/topic add space 航天 Space", expect=3, chat=ADMIN),
+        await h.say("/topic alias ai 大模型", expect=4, chat=ADMIN, language_code="zh-hans"),
+        await h.say("/rmfeed wire", expect=5, chat=ADMIN, language_code="zh-hant"),
+    ]
+    assert (
+        replies[:3]
+        == [
+            f"Nothing changed: {name} is read-only (the file, its folder or its disk). Ask whoever "
+            "runs the server to make it writable, or edit it by hand."
+        ]
+        * 3
+    )
+    assert replies[3].startswith(f"没有修改：{name} 是只读的")
+    assert replies[4].startswith(f"沒有修改：{name} 是唯讀的")
+    assert "went wrong" not in "".join(replies)
+    assert snapshot(h) == before
+    assert h.feeds.statuses("/site.html") == []  # refused before looking for the feed

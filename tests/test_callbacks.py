@@ -75,6 +75,7 @@ def make_config(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPat
     path.write_text(
         f"database_url: {database_url}\n"
         f"topics_file: {ROOT / 'config' / 'topics.yaml'}\n"
+        "allow_paths_outside_config: true\n"  # the shipped taxonomy, from a temporary config
         f"wecom: {{corp_id: {WECOM['receive_id']}}}\n"
         f"wechat: {{app_id: {OA['app_id']}}}\n"
         "server: {host: 127.0.0.1, port: 0}\n",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -219,3 +220,23 @@ def test_the_entry_point_runs_them(config: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert len(parse_opml(done.stdout)) == 3
+
+
+def test_add_to_a_read_only_config_says_so_without_a_traceback(
+    config: Path, site: FeedServer
+) -> None:
+    before = config.read_bytes()
+    fetched = len(site.statuses("/"))
+    config.chmod(0o444)
+    done = subprocess.run(
+        [sys.executable, "-m", "jobs.main", "--config", str(config), "feeds", "add", site.url("/")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr == f"error: {config} is read-only; nothing was written\n"
+    assert config.read_bytes() == before
+    assert len(site.statuses("/")) == fetched  # refused before going to the network

@@ -369,3 +369,121 @@ def test_an_alias_key_is_added_after_the_names(tmp_path: Path) -> None:
         "    names: {zh-Hans: 象棋, zh-Hant: 象棋, en: Chess}\n"
         "    aliases: [象棋, Chess]\n    keywords: [棋]\n# the end\n"
     )
+
+
+# -- flow-style files and files that cannot be written (issue #14) ----------------------------
+
+FLOW_DOCS = {
+    "json one line": (
+        '{"database_url": "sqlite:///x.db", "admins": [7], "topics": [{"id": "ai", "name": '
+        '{"zh": "人工智能", "en": "AI"}, "keywords": ["大模型"]}], "feeds": [{"id": "a", '
+        '"url": "https://a.example.com/feed", "topics": ["ai"]}]}\n'
+    ),
+    "json indented, feeds first": (
+        '{\n  "feeds": [\n    {"id": "a", "url": "https://a.example.com/feed", "topics": ["ai"]}\n'
+        '  ],\n  "topics": [{"id": "ai", "name": {"zh": "人工智能", "en": "AI"}}],\n'
+        '  "database_url": "sqlite:///x.db",\n  "admins": [7]\n}\n'
+    ),
+    "yaml flow": (
+        "{database_url: 'sqlite:///x.db', admins: [7], topics: [{id: ai, name: {zh: 人工智能, "
+        "en: AI}}], feeds: [{id: a, url: 'https://a.example.com/feed', topics: [ai]}]}\n"
+    ),
+}
+
+
+def data_of(path: Path) -> dict[str, object]:
+    from newsbrief.config.settings import plain_data, read_yaml
+
+    return plain_data(read_yaml(path))  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("text", FLOW_DOCS.values(), ids=FLOW_DOCS.keys())
+def test_a_flow_style_config_is_edited_correctly(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "newsbrief.yaml"
+    path.write_text(text, encoding="utf-8")
+    before = data_of(path)
+
+    assert add_feeds(path, [{"url": "https://b.example.com/rss", "topics": ["ai"]}]) == [
+        "b-example"
+    ]
+    after = data_of(path)
+    assert after["feeds"] == [  # type: ignore[comparison-overlap]
+        *before["feeds"],  # type: ignore[misc]
+        {"id": "b-example", "url": "https://b.example.com/rss", "topics": ["ai"]},
+    ]
+    assert {k: v for k, v in after.items() if k != "feeds"} == {
+        k: v for k, v in before.items() if k != "feeds"
+    }
+    assert path.read_text("utf-8").lstrip().startswith("{")  # still flow style
+
+    assert remove_feed(path, "a")
+    assert [f["id"] for f in data_of(path)["feeds"]] == ["b-example"]  # type: ignore[attr-defined,index]
+    add_topic(path, "space", "航天", "Space", ["火箭"])
+    assert add_topic_aliases(path, "ai", ["AGI"]) == (path, ["人工智能", "AI", "AGI"])
+    config = load_config(path)
+    assert config.topic("space") is not None and "AGI" in config.topic("ai").aliases  # type: ignore[union-attr]
+    assert config.admins == (7,) and config.database_url.endswith("/x.db")
+    assert remove_topic(path, "space") == path
+    assert load_config(path).topic("space") is None
+
+
+def test_a_flow_style_config_with_comments_is_refused_honestly(tmp_path: Path) -> None:
+    from newsbrief.config.edit import ConfigEditError
+
+    text = FLOW_DOCS["yaml flow"].replace("admins: [7],", "admins: [7], # the owner\n")
+    path = tmp_path / "newsbrief.yaml"
+    path.write_text(text, encoding="utf-8")
+    load_config(path)  # a valid file
+    with pytest.raises(ConfigEditError) as caught:
+        add_feeds(path, [{"url": "https://b.example.com/rss"}])
+    assert caught.value.kind == "layout"
+    assert "flow style" in str(caught.value) and "comments" in str(caught.value)
+    assert path.read_text("utf-8") == text
+
+
+def test_an_edit_never_drops_other_sections(tmp_path: Path) -> None:
+    """Whatever the layout, an edit that would change another section is refused."""
+    text = (
+        "database_url: sqlite:///x.db\n"
+        "topics: [{id: ai, name: {zh: 人工智能, en: AI}}]\n"
+        "feeds: [{id: a, url: 'https://a.example.com/feed'}]\n"
+    )
+    path = tmp_path / "newsbrief.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert remove_feed(path, "a")
+    data = data_of(path)
+    assert data["feeds"] == [] and data["database_url"] == "sqlite:///x.db"
+    assert data["topics"] == [{"id": "ai", "name": {"zh": "人工智能", "en": "AI"}}]
+
+
+def test_a_read_only_config_is_refused_with_that_reason(config: Path) -> None:
+    from newsbrief.config.edit import ConfigEditError
+
+    before = config.read_bytes()
+    config.chmod(0o444)
+    edits = [
+        lambda: add_feeds(config, [{"url": "https://new.example.com/feed"}]),
+        lambda: remove_feed(config, "ithome"),
+    ]
+    for edit in edits:
+        with pytest.raises(ConfigEditError) as caught:
+            edit()
+        assert caught.value.kind == "read_only"
+        assert str(caught.value) == f"{config} is read-only"
+    assert config.read_bytes() == before
+    assert stat.S_IMODE(config.stat().st_mode) == 0o444
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into any folder")
+def test_a_config_in_a_read_only_folder_is_refused_with_that_reason(config: Path) -> None:
+    from newsbrief.config.edit import ConfigEditError
+
+    before = config.read_bytes()
+    config.parent.chmod(0o555)
+    try:
+        with pytest.raises(ConfigEditError) as caught:
+            add_feeds(config, [{"url": "https://new.example.com/feed"}])
+    finally:
+        config.parent.chmod(0o755)
+    assert caught.value.kind == "read_only" and "read-only" in str(caught.value)
+    assert config.read_bytes() == before

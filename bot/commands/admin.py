@@ -22,9 +22,11 @@ from bot.telegram.limits import MAX_TEXT_UTF16
 from bot.telegram.render import esc, visible_len
 from newsbrief.config.base import ID_PATTERN, check_http_url
 from newsbrief.config.edit import (
+    ConfigEditError,
     add_feeds,
     add_topic,
     add_topic_aliases,
+    ensure_writable,
     plan_additions,
     remove_feed,
     remove_topic,
@@ -88,6 +90,10 @@ async def addfeed(core: CommandCore, command: Command, args: list[str], lang: st
     if unknown:
         return Reply(t("unknown_topics", lang, names=esc(t("list_sep", lang).join(unknown))))
     try:
+        ensure_writable(core.config_file)  # before looking for the feed, not after
+    except ConfigEditError as exc:
+        return Reply(edit_refused(exc, lang))
+    try:
         check_http_url(url)
         feed = await discover_feed(core.fetcher, url)
     except (ValueError, DiscoveryError) as exc:
@@ -99,6 +105,8 @@ async def addfeed(core: CommandCore, command: Command, args: list[str], lang: st
         return Reply(t("addfeed_duplicate", lang, reason=esc(plan.duplicate)))
     try:
         added = await asyncio.to_thread(add_feeds, core.config_file, [entry])
+    except ConfigEditError as exc:
+        return Reply(edit_refused(exc, lang))
     except ConfigError as exc:
         reason = "; ".join(str(p) for p in exc.problems)
         return Reply(t("addfeed_failed", lang, reason=esc(reason)))
@@ -124,6 +132,8 @@ async def rmfeed(core: CommandCore, command: Command, args: list[str], lang: str
     feed_id = args[0]
     try:
         removed = await asyncio.to_thread(remove_feed, core.config_file, feed_id)
+    except ConfigEditError as exc:
+        return Reply(edit_refused(exc, lang))
     except ConfigError as exc:
         return Reply(t("config_edit_failed", lang, reason=_problems(exc.problems, lang)))
     if not removed:
@@ -196,6 +206,8 @@ async def topic(core: CommandCore, command: Command, args: list[str], lang: str)
         await _changed(core)
         aliases = esc(t("list_sep", lang).join(added))
         return Reply(t("topic_aliases_added", lang, file=_file(home), aliases=aliases, **values))
+    except ConfigEditError as exc:
+        return Reply(edit_refused(exc, lang))
     except ConfigError as exc:
         return Reply(t("config_edit_failed", lang, reason=_problems(exc.problems, lang)))
     except ValueError as exc:
@@ -298,6 +310,16 @@ async def reload(core: CommandCore, command: Command, args: list[str], lang: str
 async def _changed(core: CommandCore) -> None:
     if core.on_config_change is not None:
         await core.on_config_change()
+
+
+def edit_refused(exc: ConfigEditError, lang: str) -> str:
+    """Why an edit of config/ was not made, in the admin's language."""
+    file = esc(str(exc.file))
+    if exc.kind == "read_only":
+        return t("config_read_only", lang, file=file)
+    if exc.kind == "unwritable":
+        return t("config_unwritable", lang, file=file, reason=esc(exc.detail))
+    return t("config_layout", lang, file=file, reason=esc(exc.detail))
 
 
 def _file(path: Path) -> str:

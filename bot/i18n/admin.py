@@ -57,6 +57,21 @@ ADMIN_CATALOGUE: dict[str, dict[str, str]] = {
         "zh-Hant": "沒有修改，設定保持原樣：\n{reason}",
         "en": "Nothing changed, the config stays as it was:\n{reason}",
     },
+    "config_read_only": {
+        "zh-Hans": "没有修改：<code>{file}</code> 是只读的（文件、所在文件夹或磁盘不可写）。请让服务器管理员开放写权限，或手动编辑。",
+        "zh-Hant": "沒有修改：<code>{file}</code> 是唯讀的（檔案、所在資料夾或磁碟不可寫入）。請讓伺服器管理員開放寫入權限，或手動編輯。",
+        "en": "Nothing changed: <code>{file}</code> is read-only (the file, its folder or its disk). Ask whoever runs the server to make it writable, or edit it by hand.",
+    },
+    "config_unwritable": {
+        "zh-Hans": "没有修改：无法写入 <code>{file}</code>（{reason}）。",
+        "zh-Hant": "沒有修改：無法寫入 <code>{file}</code>（{reason}）。",
+        "en": "Nothing changed: <code>{file}</code> cannot be written ({reason}).",
+    },
+    "config_layout": {
+        "zh-Hans": "没有修改：<code>{file}</code> 的写法无法自动安全修改，请手动编辑。\n{reason}",
+        "zh-Hant": "沒有修改：<code>{file}</code> 的寫法無法自動安全修改，請手動編輯。\n{reason}",
+        "en": "Nothing changed: <code>{file}</code> is laid out in a way an automatic edit cannot handle safely; edit it by hand.\n{reason}",
+    },
     "rmfeed_usage": {
         "zh-Hans": "用法：<code>/rmfeed 源编号</code>（编号见 /feeds）。订阅源从配置中删除，已抓取的文章保留。",
         "zh-Hant": "用法：<code>/rmfeed 來源編號</code>（編號見 /feeds）。訂閱源從設定中刪除，已抓取的文章保留。",

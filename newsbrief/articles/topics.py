@@ -40,6 +40,7 @@ never overlapping one another.
 
 from __future__ import annotations
 
+import logging
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
@@ -61,6 +62,8 @@ SHORT_TEXT_CHARS = 200
 LEAD_CHARS = 150
 # All-caps Latin terms up to this length are acronyms and match case-sensitively.
 ACRONYM_MAX_LEN = 5
+
+log = logging.getLogger(__name__)
 
 _ASCII_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -272,11 +275,33 @@ def _compile(topic: Topic) -> _Compiled:
         strong=frozenset(strong),
         weak=frozenset(weak),
         group=topic.group,
-        regexes=tuple(compile_regex(p) for p in topic.regex),
+        regexes=_regexes(topic),
         names=frozenset(names_ - excluded),
         places=frozenset(t for t in names_ if t.capitalize() in _dictionary()),
         common=frozenset(common - excluded),
     )
+
+
+def _regexes(topic: Topic) -> tuple[Any, ...]:
+    """The topic's rules compiled. The config loader refuses a bad one; one that gets here all
+    the same (a Topic built by hand, an older loader) is skipped, never the whole matcher."""
+    compiled = []
+    for pattern in topic.regex:
+        try:
+            compiled.append(compile_regex(pattern))
+        except RegexError as exc:
+            log.warning("topic %s: regex %r skipped: %s", topic.id, pattern, exc)
+    return tuple(compiled)
+
+
+def _regex_hits(rule: _Compiled, text: str) -> list[tuple[int, int, float]]:
+    found: list[tuple[int, int, float]] = []
+    for regex in rule.regexes:
+        try:
+            found.extend((m.start(), m.end(), 1.0) for m in regex.finditer(text))
+        except Exception as exc:  # one rule failing on one text must not stop the article
+            log.warning("topic %s: regex %r failed, skipped: %s", rule.id, regex.pattern, exc)
+    return found
 
 
 def _single_word(term: str) -> bool:
@@ -364,7 +389,7 @@ def _weigh(
         for start, end, term in hits
         if term not in rule.excluded and _bounded(text, start, end, words)
     ]
-    found.extend((m.start(), m.end(), 1.0) for regex in rule.regexes for m in regex.finditer(text))
+    found.extend(_regex_hits(rule, text))
     for start, end, weight in found:
         if not weight:
             continue

@@ -15,15 +15,27 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from newsbrief.cli.feeds import add_feed_commands
-from newsbrief.config.settings import Config, ConfigError, config_path, load_config
+from newsbrief.config.settings import (
+    DEFAULT_CONFIG_PATH,
+    NO_CONFIG_ENV,
+    Config,
+    ConfigError,
+    config_source,
+    defaults_requested,
+    load_config,
+)
 from newsbrief.store import feeds, outbox, stats, subscribers
 from newsbrief.store.db import Database
+from newsbrief.store.urls import redacted, sqlite_file
 
 Handler = Callable[[argparse.Namespace], int]
 EXIT_CONFIG = 2
+BUNDLED_CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbrief.yaml"
+"""The shipped config and its taxonomy: what ``demo`` and ``analyze`` use when given none."""
 
 
 class SecretFilter(logging.Filter):
@@ -71,6 +83,36 @@ def setup_logging(config: Config | None, verbose: bool = False) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def sources_line(config: Config, path: str | None) -> str:
+    """Which config file and which database this process uses: the first thing to check when
+    two processes (a service and a cron job) seem to see different data. No password."""
+    source = config_source(path)
+    where = str(source.absolute()) if source is not None else "none (defaults and environment)"
+    return f"config {where}; database {redacted(config.database_url)}"
+
+
+def old_database(config: Config, path: str | None) -> Path | None:
+    """A SQLite file where the database used to be found (the same relative path taken from
+    the working directory, as before it was taken from the config's folder) when the one in
+    use does not exist yet: an upgrade would otherwise start on an empty database silently."""
+    source = config_source(path)
+    used = sqlite_file(config.database_url)
+    if source is None or used is None or used.exists():
+        return None
+    relative = os.path.relpath(used, source.absolute().parent)
+    before = (Path.cwd() / relative).resolve()
+    return before if before != used and before.is_file() else None
+
+
+def config_or_bundled(args: argparse.Namespace) -> str | None:
+    """The config for commands that need no site of their own (``demo``, ``analyze``): the
+    one asked for, else ./config/newsbrief.yaml, else the bundled one, so they work from any
+    folder (a missing file named on purpose is still an error)."""
+    if args.config or os.environ.get("NEWSBRIEF_CONFIG") or defaults_requested():
+        return str(args.config) if args.config else None
+    return None if DEFAULT_CONFIG_PATH.is_file() else str(BUNDLED_CONFIG)
+
+
 def load_or_exit(args: argparse.Namespace) -> Config:
     try:
         return load_config(args.config)
@@ -103,16 +145,20 @@ def cmd_config_check(args: argparse.Namespace) -> int:
             for problem in exc.problems:
                 print(problem)
         return EXIT_CONFIG
+    source = config_source(args.config)
     summary = {
         "ok": True,
-        "file": str(config_path(args.config)),
+        "file": str(source) if source is not None else None,
+        "database": redacted(config.database_url),
         "feeds": len(config.feeds),
         "topics": len(config.topics),
     }
     if args.json:
         print_json(summary)
     else:
-        print(f"{summary['file']}: ok ({summary['feeds']} feeds, {summary['topics']} topics)")
+        name = summary["file"] or "(no config file: defaults and environment)"
+        print(f"{name}: ok ({summary['feeds']} feeds, {summary['topics']} topics)")
+        print(f"database: {summary['database']}")
     return 0
 
 
@@ -244,6 +290,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     )
     from newsbrief.articles.topics import TopicMatcher
 
+    args.config = config_or_bundled(args)
     config = load_or_exit(args)
     analyzer = Analyzer(TopicMatcher(config.topics))
     for line in analyze_lines(sys.stdin, analyzer, explain=args.explain):
@@ -254,8 +301,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[Any]]:
     parser = argparse.ArgumentParser(prog="newsbrief", description="Self-hosted news digest bot.")
-    parser.add_argument(
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
         "--config", help="config file (default: $NEWSBRIEF_CONFIG or config/newsbrief.yaml)"
+    )
+    source.add_argument(
+        "--no-config",
+        action="store_true",
+        help=f"read no config file: defaults and the environment only (also {NO_CONFIG_ENV}=1)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -313,6 +366,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[
 
 def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
+    if args.no_config:
+        # One switch for every loader this process reaches (the CLI's, the runtime's).
+        os.environ[NO_CONFIG_ENV] = "1"
     handler: Handler = args.handler
     try:
         return handler(args)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from newsbrief.config.base import ID_PATTERN, check_http_url, check_id
-from newsbrief.config.edit import add_feeds, plan_additions
+from newsbrief.config.edit import ConfigEditError, add_feeds, ensure_writable, plan_additions
 from newsbrief.config.settings import Config, ConfigError, load_config
 from newsbrief.feeds.discovery import DiscoveredFeed, DiscoveryError, discover_feed
 from newsbrief.feeds.opml import OpmlError, export_opml, parse_opml
@@ -120,6 +120,10 @@ def cmd_feeds_add(args: argparse.Namespace) -> int:
     (early,) = plan_additions(_existing(config), [entry])
     if early.duplicate:
         return _error(f"{url}: {early.duplicate}")
+    try:
+        ensure_writable(args.config)
+    except ConfigEditError as exc:
+        return _error(f"{exc}; nothing was written")
 
     try:
         found = asyncio.run(_discover(config, url))
@@ -131,6 +135,8 @@ def cmd_feeds_add(args: argparse.Namespace) -> int:
         return _error(f"{found.url}: {planned.duplicate}")
     try:
         added = add_feeds(args.config, [planned.entry])
+    except ConfigEditError as exc:
+        return _error(f"{exc}; nothing was written")
     except ConfigError as exc:
         return _config_error(exc, "the config was left unchanged:")
     if not added:  # someone added it in the meantime
@@ -206,6 +212,8 @@ def cmd_feeds_import(args: argparse.Namespace) -> int:
     if accepted and not args.dry_run:
         try:
             add_feeds(args.config, [p.entry for p in accepted])
+        except ConfigEditError as exc:
+            return _error(f"{exc}; nothing was written")
         except ConfigError as exc:
             return _config_error(exc, "the config was left unchanged:")
     verb = "would add" if args.dry_run else "added"

@@ -17,13 +17,15 @@ carries the digest's title, so a keyword taken from it (``简报``, ``digest``) 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from newsbrief.config.base import Section, check_http_url, check_id
 from newsbrief.records import Language
@@ -40,6 +42,26 @@ def _check_env_name(value: str) -> str:
     return value
 
 
+def _check_aes_key(name: str, key: SecretStr) -> None:
+    """An EncodingAESKey is 43 base64 characters (32 bytes once ``=`` is added); the platforms
+    generate it, so anything else is a copy-paste slip. The message never holds the key."""
+    value = key.get_secret_value()
+    try:
+        decoded = base64.b64decode(value + "=", validate=True) if len(value) == 43 else b""
+    except (binascii.Error, ValueError):
+        decoded = b""
+    if len(decoded) != 32:
+        raise ValueError(
+            f"{name} must be the 43-character EncodingAESKey (it has {len(value)} characters"
+            f"{'' if len(value) != 43 else ' that are not base64'})"
+        )
+
+
+def _check_secret_set(name: str, value: SecretStr | None) -> None:
+    if value is not None and not value.get_secret_value().strip():
+        raise ValueError(f"{name} is set but empty")
+
+
 class WeComConfig(Section):
     api_base_url: str = "https://qyapi.weixin.qq.com"
     """Root of the group-robot API; messages go to ``/cgi-bin/webhook/send?key=KEY``."""
@@ -53,6 +75,32 @@ class WeComConfig(Section):
 
     _url = field_validator("api_base_url")(check_http_url)
 
+    @model_validator(mode="after")
+    def _callback(self) -> WeComConfig:
+        """The callback needs its token, key and corp id together: one alone is a mistake the
+        admin hears of from ``config check``, not from a server that fails at start."""
+        token, key = self.callback_token, self.callback_aes_key
+        _check_secret_set("NEWSBRIEF_WECOM__CALLBACK_TOKEN", token)
+        if token is None and key is None:
+            return self
+        missing = [
+            name
+            for name, absent in (
+                ("wecom.corp_id", not self.corp_id.strip()),
+                ("NEWSBRIEF_WECOM__CALLBACK_TOKEN", token is None),
+                ("NEWSBRIEF_WECOM__CALLBACK_AES_KEY", key is None),
+            )
+            if absent
+        ]
+        if missing:
+            raise ValueError(
+                "the WeCom app callback needs wecom.corp_id, NEWSBRIEF_WECOM__CALLBACK_TOKEN "
+                f"and NEWSBRIEF_WECOM__CALLBACK_AES_KEY together; missing: {', '.join(missing)}"
+            )
+        assert key is not None
+        _check_aes_key("NEWSBRIEF_WECOM__CALLBACK_AES_KEY", key)
+        return self
+
 
 class WeChatConfig(Section):
     """A WeChat Official Account (pull only: a user sends a command, the reply is the answer)."""
@@ -64,6 +112,29 @@ class WeChatConfig(Section):
     aes_key: SecretStr | None = None
     """The EncodingAESKey (``NEWSBRIEF_WECHAT__AES_KEY``) for encrypted (safe) mode; plaintext
     mode without it."""
+
+    @model_validator(mode="after")
+    def _callback(self) -> WeChatConfig:
+        """Safe mode needs the token and the AppID besides the key (the AppID is the receiver
+        inside every encrypted message)."""
+        _check_secret_set("NEWSBRIEF_WECHAT__TOKEN", self.token)
+        if self.aes_key is None:
+            return self
+        missing = [
+            name
+            for name, absent in (
+                ("wechat.app_id", not self.app_id.strip()),
+                ("NEWSBRIEF_WECHAT__TOKEN", self.token is None),
+            )
+            if absent
+        ]
+        if missing:
+            raise ValueError(
+                "the Official Account's safe mode (NEWSBRIEF_WECHAT__AES_KEY) needs "
+                f"wechat.app_id and NEWSBRIEF_WECHAT__TOKEN; missing: {', '.join(missing)}"
+            )
+        _check_aes_key("NEWSBRIEF_WECHAT__AES_KEY", self.aes_key)
+        return self
 
 
 class ServerConfig(Section):
@@ -115,6 +186,18 @@ class RobotConfig(Section):
     @classmethod
     def _secret_env(cls, value: str | None) -> str | None:
         return value if value is None else _check_env_name(value)
+
+    @model_validator(mode="after")
+    def _signing(self) -> RobotConfig:
+        # A WeCom group robot has no signing: a secret there would be silently ignored.
+        if self.secret_env is not None and self.platform == "wecom":
+            raise ValueError(
+                f"robot {self.id}: WeCom group robots do not sign messages; secret_env is for "
+                "dingtalk and feishu robots"
+            )
+        if self.secret_env is not None and self.secret_env == self.key_env:
+            raise ValueError(f"robot {self.id}: secret_env and key_env name the same variable")
+        return self
 
     @field_validator("schedule")
     @classmethod

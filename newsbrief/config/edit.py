@@ -12,12 +12,20 @@ Every edit, of either file, is checked by loading the whole config with ``load_c
 edit that makes the config invalid is undone (the original bytes are written back) and its ConfigError raised,
 so an invalid config never stays on disk. Writes go through a temporary file and
 ``os.replace``, so a reader never sees half a file.
+
+A whole file in flow style (``{"feeds": [...], ...}``, JSON being one) has no lines to splice:
+it is edited as data and written back as JSON, unless it holds comments that would be lost.
+Before anything is written, the new text must leave every other section exactly as it was;
+whatever layout defeats the splicing is refused with that reason, never half-edited. A file
+that cannot be written (read-only, in a read-only folder) raises ConfigEditError saying so.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import ipaddress
+import json
 import os
 import re
 import stat
@@ -51,6 +59,17 @@ _HOST_PREFIXES = ("www", "m", "feeds", "feed", "rss")
 _SECOND_LEVEL = {"com", "net", "org", "gov", "edu", "ac", "co"}
 # The style of the shipped config, used when the file has no block list to copy it from.
 _DEFAULT_DASH, _DEFAULT_CONTENT = 2, 4
+
+
+class ConfigEditError(ValueError):
+    """An edit that was not made, nothing written: ``kind`` says why for a message catalogue
+    (``read_only``, ``unwritable``, ``layout``), ``detail`` in English for logs and the CLI."""
+
+    def __init__(self, file: Path, kind: Literal["read_only", "unwritable", "layout"], detail: str):
+        self.file = file
+        self.kind = kind
+        self.detail = detail
+        super().__init__(detail if str(file) in detail else f"{file}: {detail}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,14 +191,14 @@ def add_feeds(path: str | Path | None, new: Sequence[Mapping[str, Any]]) -> list
         added.extend(str(e["id"]) for e in entries)
         return _append(text, doc, entries) if entries else None
 
-    _edit(path, edit)
+    _edit(path, edit, section="feeds")
     return added
 
 
 def remove_feed(path: str | Path | None, feed_id: str) -> bool:
     """Delete the feed ``feed_id`` (its lines, from ``- `` to its last value); False when the
     config has no such feed. Comments around it stay."""
-    return _edit(path, lambda text, doc: _remove_item(text, doc, "feeds", feed_id))
+    return _edit(path, lambda text, doc: _remove_item(text, doc, "feeds", feed_id), section="feeds")
 
 
 def _remove_item(text: str, doc: CommentedMap, key: str, item_id: str) -> str | None:
@@ -274,7 +293,7 @@ def add_topic(
             raise ValueError(f"topic {topic_id!r} exists already")
         return _append(text, doc, [entry], "topics")
 
-    _edit(file, edit, target)
+    _edit(file, edit, target, section="topics")
     return target
 
 
@@ -285,7 +304,9 @@ def remove_topic(path: str | Path | None, topic_id: str) -> Path | None:
     home = topic_home(file, topic_id)
     if home is None:
         return None
-    removed = _edit(file, lambda text, doc: _remove_item(text, doc, "topics", topic_id), home)
+    removed = _edit(
+        file, lambda text, doc: _remove_item(text, doc, "topics", topic_id), home, section="topics"
+    )
     return home if removed else None
 
 
@@ -325,7 +346,7 @@ def add_topic_aliases(
             _extend_list(text, topic, "aliases", added, after=("names", "name")) if added else None
         )
 
-    _edit(file, edit, home)
+    _edit(file, edit, home, section="topics")
     return home, added
 
 
@@ -427,13 +448,35 @@ def _edit(
     path: str | Path | None,
     change: Callable[[str, CommentedMap], str | None],
     edited: Path | None = None,
+    *,
+    section: str,
 ) -> bool:
     """Apply ``change`` to the text of ``edited`` (the config itself by default, or its taxonomy
-    file); validate the whole config; undo on any failure. True if written."""
+    file), which may alter only its top-level ``section``; validate the whole config; undo on
+    any failure. True if written."""
     file = config_path(path)
     target = (edited or file).resolve()  # through a symlink, so the link itself stays a link
+    shown = file if edited is None or target == file.resolve() else target
+    _check_writable(target, shown)
     with _locked(target):
-        return _edit_locked(file, target, change)
+        return _edit_locked(file, target, change, section, shown)
+
+
+def ensure_writable(path: str | Path | None) -> None:
+    """ConfigEditError when the config file cannot be edited: checked before slow work (finding
+    a site's feed) that would be wasted."""
+    file = config_path(path)
+    _check_writable(file.resolve(), file)
+
+
+def _check_writable(target: Path, shown: Path) -> None:
+    """Refuse before any work when the file will not be written: no write permission, or no
+    write bit at all (an admin's chmod a-w means "hands off", even for root)."""
+    if not target.exists():
+        return
+    mode = stat.S_IMODE(target.stat().st_mode)
+    if not os.access(target, os.W_OK) or not mode & 0o222:
+        raise ConfigEditError(shown, "read_only", f"{shown} is read-only")
 
 
 @contextmanager
@@ -453,30 +496,89 @@ def _locked(target: Path) -> Iterator[None]:
 
 
 def _edit_locked(
-    file: Path, target: Path, change: Callable[[str, CommentedMap], str | None]
+    file: Path,
+    target: Path,
+    change: Callable[[str, CommentedMap], str | None],
+    section: str,
+    shown: Path,
 ) -> bool:
     original = target.read_bytes() if target.exists() else None
     load_config(file)  # an already broken config is reported as it is, not blamed on the edit
     text = original.decode("utf-8") if original is not None else ""
     doc = _yaml().load(text) if text.strip() else None
-    updated = change(text, doc if isinstance(doc, CommentedMap) else CommentedMap())
+    doc = doc if isinstance(doc, CommentedMap) else CommentedMap()
+    flow = doc.fa.flow_style()
+    updated = _edit_flow(text, doc, change, shown) if flow else change(text, doc)
     if updated is None or updated == text:
         return False
-    _write_atomic(target, updated.encode("utf-8"))
+    _check_rest_unchanged(doc, updated, section, shown)
+    _write_atomic(target, updated.encode("utf-8"), shown)
     try:
         load_config(file)
     except BaseException:
         if original is None:
             target.unlink(missing_ok=True)
         else:
-            _write_atomic(target, original)
+            _write_atomic(target, original, shown)
         raise
     return True
 
 
-def _write_atomic(target: Path, data: bytes) -> None:
+def _edit_flow(
+    text: str, doc: CommentedMap, change: Callable[[str, CommentedMap], str | None], shown: Path
+) -> str | None:
+    """Edit a file written as one flow mapping (JSON, or YAML's ``{...}``): on a block copy of
+    its data, written back as JSON (flow style still, and every value of a config survives)."""
+    if any(getattr(token, "comment", None) for token in _yaml().scan(text)):
+        raise ConfigEditError(
+            shown,
+            "layout",
+            "the file is written in flow style ({...}) with comments, which an automatic edit "
+            "would lose; edit it by hand or rewrite it in block style",
+        )
+    yaml = _yaml()
+    yaml.default_flow_style = False
+    buffer = io.StringIO()
+    yaml.dump(plain_data(doc), buffer)
+    block = buffer.getvalue()
+    updated = change(block, _yaml().load(block))
+    if updated is None:
+        return None
+    try:
+        rendered = json.dumps(plain_data(_yaml().load(updated)), ensure_ascii=False, indent=2)
+    except TypeError as exc:  # a date or another value JSON has no form for
+        reason = f"flow-style file with a non-JSON value: {exc}"
+        raise ConfigEditError(shown, "layout", reason) from None
+    return rendered + _newline(text)
+
+
+def _check_rest_unchanged(doc: CommentedMap, updated: str, section: str, shown: Path) -> None:
+    """The edit's text must parse and hold every other section as before: the last guard
+    against a layout the line splicing misread (which could otherwise drop whole sections and
+    still pass validation)."""
+    try:
+        after = _yaml().load(updated)
+    except Exception as exc:  # any parse failure of our own output
+        raise ConfigEditError(shown, "layout", f"the edit would not parse ({exc})") from None
+    before = plain_data(doc)
+    after = plain_data(after) if isinstance(after, CommentedMap) else {}
+    if {k: v for k, v in before.items() if k != section} != {
+        k: v for k, v in after.items() if k != section
+    }:
+        raise ConfigEditError(
+            shown,
+            "layout",
+            f"its layout could not be edited safely (the edit of {section!r} would have changed "
+            "other sections); edit it by hand",
+        )
+
+
+def _write_atomic(target: Path, data: bytes, shown: Path | None = None) -> None:
     mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o644
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _write_error(shown or target, exc) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -484,10 +586,18 @@ def _write_atomic(target: Path, data: bytes) -> None:
             os.fsync(handle.fileno())
         os.chmod(temp, mode)  # mkstemp makes it 0600; keep the config's own mode
         os.replace(temp, target)
-    except BaseException:
+    except BaseException as exc:
         with suppress(FileNotFoundError):
             os.unlink(temp)
+        if isinstance(exc, OSError):
+            raise _write_error(shown or target, exc) from None
         raise
+
+
+def _write_error(shown: Path, exc: OSError) -> ConfigEditError:
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return ConfigEditError(shown, "read_only", f"{shown} is read-only (its folder or disk)")
+    return ConfigEditError(shown, "unwritable", f"{shown} cannot be written: {exc.strerror}")
 
 
 # -- text surgery -----------------------------------------------------------------------------

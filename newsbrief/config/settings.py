@@ -16,20 +16,21 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     Field,
     GetCoreSchemaHandler,
     GetPydanticSchema,
     SecretStr,
+    TypeAdapter,
     ValidationError,
     ValidatorFunctionWrapHandler,
     field_validator,
 )
 from pydantic_core import core_schema
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
 
+from newsbrief.articles.topics import RegexError, compile_regex
 from newsbrief.config.base import Section, check_http_url, check_id
 from newsbrief.config.channels import (
     DingTalkConfig,
@@ -41,12 +42,30 @@ from newsbrief.config.channels import (
     check_robot_ids,
 )
 from newsbrief.config.taxonomy import TaxonomyError, load_taxonomy
+from newsbrief.config.yamlfile import YamlFileError, load_yaml
 from newsbrief.records import Feed, Language, Topic, TopicNames
 from newsbrief.schedule import parse_quiet, parse_schedule
+from newsbrief.store.urls import anchored
 from newsbrief.text.chinese import to_traditional
 
 DEFAULT_CONFIG_PATH = Path("config/newsbrief.yaml")
 ENV_PREFIX = "NEWSBRIEF_"
+NO_CONFIG_ENV = "NEWSBRIEF_NO_CONFIG"
+"""Set (to 1/true/yes) to run on the defaults and the environment alone, reading no file
+(``--no-config`` on the command line). Without it a missing config file is an error."""
+
+
+def _check_regex(pattern: str) -> str:
+    """A topic rule must compile with RE2 (the matcher's engine) when the config is loaded, so
+    a bad one is refused with its line instead of failing every process tick."""
+    try:
+        compile_regex(pattern)
+    except RegexError as exc:
+        raise ValueError(f"{pattern!r} is not valid RE2: {exc}") from None
+    return pattern
+
+
+RegexRule = Annotated[str, AfterValidator(_check_regex)]
 
 
 class InlineTopicName(Section):
@@ -68,7 +87,8 @@ class InlineTopic(Section):
     """Words that put an article under this topic; Latin ones match whole words only."""
     aliases: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
-    regex: tuple[str, ...] = ()
+    regex: tuple[RegexRule, ...] = ()
+    """RE2 patterns (no lookaround, no backreferences), each checked when the config loads."""
     parent: str | None = None
     group: str | None = None
     weak: tuple[str, ...] = ()
@@ -263,9 +283,14 @@ class Config(BaseSettings):
     )
 
     database_url: str = "sqlite:///data/newsbrief.db"
+    """A relative SQLite path is taken from the config file's folder (``load_config`` makes it
+    absolute), so cron or systemd in another working directory opens the same database."""
     topics_file: str | None = None
     """The topic taxonomy, relative to this config file's folder; its topics come before the
     inline ``topics``."""
+    allow_paths_outside_config: bool = False
+    """Let ``topics_file`` name a file outside the config file's folder (an absolute path, or
+    one through ``..``); refused by default, so a config cannot make the bot read any file."""
     admins: tuple[int, ...] = ()
     """Telegram user ids allowed to run admin commands."""
     telegram: TelegramConfig = TelegramConfig()
@@ -324,25 +349,57 @@ class ConfigError(Exception):
 
 def read_yaml(path: Path) -> Any:
     """Plain data from a YAML file (for the small side files next to the config)."""
-    return plain_data(YAML(typ="safe").load(path.read_text(encoding="utf-8")))
+    try:
+        return plain_data(load_yaml(path))
+    except YamlFileError as exc:
+        raise ConfigError([Problem(str(path), exc.line, exc.reason)]) from exc
+
+
+def defaults_requested(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether the user asked to run without a config file (``NEWSBRIEF_NO_CONFIG``)."""
+    return environ.get(NO_CONFIG_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def config_path(path: str | Path | None = None) -> Path:
     return Path(path or os.environ.get("NEWSBRIEF_CONFIG") or DEFAULT_CONFIG_PATH)
 
 
+def config_source(path: str | Path | None = None) -> Path | None:
+    """The config file to read: ``path``, else ``$NEWSBRIEF_CONFIG``, else the default; None
+    when no path is given and ``NEWSBRIEF_NO_CONFIG`` asks for the defaults alone."""
+    if path is None and defaults_requested():
+        return None
+    return config_path(path)
+
+
 def load_config(path: str | Path | None = None) -> Config:
-    """Read, validate and cross-check the config; raise ConfigError listing every problem."""
-    file = config_path(path)
+    """Read, validate and cross-check the config; raise ConfigError listing every problem.
+
+    A missing file is a problem (a typo in ``--config`` must not run on empty defaults) unless
+    no path is given and ``NEWSBRIEF_NO_CONFIG`` is set; then no file is read at all."""
+    source = config_source(path)
+    file = source if source is not None else Path("(defaults)")
     environ = os.environ
     name = str(file)
-    try:
-        raw = YAML(typ="rt").load(file.read_text(encoding="utf-8")) if file.exists() else None
-    except MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise ConfigError([Problem(name, line, f"YAML syntax: {exc.problem}")]) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Problem(name, None, f"cannot read: {exc}")]) from exc
+    if source is None:
+        raw: Any = CommentedMap()
+    elif not source.is_file():
+        reason = "is a folder, not a file" if source.is_dir() else "not found"
+        raise ConfigError(
+            [
+                Problem(
+                    name,
+                    None,
+                    f"{reason} (set {NO_CONFIG_ENV}=1 or pass --no-config to run "
+                    "on the defaults and the environment alone)",
+                )
+            ]
+        )
+    else:
+        try:
+            raw = load_yaml(source)
+        except YamlFileError as exc:
+            raise ConfigError([Problem(name, exc.line, exc.reason)]) from exc
     if raw is None:
         raw = CommentedMap()
     if not isinstance(raw, CommentedMap):
@@ -356,7 +413,9 @@ def load_config(path: str | Path | None = None) -> Config:
             data["telegram"]["token"] = token
 
     problems: list[Problem] = []
-    taxonomy = _taxonomy_topics(file, data.get("topics_file"), problems)
+    folder = (source.parent if source is not None else Path()).absolute()
+    outside = _early_flag(data, "allow_paths_outside_config", environ)
+    taxonomy = _taxonomy_topics(file, raw, folder, outside, problems)
     if isinstance(data.get("topics", []), list):
         data["topics"] = [*taxonomy, *data.get("topics", [])]
     inline_offset = len(taxonomy)
@@ -383,17 +442,45 @@ def load_config(path: str | Path | None = None) -> Config:
     if problems or config is None:
         problems.sort(key=lambda p: (p.file != name, p.line or 0))
         raise ConfigError(problems)
-    return config
+    # Relative to the config, not to wherever the process happens to start.
+    return config.model_copy(update={"database_url": anchored(config.database_url, folder)})
 
 
-def _taxonomy_topics(config_file: Path, topics_file: Any, problems: list[Problem]) -> list[Topic]:
+def _early_flag(data: Mapping[str, Any], key: str, environ: Mapping[str, str]) -> bool:
+    """A boolean setting needed before the config is validated (where the environment wins,
+    as it does for every key); a bad value counts as False and is reported by validation."""
+    value = next(
+        (v for k, v in environ.items() if k.upper() == f"{ENV_PREFIX}{key}".upper()),
+        data.get(key, False),
+    )
+    try:
+        return bool(TypeAdapter(bool).validate_python(value))
+    except ValidationError:
+        return False
+
+
+def _taxonomy_topics(
+    config_file: Path, raw: CommentedMap, folder: Path, outside: bool, problems: list[Problem]
+) -> list[Topic]:
     """The taxonomy's topics; its problems are reported with its name."""
+    topics_file = raw.get("topics_file")
     if not topics_file or not isinstance(topics_file, str):
         return []
-    path = (config_file.parent / topics_file).resolve()
-    if not path.exists():
+    line = _line_of(raw, ("topics_file",))
+    path = (folder / topics_file).resolve()
+    if not outside and not path.is_relative_to(folder.resolve()):
         problems.append(
-            Problem(str(config_file), None, f"topics_file {topics_file!r} not found at {path}")
+            Problem(
+                str(config_file),
+                line,
+                f"topics_file {topics_file!r} is outside the config folder {folder} "
+                "(set allow_paths_outside_config: true to allow it)",
+            )
+        )
+        return []
+    if not path.is_file():
+        problems.append(
+            Problem(str(config_file), line, f"topics_file {topics_file!r} not found at {path}")
         )
         return []
     try:

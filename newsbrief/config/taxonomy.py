@@ -23,12 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
 
 from newsbrief.articles.topics import RegexError, compile_regex
 from newsbrief.config.base import ID_PATTERN
+from newsbrief.config.yamlfile import YamlFileError, load_yaml
 from newsbrief.records import LANGUAGES, Topic, TopicNames
 
 _TERM_LISTS = ("aliases", "keywords", "weak", "exclude", "regex")
@@ -77,12 +76,9 @@ def load_taxonomy(path: str | Path) -> Taxonomy:
     """Read and validate a taxonomy file; raise TaxonomyError listing every problem."""
     name = str(path)
     try:
-        raw = YAML(typ="rt").load(Path(path).read_text(encoding="utf-8"))
-    except MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise TaxonomyError(name, [(line, f"YAML syntax: {exc.problem}")]) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TaxonomyError(name, [(None, f"cannot read: {exc}")]) from exc
+        raw = load_yaml(Path(path))
+    except YamlFileError as exc:
+        raise TaxonomyError(name, [(exc.line, exc.reason)]) from exc
     problems: list[Problem] = []
     topics = list(_topics(raw, problems))
     _check_references(topics, problems)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from newsbrief.store.urls import sqlite_file
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -24,13 +27,25 @@ def _json_text(value: object) -> str:
 
 
 def normalize_url(url: str) -> str:
-    """``postgresql://`` means psycopg 3 here; a relative SQLite path gets its folder created."""
+    """``postgresql://`` means psycopg 3 here; a SQLite file gets its folder, and is created
+    private (see ``create_private``)."""
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_file(url)
+    if path is not None:
+        create_private(path)
     return parsed.render_as_string(hide_password=False)
+
+
+def create_private(path: Path) -> None:
+    """Create the SQLite file owner-only (0600, in a 0700 folder if the folder is new) before
+    SQLite does with the umask's 0644: it holds chat ids, subscriptions and message texts.
+    SQLite gives its -wal and -shm files the database file's mode. An existing file is left as
+    its owner set it."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
