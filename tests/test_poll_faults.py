@@ -276,10 +276,11 @@ async def test_politeness_with_500_feeds_on_one_host(tmp_path: Any) -> None:
         stats = host.stats
         assert len(stats.starts) == 500
         assert stats.max_in_flight <= 2
-        gaps = sorted(b - a for a, b in zip(stats.starts, stats.starts[1:], strict=False))
         assert stats.starts[-1] - stats.starts[0] >= 499 * 0.01 * 0.98
-        # Arrival times jitter a little around the client's spacing; nearly all gaps hold it.
-        assert gaps[len(gaps) // 20] >= 0.008, gaps[:10]
+        # Arrivals jitter around the client's spacing (more so on a busy machine), so single
+        # gaps say little; any 21 arrivals in a row still span nearly 20 spacings.
+        spans = [b - a for a, b in zip(stats.starts, stats.starts[20:], strict=False)]
+        assert min(spans) >= 20 * 0.01 - 0.03, sorted(spans)[:5]
 
 
 async def test_a_flooding_feed_is_capped_and_cannot_hold_up_the_others(
