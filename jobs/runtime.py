@@ -333,6 +333,11 @@ class _Guarded:
             return
         try:
             result = await self.tick()
+        except asyncio.CancelledError:
+            # The process is stopping mid-tick: what it claimed is claimed again after the
+            # lease. The scheduler would print the cancellation as a traceback.
+            log.debug("%s tick cancelled: stopping", self.name)
+            return
         except Exception as exc:  # the scheduler keeps going; the next tick retries
             problem = self.db_problem(exc)
             if problem is None:
