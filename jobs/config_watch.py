@@ -19,6 +19,7 @@ from bot.i18n import t
 from bot.telegram.limits import MAX_TEXT_UTF16
 from bot.telegram.render import esc, visible_len
 from jobs.context import JobContext
+from newsbrief.config.secrets import redactors
 from newsbrief.config.settings import Config, ConfigError, Problem, load_config
 from newsbrief.records import Message
 from newsbrief.store import outbox
@@ -129,9 +130,10 @@ def _digest(file: Path) -> str:
 def refused_notice(config: Config, problems: Sequence[Problem]) -> Message:
     """The admins' message about a refused edit: each problem on a line, as many as fit."""
     lang = config.subscriber_defaults.language
+    mask = redactors(config)[0]  # a refused value may be a secret, or a URL holding one
     lines = [t("config_refused", lang)]
     for n, problem in enumerate(problems):
-        line = f"<code>{esc(str(problem)[:500])}</code>"
+        line = f"<code>{esc(mask(str(problem))[:500])}</code>"
         if visible_len("\n".join([*lines, line])) > MAX_TEXT_UTF16 - 200:
             lines.append(t("config_refused_more", lang, count=len(problems) - n))
             break

@@ -63,7 +63,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = start_logged(args)
     roles = tuple(args.role) if args.role and "all" not in args.role else ROLES
     runtime = make_runtime(config, config_file=config_source(args.config))
-    runtime.start()
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -71,7 +70,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await runtime.run(roles, stop)
+            # A database that is down at start is waited for, as one lost mid-run is.
+            if await runtime.start_when_ready(stop):
+                await runtime.run(roles, stop)
         finally:
             await runtime.aclose()
 
@@ -85,10 +86,10 @@ def cmd_poll(args: argparse.Namespace) -> int:
         return cmd_run(args)
     config = start_logged(args)
     runtime = make_runtime(config)
-    runtime.start()
 
     async def main() -> PollSummary:
         try:
+            runtime.start()
             return await runtime.poll_once(all_feeds=args.all)
         finally:
             await runtime.aclose()
@@ -103,17 +104,18 @@ def cmd_digest(args: argparse.Namespace) -> int:
         return cmd_run(args)
     config = start_logged(args)
     runtime = make_runtime(config)
-    runtime.start()
 
     async def main() -> tuple[int, int]:
         try:
+            runtime.start()
             return await runtime.digest_once()
         finally:
             await runtime.aclose()
 
     queued, sent = asyncio.run(main())
     print(f"{queued} messages queued, {sent} sent")
-    return 0
+    # Telegram's messages wait in the outbox (the robots' went out): a cron job should notice.
+    return 1 if runtime.telegram_problem is not None else 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -7,6 +7,8 @@ second process loses and repeats nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -16,11 +18,14 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import Bot
+from telegram.error import TelegramError
+from telegram.ext import Application
 
 from bot.commands.core import CommandCore
 from bot.robots.senders import WebhookSender
 from bot.senders import Sender
 from bot.telegram.app import build_application, publish_commands
+from bot.telegram.connect import TelegramUnavailable, connect, explain
 from bot.telegram.sender import TelegramSender, bot_base_url
 from bot.wechat.server import CallbackServer, callbacks_configured
 from jobs.compose import compose_for, compose_tick
@@ -33,11 +38,14 @@ from jobs.robots import robot_senders, sync_robots
 from newsbrief.config.settings import Config
 from newsbrief.fetcher import Fetcher
 from newsbrief.store import feeds
-from newsbrief.store.db import Database
+from newsbrief.store.db import Database, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
 ROLES = ("poll", "process", "compose", "deliver", "bot", "callbacks")
+FIRST_RETRY = 2.0
+MAX_RETRY = 60.0
+"""Seconds between attempts to reach the database or Telegram: doubling from FIRST_RETRY."""
 
 
 class Runtime:
@@ -78,14 +86,38 @@ class Runtime:
             config_file=config_file,
             on_config_change=self.reload_config,
         )
-        self._background: set[asyncio.Task[int]] = set()
+        self._background: set[asyncio.Task[Any]] = set()
+        self.telegram_problem: TelegramUnavailable | None = None
+        """Why the last attempt to reach Telegram failed; None once it worked."""
 
     def start(self) -> None:
-        """Migrate the database and make the feeds table follow the config."""
-        self.db.upgrade()
-        with self.db.session() as session:
-            feeds.sync_feeds(session, self.config.feed_list(), self.ctx.clock())
-        sync_robots(self.db, self.config, self.ctx.clock())
+        """Migrate the database and make the feeds table follow the config. Raises
+        DatabaseUnavailable (one line, no password) when the database cannot be reached."""
+        try:
+            self.db.upgrade()
+            with self.db.session() as session:
+                feeds.sync_feeds(session, self.config.feed_list(), self.ctx.clock())
+            sync_robots(self.db, self.config, self.ctx.clock())
+        except Exception as exc:
+            if (problem := self.db.problem(exc)) is not None:
+                raise problem from None
+            raise
+
+    async def start_when_ready(self, stop: asyncio.Event) -> bool:
+        """``start``, retried with backoff while the database cannot be reached, a line each
+        attempt; False when ``stop`` is set first. A URL that can never work raises."""
+        delay = FIRST_RETRY
+        while True:
+            try:
+                await asyncio.to_thread(self.start)
+                return True
+            except DatabaseUnavailable as exc:
+                if exc.permanent:
+                    raise
+                log.error("%s; trying again in %.0f s", exc, delay)
+            if await _stopped(stop, delay):
+                return False
+            delay = min(delay * 2, MAX_RETRY)
 
     async def reload_config(self) -> bool:
         """Read the config files again; a bad edit is refused (the admins are told) and the
@@ -126,15 +158,34 @@ class Runtime:
         return total
 
     async def digest_once(self) -> tuple[int, int]:
-        """Process what was fetched, compose due digests, deliver; returns (queued, sent)."""
+        """Process what was fetched, compose due digests, deliver; returns (queued, sent).
+
+        When Telegram cannot be reached (``telegram_problem`` says why), its messages wait in
+        the outbox and the robots' go out all the same."""
         await self.process_all()
         queued = await compose_tick(self.ctx)
-        if self.bot is not None:
-            await self.bot.initialize()
+        deliverer = self.deliverer
+        if not await self._connect_sender():
+            others = {k: v for k, v in self.ctx.senders.items() if k != "telegram"}
+            deliverer = Deliverer(dataclasses.replace(self.ctx, senders=others))
         sent = 0
-        while batch := await self.deliverer.tick():
+        while batch := await deliverer.tick():
             sent += batch
         return queued, sent
+
+    async def _connect_sender(self) -> bool:
+        """Check the token of the bot that sends digests; False (and a line) when Telegram
+        cannot be used now."""
+        if self.bot is None:
+            return True
+        try:
+            await connect(self.bot, self.config.telegram.api_base_url)
+        except TelegramUnavailable as exc:
+            self.telegram_problem = exc
+            log.error("%s", exc)
+            return False
+        self.telegram_problem = None
+        return True
 
     async def round(self) -> tuple[int, int]:
         await self.poll_once()
@@ -157,7 +208,7 @@ class Runtime:
         for name, (tick, seconds) in ticks.items():
             if name in roles:
                 scheduler.add_job(
-                    _logged(name, tick),
+                    _Guarded(name, tick, self.db.problem).run,
                     "interval",
                     seconds=seconds,
                     id=name,
@@ -167,29 +218,24 @@ class Runtime:
                 )
         if self.config_watch is not None:  # hand edits of config/, in every process
             scheduler.add_job(
-                _logged("config", self.config_watch.tick),
+                _Guarded("config", self.config_watch.tick, self.db.problem).run,
                 "interval",
                 seconds=WATCH_SECONDS,
                 id="config",
             )
-        app = None
+        app = starting = None
         if "bot" in roles and self.config.telegram.token is not None:
             app = build_application(self.config, self.core, self._wake_delivery)
-            await app.initialize()
-            await publish_commands(app)
-            await app.start()
-            assert app.updater is not None
-            await app.updater.start_polling(
-                timeout=self.config.telegram.poll_timeout, drop_pending_updates=False
-            )
+            # Telegram down or refusing the token must not hold up the other roles.
+            starting = asyncio.create_task(self._keep_starting(app, stop))
         elif "bot" in roles:
             log.warning("no TELEGRAM_BOT_TOKEN: running without the Telegram bot")
+        elif self.bot is not None:
+            self._in_background(self._connect_sender())
         callbacks = None
         if "callbacks" in roles and callbacks_configured(self.config):
             callbacks = CallbackServer(lambda: self.ctx.config, self.core, self.db)
             await callbacks.start()
-        if self.bot is not None:
-            await self.bot.initialize()
         scheduler.start()
         log.info("newsbrief running: %s", ", ".join(roles))
         try:
@@ -198,30 +244,111 @@ class Runtime:
             scheduler.shutdown(wait=False)
             if callbacks is not None:
                 await callbacks.stop()
+            if starting is not None:
+                starting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await starting
             if app is not None:
+                await _stop_application(app)
+
+    async def _keep_starting(self, app: Application, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
+        """Start the bot, a line and a longer wait after each failure, until it runs."""
+        delay = FIRST_RETRY
+        url = self.config.telegram.api_base_url
+        while not stop.is_set():
+            try:
+                await connect(app.bot, url)
+                await app.initialize()
+                await publish_commands(app)
+                if not app.running:
+                    await app.start()
                 assert app.updater is not None
-                await app.updater.stop()
-                await app.stop()
-                await app.shutdown()
+                await app.updater.start_polling(
+                    timeout=self.config.telegram.poll_timeout, drop_pending_updates=False
+                )
+                self.telegram_problem = None
+                log.info("Telegram bot started")
+                if self.bot is not None:
+                    await self._connect_sender()
+                return
+            except (TelegramUnavailable, TelegramError) as exc:
+                problem = exc if isinstance(exc, TelegramUnavailable) else explain(exc, url)
+                self.telegram_problem = problem
+                log.error("%s; trying again in %.0f s", problem, delay)
+            if await _stopped(stop, delay):
+                return
+            delay = min(delay * 2, MAX_RETRY)
+
+    def _in_background(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _wake_delivery(self) -> None:
         # Deliver in the background: the command's handler returns at once.
-        task = asyncio.create_task(self.deliverer.tick())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._in_background(self.deliverer.tick())
 
 
 def _now_for(scheduler: AsyncIOScheduler) -> datetime:
     return datetime.now(scheduler.timezone)
 
 
-def _logged(name: str, tick: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
-    async def run() -> None:
-        try:
-            result = await tick()
-            if result:
-                log.info("%s tick: %s", name, result)
-        except Exception:  # the scheduler keeps going; the next tick retries
-            log.exception("%s tick failed", name)
+async def _stopped(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait ``seconds`` or until ``stop`` is set; whether it was."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()
 
-    return run
+
+async def _stop_application(app: Application) -> None:  # type: ignore[type-arg]
+    """Stop what of the bot got started (it may never have reached Telegram)."""
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await app.shutdown()
+
+
+class _Guarded:
+    """A tick as the scheduler runs it (``run``, a coroutine function, as APScheduler must
+    see): it never raises. While the database cannot be reached,
+    one line per failure and runs skipped for a doubling wait (FIRST_RETRY to MAX_RETRY), not a
+    traceback every few seconds."""
+
+    def __init__(
+        self,
+        name: str,
+        tick: Callable[[], Awaitable[Any]],
+        db_problem: Callable[[BaseException], DatabaseUnavailable | None],
+    ) -> None:
+        self.name = name
+        self.tick = tick
+        self.db_problem = db_problem
+        self.delay = 0.0
+        self.resume_at = 0.0
+
+    async def run(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if now < self.resume_at:
+            return
+        try:
+            result = await self.tick()
+        except asyncio.CancelledError:
+            # The process is stopping mid-tick: what it claimed is claimed again after the
+            # lease. The scheduler would print the cancellation as a traceback.
+            log.debug("%s tick cancelled: stopping", self.name)
+            return
+        except Exception as exc:  # the scheduler keeps going; the next tick retries
+            problem = self.db_problem(exc)
+            if problem is None:
+                log.exception("%s tick failed", self.name)
+                return
+            self.delay = min(max(self.delay * 2, FIRST_RETRY), MAX_RETRY)
+            self.resume_at = now + self.delay
+            log.error("%s tick: %s; trying again in %.0f s", self.name, problem, self.delay)
+            return
+        if self.delay:
+            log.info("%s tick: the database is back", self.name)
+            self.delay = 0.0
+        if result:
+            log.info("%s tick: %s", self.name, result)

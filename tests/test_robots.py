@@ -12,8 +12,8 @@ import pytest
 
 from jobs.robots import sync_robots
 from jobs.runtime import Runtime
-from newsbrief.cli.commands import config_secrets
 from newsbrief.config.channels import MissingCredentials
+from newsbrief.config.secrets import config_secrets
 from newsbrief.config.settings import Config, load_config
 from newsbrief.store import subscribers
 from tests.servers.feeds import FeedServer, rss

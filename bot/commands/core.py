@@ -29,6 +29,7 @@ from bot.i18n import LANG_NAMES, LANGS, normalize_lang, t
 from bot.telegram.limits import MAX_CALLBACK_BYTES, MAX_TEXT_UTF16
 from bot.telegram.render import esc, visible_len
 from newsbrief.articles.topics import TopicMatcher
+from newsbrief.config.secrets import redactors
 from newsbrief.config.settings import Config
 from newsbrief.feeds.discovery import PageFetcher
 from newsbrief.records import Keywords, Subscriber, Topic, WhyPath
@@ -217,10 +218,20 @@ class CommandCore:
             if not name:
                 return None
             lang = await asyncio.to_thread(self._language, command)
-            return await self._dispatch(name, args, command, lang, is_chat_admin, channel_admin)
+            reply = await self._dispatch(name, args, command, lang, is_chat_admin, channel_admin)
+            return self._without_secrets(reply)
         except Exception:
             log.exception("command failed in chat %s: %.60r", command.chat_id, command.text)
             return Reply(t("error", lang))
+
+    def _without_secrets(self, reply: Reply) -> Reply:
+        """No reply carries a secret of the config, however it got in (a robot's error
+        echoing its webhook URL in /channels, a feed error in /feeds, the user's own text)."""
+        mask = redactors(self.config())[1]
+        text, notice = mask(reply.text), mask(reply.notice) if reply.notice else reply.notice
+        if text == reply.text and notice == reply.notice:
+            return reply
+        return replace(reply, text=text, notice=notice)
 
     async def _dispatch(
         self,

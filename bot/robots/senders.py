@@ -32,6 +32,7 @@ from bot.robots.render import encode_body, payload_for
 from bot.robots.signing import dingtalk_sign, feishu_sign
 from newsbrief.config.channels import RobotCredentials
 from newsbrief.records import Delivery, SendOutcome, SendResult
+from newsbrief.redaction import Redactor
 
 # One robot's messages spaced to keep within its platform's rate (bot.robots.limits; for Feishu
 # the tighter of its two, 100 a minute: 0.6 s apart). The 5% margin is for the network: two
@@ -167,16 +168,13 @@ class WebhookSender:
         """The URL to post to and the body, signed where the robot has a secret."""
         raise NotImplementedError
 
-    def _secrets(self, robot: RobotCredentials) -> list[str]:
-        found = [robot.key.get_secret_value(), quote(robot.key.get_secret_value(), safe="")]
-        if robot.secret is not None:
-            found.append(robot.secret.get_secret_value())
-        return [s for s in found if s]
-
     def _scrub(self, text: str, robot: RobotCredentials) -> str:
-        for secret in self._secrets(robot):
-            text = text.replace(secret, "[secret]")
-        return text[:500]
+        """``text`` without the robot's key and secret, in any form (URL-encoded, escaped), nor
+        anything shaped like a credential (``access_token=``, ``sign=``, a hook path)."""
+        secrets = [robot.key.get_secret_value()]
+        if robot.secret is not None:
+            secrets.append(robot.secret.get_secret_value())
+        return Redactor(secrets)(text)[:500]
 
     async def send(self, delivery: Delivery) -> SendResult:
         robot = self.robots.get(delivery.chat_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from telegram import Bot, LinkPreviewOptions
@@ -16,6 +17,7 @@ from telegram.error import (
 
 from bot.telegram.limits import GROUP_PER_MINUTE, MAX_PER_SECOND, PRIVATE_PER_SECOND
 from newsbrief.records import Delivery, SendOutcome, SendResult
+from newsbrief.redaction import Redactor
 
 # 400 answers that mean the chat, not the message, is the problem.
 _CHAT_GONE = (
@@ -49,6 +51,9 @@ class TelegramSender:
         group_per_minute: float = GROUP_PER_MINUTE,
     ) -> None:
         self.bot = bot
+        # What the API answers is stored and shown (/why, deliveries): a proxy's error page may
+        # quote the request URL, token and all.
+        self._redact = Redactor([bot.token])
         self.global_interval = 1 / max_per_second
         self._private_interval = 1 / private_per_second
         self._group_interval = 60 / group_per_minute
@@ -59,6 +64,12 @@ class TelegramSender:
         return self._private_interval if private else self._group_interval
 
     async def send(self, delivery: Delivery) -> SendResult:
+        result = await self._send(delivery)
+        if result.error:
+            result = replace(result, error=self._redact(result.error))
+        return result
+
+    async def _send(self, delivery: Delivery) -> SendResult:
         message = delivery.message
         try:
             sent = await self.bot.send_message(

@@ -11,14 +11,16 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from newsbrief import logs
 from newsbrief.cli.feeds import add_feed_commands
+from newsbrief.config.secrets import environment_secrets, redactors
 from newsbrief.config.settings import (
     DEFAULT_CONFIG_PATH,
     NO_CONFIG_ENV,
@@ -28,59 +30,25 @@ from newsbrief.config.settings import (
     defaults_requested,
     load_config,
 )
+from newsbrief.redaction import Redactor
 from newsbrief.store import feeds, outbox, stats, subscribers
-from newsbrief.store.db import Database
+from newsbrief.store.db import Database, DatabaseUnavailable
 from newsbrief.store.urls import redacted, sqlite_file
 
 Handler = Callable[[argparse.Namespace], int]
 EXIT_CONFIG = 2
+EXIT_DATABASE = 3
 BUNDLED_CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbrief.yaml"
 """The shipped config and its taxonomy: what ``demo`` and ``analyze`` use when given none."""
 
 
-class SecretFilter(logging.Filter):
-    """Blanks secrets out of every log record, wherever a library put them."""
-
-    def __init__(self, secrets: Sequence[str]) -> None:
-        super().__init__()
-        self.secrets = [s for s in secrets if s]
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            for secret in self.secrets:
-                message = message.replace(secret, "[secret]")
-            record.msg, record.args = message, None
-        return True
-
-
-def config_secrets(config: Config, environ: Mapping[str, str] = os.environ) -> list[str]:
-    """Every secret the config reaches: tokens, callback keys, robots' webhook keys."""
-    found = [
-        s.get_secret_value()
-        for s in (
-            config.telegram.token,
-            config.wecom.callback_token,
-            config.wecom.callback_aes_key,
-            config.wechat.token,
-            config.wechat.aes_key,
-        )
-        if s is not None
-    ]
-    names = [r.key_env for r in config.robots] + [r.secret_env or "" for r in config.robots]
-    return found + [environ[n] for n in names if n and environ.get(n)]
-
-
 def setup_logging(config: Config | None, verbose: bool = False) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(SecretFilter(config_secrets(config) if config else []))
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True
-    )
-    # httpx logs every request URL, and Telegram's URLs carry the bot token.
-    for noisy in ("httpx", "httpcore", "alembic", "apscheduler.executors", "apscheduler.scheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    """Log at INFO (DEBUG with ``-v``), masking the secrets ``config`` holds."""
+    logs.setup_logging(_redactor(config), verbose)
+
+
+def _redactor(config: Config | None) -> Redactor:
+    return redactors(config)[0] if config is not None else Redactor(environment_secrets())
 
 
 def sources_line(config: Config, path: str | None) -> str:
@@ -115,11 +83,13 @@ def config_or_bundled(args: argparse.Namespace) -> str | None:
 
 def load_or_exit(args: argparse.Namespace) -> Config:
     try:
-        return load_config(args.config)
+        config = load_config(args.config)
     except ConfigError as exc:
         for problem in exc.problems:
-            print(problem, file=sys.stderr)
+            print(logs.redact(str(problem)), file=sys.stderr)
         raise SystemExit(EXIT_CONFIG) from exc
+    logs.use_redactor(_redactor(config))
+    return config
 
 
 def _json_default(value: Any) -> Any:
@@ -139,10 +109,11 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
     except ConfigError as exc:
+        problems = [logs.redact(str(p)) for p in exc.problems]
         if args.json:
-            print_json({"ok": False, "problems": [str(p) for p in exc.problems]})
+            print_json({"ok": False, "problems": problems})
         else:
-            for problem in exc.problems:
+            for problem in problems:
                 print(problem)
         return EXIT_CONFIG
     source = config_source(args.config)
@@ -170,6 +141,10 @@ def open_database(args: argparse.Namespace) -> Iterator[tuple[Config, Database]]
     try:
         db.upgrade()
         yield config, db
+    except Exception as exc:
+        if (problem := db.problem(exc)) is not None:
+            raise problem from None
+        raise
     finally:
         db.dispose()
 
@@ -370,7 +345,13 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> i
         # One switch for every loader this process reaches (the CLI's, the runtime's).
         os.environ[NO_CONFIG_ENV] = "1"
     handler: Handler = args.handler
+    # Until a command reads the config, the secrets known are the environment's; long-running
+    # commands log at INFO, the others only when something is wrong (or with -v).
+    logs.setup_logging(_redactor(None), args.verbose, logging.WARNING)
     try:
         return handler(args)
+    except DatabaseUnavailable as exc:
+        print(logs.redact(str(exc)), file=sys.stderr)
+        return EXIT_DATABASE
     except KeyboardInterrupt:
         return 130

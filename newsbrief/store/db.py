@@ -13,11 +13,38 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, NoSuchModuleError
+from sqlalchemy.exc import OperationalError as SqlOperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsbrief.store.urls import sqlite_file
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+PG_CONNECT_TIMEOUT = 10
+"""Seconds to wait for PostgreSQL to answer a connection: an unreachable host fails in that
+time with a clear line instead of hanging for the OS's TCP timeout (minutes)."""
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be opened or reached. ``str()`` is one line naming it, password
+    masked, and the cause; ``permanent`` when waiting cannot help (a URL that cannot work)."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+def display_url(url: str) -> str:
+    """The database URL to show: its password masked (``***``)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unreadable database URL)"
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= 300 else text[:299] + "…"
 
 
 def _json_text(value: object) -> str:
@@ -60,10 +87,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 class Database:
     def __init__(self, url: str) -> None:
-        self.url = normalize_url(url)
-        self.engine: Engine = create_engine(
-            self.url, pool_pre_ping=True, json_serializer=_json_text, json_deserializer=orjson.loads
-        )
+        try:
+            self.url = normalize_url(url)
+            parsed = make_url(self.url)
+            # No ``connect_timeout`` for a URL that sets its own, nor for other drivers.
+            connect_args = (
+                {"connect_timeout": PG_CONNECT_TIMEOUT}
+                if parsed.drivername.startswith("postgresql")
+                and "connect_timeout" not in parsed.query
+                else {}
+            )
+            self.engine: Engine = create_engine(
+                self.url,
+                pool_pre_ping=True,
+                json_serializer=_json_text,
+                json_deserializer=orjson.loads,
+                connect_args=connect_args,
+            )
+        except (ArgumentError, NoSuchModuleError) as exc:
+            # SQLAlchemy's messages do not quote the URL; ours names it with the password masked.
+            raise DatabaseUnavailable(
+                f"database {display_url(url)} cannot be used: {_one_line(exc)}", permanent=True
+            ) from None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -81,13 +126,33 @@ class Database:
                 session.execute(text("BEGIN IMMEDIATE"))
             yield session
 
+    def problem(self, error: BaseException) -> DatabaseUnavailable | None:
+        """``error`` as one line when it says this database cannot be reached or opened (the
+        server is down, refuses us, the file cannot be opened); None for any other error."""
+        if isinstance(error, DatabaseUnavailable):
+            return error
+        if isinstance(error, SqlOperationalError | InterfaceError) or (
+            isinstance(error, DBAPIError) and error.connection_invalidated
+        ):
+            cause = error.orig if isinstance(error, DBAPIError) and error.orig else error
+            return DatabaseUnavailable(
+                f"database {display_url(self.url)} is not available: {_one_line(cause)}"
+            )
+        return None
+
     def upgrade(self, revision: str = "head") -> None:
-        """Apply the Alembic migrations (idempotent; run on every start)."""
+        """Apply the Alembic migrations (idempotent; run on every start). Raises
+        DatabaseUnavailable when the database cannot be reached."""
         config = AlembicConfig()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+        try:
+            with self.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+        except Exception as exc:
+            if (problem := self.problem(exc)) is not None:
+                raise problem from None
+            raise
 
     def current_revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext
