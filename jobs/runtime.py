@@ -18,6 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import Bot
 
 from bot.commands.core import CommandCore
+from bot.replies import Replies
 from bot.robots.senders import WebhookSender
 from bot.senders import Sender
 from bot.telegram.app import build_application, publish_commands
@@ -67,6 +68,7 @@ class Runtime:
             senders.update(robot_senders(config))
         self.ctx.senders = senders
         self.deliverer = Deliverer(self.ctx)
+        self.replies = Replies(self.db, self.deliverer.wake, lambda: self.ctx.clock())
         self.config_watch = (
             ConfigWatch(self.ctx, config_file, self._use_config) if config_file else None
         )
@@ -78,7 +80,6 @@ class Runtime:
             config_file=config_file,
             on_config_change=self.reload_config,
         )
-        self._background: set[asyncio.Task[int]] = set()
 
     def start(self) -> None:
         """Migrate the database and make the feeds table follow the config."""
@@ -174,7 +175,7 @@ class Runtime:
             )
         app = None
         if "bot" in roles and self.config.telegram.token is not None:
-            app = build_application(self.config, self.core, self._wake_delivery)
+            app = build_application(self.config, self.core, self.replies)
             await app.initialize()
             await publish_commands(app)
             await app.start()
@@ -203,12 +204,6 @@ class Runtime:
                 await app.updater.stop()
                 await app.stop()
                 await app.shutdown()
-
-    async def _wake_delivery(self) -> None:
-        # Deliver in the background: the command's handler returns at once.
-        task = asyncio.create_task(self.deliverer.tick())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
 
 def _now_for(scheduler: AsyncIOScheduler) -> datetime:
