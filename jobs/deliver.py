@@ -58,7 +58,18 @@ WAKE_CLAIM_EVERY = 0.05
 """Seconds between two claims for wake-ups: a crowd of commands makes a claim per moment, not
 one per reply."""
 
+MAX_REPLY_WAIT = 600.0
+"""Seconds up to which a held reply gets its own wake-up; later, the deliver tick finds it."""
+
 ChatKey = tuple[str, str]
+_HELD = frozenset((SendOutcome.RATE_LIMITED, SendOutcome.RETRY))
+
+
+def _wait(delivery: Delivery, result: SendResult) -> timedelta:
+    """How long a message held by this result waits: the platform's retry_after, or backoff."""
+    if result.outcome is SendOutcome.RATE_LIMITED:
+        return timedelta(seconds=max(1.0, result.retry_after or 1.0))
+    return min(timedelta(seconds=5 * 2**delivery.attempts), MAX_BACKOFF)
 
 
 @dataclass
@@ -340,6 +351,12 @@ class Deliverer:
             # Recorded in its own transaction before the next send may start (see max_in_flight).
             go_on = await asyncio.to_thread(self._record, delivery, result)
             run.sent += result.outcome is SendOutcome.SENT
+            if delivery.priority >= Priority.REPLY and result.outcome in _HELD:
+                # Someone waits for this reply: look again when it may go, even in a process
+                # whose scheduler runs no deliver tick (``--role bot``).
+                wait = _wait(delivery, result).total_seconds()
+                if wait <= MAX_REPLY_WAIT:
+                    asyncio.get_running_loop().call_later(wait + 0.05, self.wake)
         except Exception:  # the database: the row keeps its lease and is claimed again after it
             log.exception("could not record delivery %s", delivery.id)
         finally:
@@ -375,7 +392,7 @@ class Deliverer:
                     outbox.fail(session, delivery.id, result.error or "rejected")
                     return True
                 case SendOutcome.RATE_LIMITED:
-                    wait = timedelta(seconds=max(1.0, result.retry_after or 1.0))
+                    wait = _wait(delivery, result)
                     log.warning("chat %s:%s rate limited for %s", platform, chat, wait)
                     until = f"{now + wait:%Y-%m-%d %H:%M:%S}Z"
                     reason = f"rate limited: retry after {wait.total_seconds():.0f} s, at {until}"
@@ -392,7 +409,7 @@ class Deliverer:
                         session, platform, result.migrate_to, now, f"moved from {chat}"
                     )
                 case _:
-                    backoff = min(timedelta(seconds=5 * 2**delivery.attempts), MAX_BACKOFF)
+                    backoff = _wait(delivery, result)
                     outbox.hold_chat(
                         session, platform, chat, now + backoff, "waiting behind a retry"
                     )
