@@ -16,6 +16,8 @@ import pytest
 from sqlalchemy import Table, select
 
 from bot.i18n import t
+from bot.senders import Window
+from bot.telegram.sender import TelegramSender
 from newsbrief.records import Keywords, Priority, Subscriber
 from newsbrief.store import subscribers
 from newsbrief.store.tables import DeliveryRow, DigestCursorRow, SubscriberRow
@@ -43,6 +45,11 @@ sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.fixture
 async def h(database_url: str) -> AsyncIterator[Harness]:
     async for running in running_harness(database_url):
+        # Transcripts are under test here, not pacing (tests/test_deliver_limits.py): a group's
+        # transcript would wait for its 20-a-minute window several times.
+        sender = running.runtime.ctx.senders["telegram"]
+        assert isinstance(sender, TelegramSender)
+        sender.interval, sender.group_window = 0.01, Window(10_000, 60.0)
         # Stories exist before anyone subscribes: /search and /why have something to find, and
         # no digest interrupts a transcript (a new subscriber starts after them).
         running.feeds.set("/wire.xml", rss([NEW, OLD], title="Wire"))

@@ -71,17 +71,18 @@ class TelegramSender:
     ) -> None:
         self.bot = bot
         self.global_interval = 1 / max_per_second
-        self._chat_interval = 1 / private_per_second
-        self._group_window = Window(max(1, round(group_per_minute)), 60.0)
+        self.interval = 1 / private_per_second
+        """Seconds between two messages to one chat ("avoid sending more than one message per
+        second in a particular chat": groups too)."""
+        self.group_window = Window(max(1, round(group_per_minute)), 60.0)
 
     def chat_interval(self, chat_id: str) -> float:
-        # "Avoid sending more than one message per second in a particular chat": groups too.
-        return self._chat_interval
+        return self.interval
 
     def chat_window(self, chat_id: str) -> Window | None:
         # Group, supergroup and channel ids are negative; @usernames are channels. 20 in any
         # minute, not one every 3 s: a group's replies need not wait 3 s each.
-        return None if chat_id.isdigit() else self._group_window
+        return None if chat_id.isdigit() else self.group_window
 
     async def send(self, delivery: Delivery) -> SendResult:
         message = delivery.message
