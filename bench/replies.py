@@ -29,7 +29,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sqlalchemy import func, select
+
 from bench.databases import database
+from newsbrief.records import Priority
+from newsbrief.store.db import Database
+from newsbrief.store.tables import DeliveryRow
 from tests.servers.botapi import BotApiServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,6 +173,23 @@ def measure_quiet(api: BotApiServer, count: int) -> list[float]:
     return latencies
 
 
+def handled_rate(database_url: str) -> float:
+    """Replies queued per second (commands handled), first reply to last."""
+    db = Database(database_url)
+    try:
+        with db.session() as session:
+            first, last, n = session.execute(
+                select(
+                    func.min(DeliveryRow.created_at),
+                    func.max(DeliveryRow.created_at),
+                    func.count(),
+                ).where(DeliveryRow.priority >= Priority.REPLY)
+            ).one()
+    finally:
+        db.dispose()
+    return (n - 1) / max((last - first).total_seconds(), 1e-6)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -184,13 +206,20 @@ def run(kind: str, chats: int, quiet: int) -> None:
                 f" worst {max(lat) * 1000:.0f} ms over {quiet} commands"
             )
             before = api.stats["429"]
+            started = time.monotonic()
             r = measure_burst(api, chats)
+            wall = time.monotonic() - started
+            handled = handled_rate(url)
         print(
             f"{kind:>8} burst: {chats} chats x (/start, /subscribe) sent within {r.spread:.2f} s; "
             f"{r.answered}/{r.chats} chats got both answers; {r.answers} answers at "
             f"{r.rate:.1f}/s = {r.rate / LIMIT:.0%} of {LIMIT:.0f}/s; 429 answers: "
             f"{r.too_many - before}; latency median {statistics.median(r.latencies):.1f} s, "
             f"p90 {percentile(r.latencies, 0.9):.1f} s"
+        )
+        print(
+            f"{'':>8} commands handled (replies queued) at {handled:.0f}/s; the burst took "
+            f"{wall:.1f} s from the first command to the last answer"
         )
         if r.answered < r.chats:
             print(tail(workdir))

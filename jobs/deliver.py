@@ -15,9 +15,12 @@ other.
 A tick claims a small batch, what the senders can send in the next ``HORIZON`` seconds (the
 chats with a reply waiting first, then those with the most due), sends them as their slots
 come up, and claims more as the queues drain, until nothing is due. A claimed message waits
-under a short lease (``HOLD``), renewed while it waits; only when its send starts does it take
-the delivery lease. So after a crash only the messages in flight wait out the delivery lease;
-the rest are claimed again by the next process within seconds.
+under a short lease (``HOLD``), renewed every quarter of it while it waits; a message being
+sent is renewed to the delivery lease, so a slow send is not taken over by another process.
+After a crash nothing waits longer than the lease it had: the claimed messages are free again
+within ``HOLD`` seconds, a message in flight at most the delivery lease (one renewed while in
+flight; one sent since the last renewal is free within ``HOLD``, like the rest). A claim is
+never sent by a deliverer that could not renew it in time: another may hold it by then.
 
 ``wake()`` (a command queued a reply) makes a running tick claim at once, or starts one, so a
 reply leaves within a fraction of a second. Ticks may overlap (the scheduler's and a woken one):
@@ -86,6 +89,8 @@ class _Chat:
     interval: float
     window: Window | None
     due: int
+    claimed_at: float
+    """When its messages were claimed (the event loop's clock): their lease runs from then."""
     """Messages due for this chat when claimed, the queued ones included: its remaining work."""
     queue: deque[tuple[Delivery, _Run]] = field(default_factory=deque)
     busy: bool = False
@@ -126,7 +131,11 @@ class Deliverer:
         self._changed = asyncio.Event()
         self._last_claim = -math.inf
         self._last_renew = -math.inf
+        self._renewed_at = -math.inf
+        """When the last renewal that went through started: every queued claim holds till then
+        plus ``HOLD``."""
         self._renewing: asyncio.Task[None] | None = None
+        self._flying: set[int] = set()
         self._woken = False
         self._waking: asyncio.Task[None] | None = None
         self._drivers = 0
@@ -214,29 +223,40 @@ class Deliverer:
         return self._capacity() - self._queued()
 
     async def _renew(self) -> None:
-        """Keep the leases of the messages waiting in the queues (never shortening one)."""
-        self._last_renew = asyncio.get_running_loop().time()
-        ids = [d.id for chat in self._chats.values() for d, _ in chat.queue]
-        until = self.ctx.clock() + timedelta(seconds=self._hold())
+        """Keep the leases of the messages waiting in the queues, and of those being sent
+        (the delivery lease); never shortening one."""
+        started = self._last_renew = asyncio.get_running_loop().time()
+        queued = [d.id for chat in self._chats.values() for d, _ in chat.queue]
+        flying = list(self._flying)
+        now = self.ctx.clock()
+        hold = now + timedelta(seconds=self._hold())
+        lease = now + timedelta(seconds=self.ctx.config.scheduler.delivery_lease)
 
         def renew() -> None:
             with self.ctx.db.session() as session:
-                outbox.renew(session, ids, self.owner, until)
+                outbox.renew(session, queued, self.owner, hold)
+                outbox.renew(session, flying, self.owner, lease)
 
         try:
-            if ids:
+            if queued or flying:
                 await asyncio.to_thread(renew)
-        except Exception:  # the database: a lapsed claim is not sent (see _take_off)
-            log.exception("could not renew the claims of %d deliveries", len(ids))
+            self._renewed_at = started
+        except Exception:  # the database: a claim not renewed in time is not sent (_held)
+            log.exception("could not renew the claims of %d deliveries", len(queued) + len(flying))
         finally:
             self._renewing = None
             self._changed.set()
+
+    def _held(self, chat: _Chat, now: float) -> bool:
+        """Whether this deliverer surely still holds the chat's claimed messages: claimed or
+        renewed recently enough (a quarter of ``HOLD`` to spare for clocks and the send)."""
+        return max(chat.claimed_at, self._renewed_at) + self._hold() * 0.75 > now
 
     # -- claiming ----------------------------------------------------------------------------------
 
     async def _claim(self, run: _Run) -> None:
         async with self._claim_lock:
-            self._last_claim = asyncio.get_running_loop().time()
+            claimed_at = self._last_claim = asyncio.get_running_loop().time()
             woken, self._woken = self._woken, False
             room, least = self._room(), Priority.DIGEST
             if room <= 0 and woken:
@@ -297,7 +317,8 @@ class Deliverer:
 
             for key, due, deliveries in await asyncio.to_thread(claim):
                 sender = self._lanes[key[0]].sender
-                chat = self._chats[key] = _Chat(key, interval(key), sender.chat_window(key[1]), due)
+                window = sender.chat_window(key[1])
+                chat = self._chats[key] = _Chat(key, interval(key), window, due, claimed_at)
                 chat.queue.extend((d, run) for d in deliveries)
                 run.open += len(deliveries)
 
@@ -337,11 +358,12 @@ class Deliverer:
         sender = lane.sender
         go_on = False
         try:
-            if not await asyncio.to_thread(self._take_off, delivery):
-                # Our claim lapsed (a stalled loop, the database away): another sender may hold
-                # the chat now. What we queued for it is theirs to send.
-                log.warning("delivery %s: claim lapsed, not sent by this sender", delivery.id)
+            if not self._held(chat, asyncio.get_running_loop().time()):
+                # Not renewed in time (the database away, a stalled loop): another sender may
+                # hold the chat by now. What we queued for it is theirs to send.
+                log.warning("delivery %s: claim not renewed in time, left to others", delivery.id)
                 return
+            self._flying.add(delivery.id)
             try:
                 result = await sender.send(delivery)
             except Exception as exc:  # a sender bug must not lose the message
@@ -360,6 +382,7 @@ class Deliverer:
         except Exception:  # the database: the row keeps its lease and is claimed again after it
             log.exception("could not record delivery %s", delivery.id)
         finally:
+            self._flying.discard(delivery.id)
             run.open -= 1
             lane.in_flight -= 1
             chat.busy = False
@@ -371,12 +394,6 @@ class Deliverer:
             if not chat.queue and self._chats.get(chat.key) is chat:
                 del self._chats[chat.key]
             self._changed.set()
-
-    def _take_off(self, delivery: Delivery) -> bool:
-        """The send starts: the message takes the delivery lease, if this sender still holds it."""
-        until = self.ctx.clock() + timedelta(seconds=self.ctx.config.scheduler.delivery_lease)
-        with self.ctx.db.session() as session:
-            return outbox.take_off(session, delivery.id, self.owner, until)
 
     def _record(self, delivery: Delivery, result: SendResult) -> bool:
         """Store the outcome; returns whether the chat's next message may be sent now."""

@@ -438,7 +438,7 @@ def test_sigkill_mid_delivery_delays_only_the_message_in_flight(
     """300 chats each have a message due; ``newsbrief run`` is SIGKILLed while sending them,
     with the default 10-minute delivery lease. The next process must send every message that
     was not in flight at the kill within seconds, not after the lease: a sender claims only a
-    small batch, on a short lease it renews, and takes the long lease when a send starts."""
+    small batch, on a short lease it renews, and only a message being sent holds the long one."""
     seed = int(os.environ.get("NEWSBRIEF_CRASH_SEED") or random.randrange(1 << 32))
     print(f"\ncrash test seed {seed} (NEWSBRIEF_CRASH_SEED={seed} replays it)")
     rng = random.Random(seed)
@@ -468,7 +468,7 @@ def test_sigkill_mid_delivery_delays_only_the_message_in_flight(
                 left = session.scalars(select(DeliveryRow).where(DeliveryRow.status != "sent"))
                 waiting = {row.chat_id: row.lease_until for row in left}
             claimed = sum(lease is not None for lease in waiting.values())
-            # In flight: the send had started, so the message took the delivery lease.
+            # Held for the delivery lease: a message in flight since a renewal.
             taken_off = {
                 chat
                 for chat, lease in waiting.items()
@@ -496,16 +496,18 @@ def test_sigkill_mid_delivery_delays_only_the_message_in_flight(
     db.dispose()
     print(
         f"killed after {before} of {CHATS} sent; {len(waiting)} unsent at the kill, "
-        f"{claimed} of them claimed, {len(taken_off)} in flight ({flying.total()} of those had "
-        f"arrived); the restarted process sent "
+        f"{claimed} of them claimed, {len(taken_off)} holding the delivery lease; "
+        f"{flying.total()} had arrived unmarked; the restarted process sent "
         f"the rest in {finished:.1f} s; messages delayed past the lease: {len(delayed)}"
     )
     assert not late, (
         f"{len(late)} messages not in flight still unsent after the restart: {late[:5]}"
     )
-    # Only a message in flight at the kill waits out the lease: at most one (max_in_flight).
+    # Only a message in flight at the kill may wait out the lease: at most one (max_in_flight).
     assert len(taken_off) <= 1, taken_off
     assert set(delayed) == taken_off, (delayed, taken_off)
-    assert flying.total() <= len(taken_off)
-    copies = Counter(m.chat_id for m in botapi.all_messages())
-    assert max(copies.values()) == 1, "a message sent twice before its lease ran out"
+    assert flying.total() <= 1, flying
+    # Sent twice only if it had arrived but was not marked sent at the kill.
+    copies = Counter(str(m.chat_id) for m in botapi.all_messages())
+    twice = {chat for chat, n in copies.items() if n > 1}
+    assert twice <= set(flying), (twice, flying)

@@ -288,21 +288,16 @@ def _held_by(owner: str) -> ColumnElement[bool]:
 
 
 def renew(session: Session, ids: Sequence[int], owner: str, until: datetime) -> int:
-    """Extend ``owner``'s lease on messages it still holds; returns how many it holds."""
+    """Extend ``owner``'s lease on messages it still holds to ``until`` (a later lease stays);
+    returns how many were extended."""
     if not ids:
         return 0
     result = session.execute(
         update(DeliveryRow)
-        .where(DeliveryRow.id.in_(list(ids)), _held_by(owner))
+        .where(DeliveryRow.id.in_(list(ids)), _held_by(owner), DeliveryRow.lease_until < until)
         .values(lease_until=until)
     )
     return int(cast(Any, result).rowcount)
-
-
-def take_off(session: Session, delivery_id: int, owner: str, until: datetime) -> bool:
-    """About to send: lease the message to ``owner`` until ``until`` (the delivery lease), if it
-    still holds it. False: its short claim lapsed and another sender may have it; do not send."""
-    return renew(session, [delivery_id], owner, until) == 1
 
 
 def mark_sent(session: Session, delivery_id: int, message_id: str | None, now: datetime) -> None:
