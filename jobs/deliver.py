@@ -252,6 +252,13 @@ class Deliverer:
         renewed recently enough (a quarter of ``HOLD`` to spare for clocks and the send)."""
         return max(chat.claimed_at, self._renewed_at) + self._hold() * 0.75 > now
 
+    def _renew_one(self, delivery: Delivery) -> bool:
+        """Not renewed in time (a stalled loop, the database away): ask the database whether the
+        claim is still ours, renewing it if so."""
+        until = self.ctx.clock() + timedelta(seconds=self.ctx.config.scheduler.delivery_lease)
+        with self.ctx.db.session() as session:
+            return outbox.held(session, delivery.id, self.owner, until)
+
     # -- claiming ----------------------------------------------------------------------------------
 
     async def _claim(self, run: _Run) -> None:
@@ -358,10 +365,11 @@ class Deliverer:
         sender = lane.sender
         go_on = False
         try:
-            if not self._held(chat, asyncio.get_running_loop().time()):
-                # Not renewed in time (the database away, a stalled loop): another sender may
-                # hold the chat by now. What we queued for it is theirs to send.
-                log.warning("delivery %s: claim not renewed in time, left to others", delivery.id)
+            if not self._held(chat, asyncio.get_running_loop().time()) and not (
+                await asyncio.to_thread(self._renew_one, delivery)
+            ):
+                # Our claim lapsed and another sender took it: the chat is theirs now.
+                log.warning("delivery %s: claim lapsed, left to the sender holding it", delivery.id)
                 return
             self._flying.add(delivery.id)
             try:

@@ -7,7 +7,7 @@ The burst runs a real ``newsbrief run`` (``bench/replies.py`` prints its figures
 from __future__ import annotations
 
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -138,3 +138,22 @@ def test_a_burst_of_300_chats_gets_every_answer_without_a_429(database_url: str)
     welcome = t("welcome", "en", help=t("help", "en"))
     assert all(texts[0] == welcome for texts in answers.values())
     assert all(texts[1] != welcome for texts in answers.values())
+
+
+def test_a_lapsed_claim_taken_by_another_sender_is_not_its_old_holders(db: Database) -> None:
+    """Claims carry their sender: a sender whose short lease lapsed (a stalled process) finds
+    out before sending, and its renewals do not steal the message back."""
+    now = datetime.now(UTC)
+    hold = timedelta(seconds=5)
+    with db.session() as session:
+        sub = telegram_chat(session, "77", now)
+        outbox.enqueue(session, sub, "digest:77", [Message("news")], now)
+        [row] = outbox.listing(session)
+        assert [d.id for d in outbox.claim(session, [row.id], now, hold, "a")] == [row.id]
+        later = now + timedelta(seconds=6)  # a's lease is over
+        assert outbox.claim(session, [row.id], later, hold, "b") != []
+        assert outbox.renew(session, [row.id], "a", later + hold) == 0
+        assert not outbox.held(session, row.id, "a", later + timedelta(minutes=10))
+        assert outbox.held(session, row.id, "b", later + timedelta(minutes=10))
+        # A renewal never shortens a lease: the message being sent keeps the long one.
+        assert outbox.renew(session, [row.id], "b", later + hold) == 0

@@ -287,6 +287,18 @@ def _held_by(owner: str) -> ColumnElement[bool]:
     return and_(DeliveryRow.status == DeliveryStatus.SENDING, DeliveryRow.claimed_by == owner)
 
 
+def held(session: Session, delivery_id: int, owner: str, until: datetime) -> bool:
+    """Whether ``owner`` still holds this message's claim (lapsed, but taken by no one else),
+    leasing it until ``until`` if so: checked before a send whose claim was not renewed in
+    time."""
+    result = session.execute(
+        update(DeliveryRow)
+        .where(DeliveryRow.id == delivery_id, _held_by(owner))
+        .values(lease_until=until)
+    )
+    return int(cast(Any, result).rowcount) == 1
+
+
 def renew(session: Session, ids: Sequence[int], owner: str, until: datetime) -> int:
     """Extend ``owner``'s lease on messages it still holds to ``until`` (a later lease stays);
     returns how many were extended."""
