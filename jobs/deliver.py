@@ -172,6 +172,8 @@ class Deliverer:
                     await self._claim(run)
                     if run.open == 0:
                         if self._woken:  # a reply was queued while we looked: look again
+                            since = loop.time() - self._last_claim
+                            await asyncio.sleep(max(0.0, WAKE_CLAIM_EVERY - since))
                             continue
                         return run.sent
                 elif self._claiming is None and self._claim_due(loop.time()):
