@@ -1,7 +1,7 @@
 """Delivery at Telegram's flood limits: 2,000 subscribers, 3,000 messages, zero 429s.
 
 The loopback Bot API server enforces Telegram's limits (30 messages/s overall, ~1/s per private
-chat with a burst of 3, 20/min per group or channel) and answers 429 with retry_after past them.
+chat with a burst of 3, 20 in any minute per group or channel) and answers 429 with retry_after past them.
 The subscribers are 80% private chats, 15% groups, 5% channels; every one gets a digest of 1-5
 parts (3,000 messages in all), written to the outbox in a shuffled order, all due at once. One
 deliver tick sends them all, paced by the deliverer.

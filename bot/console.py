@@ -6,6 +6,7 @@ import html
 import re
 from collections.abc import Callable
 
+from bot.senders import Window
 from newsbrief.records import Delivery, SendOutcome, SendResult
 
 _LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)
@@ -35,6 +36,9 @@ class ConsoleSender:
 
     def chat_interval(self, chat_id: str) -> float:
         return 0.0
+
+    def chat_window(self, chat_id: str) -> Window | None:
+        return None
 
     async def send(self, delivery: Delivery) -> SendResult:
         self.count += 1

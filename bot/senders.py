@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from collections import deque
+from dataclasses import dataclass
 from typing import Protocol
 
 from newsbrief.records import Delivery, SendResult
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """At most ``count`` sends to one chat in any ``span`` seconds."""
+
+    count: int
+    span: float
 
 
 class Sender(Protocol):
@@ -14,6 +24,11 @@ class Sender(Protocol):
 
     def chat_interval(self, chat_id: str) -> float:
         """Seconds between two sends to one chat."""
+        ...
+
+    def chat_window(self, chat_id: str) -> Window | None:
+        """A limit per chat over a longer span, on top of the interval (Telegram's 20 a minute
+        per group), or None."""
         ...
 
     async def send(self, delivery: Delivery) -> SendResult: ...
@@ -39,6 +54,8 @@ class Pacer:
         self.global_interval = global_interval
         self._next_global = 0.0
         self._next_chat: dict[str, float] = {}
+        self._windows: dict[str, tuple[deque[float], float]] = {}
+        """Per chat with a window: its last ``count`` send times, and the span."""
         # Whole slots only: a sender allowed one message per minute gets no credit at all.
         slots = int(CATCH_UP / global_interval) if global_interval > 0 else 0
         self._credit = slots * global_interval
@@ -48,20 +65,37 @@ class Pacer:
         return self._next_global
 
     def chat_ready_at(self, chat_key: str) -> float:
-        return self._next_chat.get(chat_key, 0.0)
+        ready = self._next_chat.get(chat_key, 0.0)
+        window = self._windows.get(chat_key)
+        if window is not None:
+            stamps, span = window
+            if len(stamps) == stamps.maxlen:  # full: the oldest must leave the span first
+                ready = max(ready, stamps[0] + span)
+        return ready
 
-    def take(self, chat_key: str, chat_interval: float, now: float) -> None:
+    def take(
+        self, chat_key: str, chat_interval: float, now: float, window: Window | None = None
+    ) -> None:
         """Record a send to ``chat_key`` starting at ``now`` (no earlier than ``next_global`` and
         ``chat_ready_at``)."""
         # Slots missed more than CATCH_UP ago are gone (after idling, too).
         slot = max(self._next_global, now - self._credit)
         self._next_global = slot + self.global_interval
         self._next_chat[chat_key] = now + chat_interval
+        if window is not None:
+            stamps, _ = self._windows.setdefault(
+                chat_key, (deque(maxlen=max(1, window.count)), window.span)
+            )
+            stamps.append(now)
         if len(self._next_chat) > 10_000:  # forget chats whose interval is long over
             self._next_chat = {k: t for k, t in self._next_chat.items() if t > now}
+            self._windows = {k: w for k, w in self._windows.items() if w[0][-1] + w[1] > now}
 
     def finished(self, chat_key: str, chat_interval: float, now: float) -> None:
         """A send to ``chat_key`` got its answer at ``now``. The platform counts a chat's
         messages as they arrive, and a request delayed on the way (a busy CPU, the network)
         arrives late: spacing from the answer keeps the next one a full interval behind it."""
         self._next_chat[chat_key] = max(self._next_chat.get(chat_key, 0.0), now + chat_interval)
+        window = self._windows.get(chat_key)
+        if window is not None and window[0]:  # counted in its window as of its answer, too
+            window[0][-1] = max(window[0][-1], now)

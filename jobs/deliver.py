@@ -1,16 +1,32 @@
 """The deliver tick.
 
-    outbox rows due | per chat, in order, paced within the platform's limits | send
-        | record message id, or hold / pause / move / fail visibly
+    outbox rows due | replies first | per chat, in order, paced within the platform's limits
+        | send | record message id, or hold / pause / move / fail visibly
+
+Every message the bot sends goes through here: digest parts and command replies (``bot.replies``)
+alike, so they share one send budget per platform, and a reply told "429, retry after n" is
+sent again after n seconds like any message. Replies go first: they are claimed first and take
+the first free slot.
 
 Each chat is a queue: when one of its messages cannot go now, the rest wait behind it, so parts
 of a digest never arrive out of order. Chats are independent: one rate-limited chat slows no
 other.
 
-A tick claims a few seconds' worth of messages (the chats with the most due first), sends them
-as their slots come up, and claims more as the queues drain, until nothing is due. Ticks may
-overlap (the scheduler's and one woken by a command): they share the chat queues and the
-pacing, and a chat is in at most one queue, so no tick waits behind another's slow chat.
+A tick claims a small batch, what the senders can send in the next ``HORIZON`` seconds (the
+chats with a reply waiting first, then those with the most due), sends them as their slots
+come up, and claims more as the queues drain, until nothing is due. A claimed message waits
+under a short lease (``HOLD``), renewed every quarter of it while it waits; a message being
+sent is renewed to the delivery lease, so a slow send is not taken over by another process.
+After a crash nothing waits longer than the lease it had: the claimed messages are free again
+within ``HOLD`` seconds, a message in flight at most the delivery lease (one renewed while in
+flight; one sent since the last renewal is free within ``HOLD``, like the rest). A claim is
+never sent by a deliverer that could not renew it in time: another may hold it by then.
+
+``wake()`` (a command queued a reply) makes a running tick claim at once, or starts one, so a
+reply leaves within a fraction of a second. Ticks may overlap (the scheduler's and a woken one):
+they share the chat queues and the pacing, and a chat is in at most one queue, so no tick waits
+behind another's slow chat. (Several processes still pace each on their own: one budget across
+processes is the scale-out's work; it can keep this queue and feed ``wake`` from the database.)
 """
 
 from __future__ import annotations
@@ -19,26 +35,44 @@ import asyncio
 import contextlib
 import logging
 import math
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.render import materialize
-from bot.senders import Pacer, Sender
+from bot.senders import Pacer, Sender, Window
 from jobs.context import JobContext
-from newsbrief.records import Delivery, SendOutcome, SendResult
+from newsbrief.records import Delivery, Priority, SendOutcome, SendResult
 from newsbrief.store import outbox, subscribers
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
-HORIZON = 10.0
-"""Seconds of sending claimed ahead: enough to keep the rate, little to wait out after a crash."""
+HORIZON = 2.0
+"""Seconds of sending claimed ahead: enough to keep the rate over a slow claim."""
+HOLD = 5.0
+"""Seconds a claimed message stays leased while it waits in a queue, renewed every quarter of
+it: after a crash, what was claimed but not yet sent is free again this soon."""
 MAX_QUEUED = 1000
 CLAIM_EVERY = 0.25
 """Seconds between two claims while queues are draining."""
+WAKE_CLAIM_EVERY = 0.05
+"""Seconds between two claims for wake-ups: a crowd of commands makes a claim per moment, not
+one per reply."""
+
+MAX_REPLY_WAIT = 600.0
+"""Seconds up to which a held reply gets its own wake-up; later, the deliver tick finds it."""
 
 ChatKey = tuple[str, str]
+_HELD = frozenset((SendOutcome.RATE_LIMITED, SendOutcome.RETRY))
+
+
+def _wait(delivery: Delivery, result: SendResult) -> timedelta:
+    """How long a message held by this result waits: the platform's retry_after, or backoff."""
+    if result.outcome is SendOutcome.RATE_LIMITED:
+        return timedelta(seconds=max(1.0, result.retry_after or 1.0))
+    return min(timedelta(seconds=5 * 2**delivery.attempts), MAX_BACKOFF)
 
 
 @dataclass
@@ -53,15 +87,19 @@ class _Run:
 class _Chat:
     key: ChatKey
     interval: float
+    window: Window | None
     due: int
+    claimed_at: float
+    """When its messages were claimed (the event loop's clock): their lease runs from then."""
     """Messages due for this chat when claimed, the queued ones included: its remaining work."""
     queue: deque[tuple[Delivery, _Run]] = field(default_factory=deque)
     busy: bool = False
 
-    def priority(self) -> tuple[float, int]:
-        # The longest chains first (a group's 3 s spacing makes its tail the last to finish),
-        # then in the order they were written.
-        return self.due * self.interval, -self.queue[0][0].id
+    def priority(self) -> tuple[int, float, int]:
+        # A reply first; then the longest chains (a group's 3 s spacing makes its tail the last
+        # to finish), then in the order they were written.
+        head = self.queue[0][0]
+        return head.priority, self.due * self.interval, -head.id
 
 
 @dataclass
@@ -84,14 +122,40 @@ class Deliverer:
     def __init__(self, ctx: JobContext, *, max_in_flight: int = 1) -> None:
         self.ctx = ctx
         self.max_in_flight = max_in_flight
+        self.owner = uuid.uuid4().hex
+        """Names this deliverer's claims: only it renews them or sends what they hold."""
         self._lanes = {name: _Lane(s, Pacer(s.global_interval)) for name, s in ctx.senders.items()}
         self._chats: dict[ChatKey, _Chat] = {}
         self._claim_lock = asyncio.Lock()
         self._claiming: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
         self._last_claim = -math.inf
+        self._last_renew = -math.inf
+        self._renewed_at = -math.inf
+        """When the last renewal that went through started: every queued claim holds till then
+        plus ``HOLD``."""
+        self._renewing: asyncio.Task[None] | None = None
+        self._flying: set[int] = set()
+        self._woken = False
+        self._waking: asyncio.Task[None] | None = None
         self._drivers = 0
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        """Something to send now was queued (a reply): claim it at once, in a running tick or
+        in one started for it. Returns at once; call it on the event loop."""
+        self._woken = True
+        self._changed.set()
+        if self._drivers == 0 and self._waking is None and self._lanes:
+            self._waking = asyncio.create_task(self._woken_tick())
+
+    async def _woken_tick(self) -> None:
+        try:
+            await self.tick()
+        except Exception:  # the next wake or scheduled tick tries again
+            log.exception("deliver tick failed")
+        finally:
+            self._waking = None
 
     # -- the tick --------------------------------------------------------------------------------
 
@@ -107,24 +171,32 @@ class Deliverer:
                 if run.open == 0:
                     await self._claim(run)
                     if run.open == 0:
+                        if self._woken:  # a reply was queued while we looked: look again
+                            since = loop.time() - self._last_claim
+                            await asyncio.sleep(max(0.0, WAKE_CLAIM_EVERY - since))
+                            continue
                         return run.sent
-                elif (
-                    self._claiming is None
-                    and self._room() >= self._capacity() / 2
-                    and loop.time() - self._last_claim >= CLAIM_EVERY
-                ):
+                elif self._claiming is None and self._claim_due(loop.time()):
                     # Claim more in the background: sends go on meanwhile.
                     self._claiming = asyncio.create_task(self._claim(run))
                     self._claiming.add_done_callback(self._claimed)
-                wait = min(self._dispatch(loop.time()), CLAIM_EVERY)
+                if self._renewing is None and loop.time() - self._last_renew >= self._hold() / 4:
+                    self._renewing = asyncio.create_task(self._renew())
+                wait = min(self._dispatch(loop.time()), CLAIM_EVERY, self._hold() / 4)
                 self._changed.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), wait)
         finally:
             self._drivers -= 1
             if self._drivers == 0 and self._chats:
-                # Cancelled: what is still queued keeps its lease and is claimed again after it.
+                # Cancelled: what is still queued keeps its short lease, claimed again after it.
                 self._chats.clear()
+
+    def _claim_due(self, now: float) -> bool:
+        since = now - self._last_claim
+        if self._woken and since >= WAKE_CLAIM_EVERY:
+            return True
+        return self._room() >= self._capacity() / 2 and since >= CLAIM_EVERY
 
     def _claimed(self, task: asyncio.Task[None]) -> None:
         self._claiming = None
@@ -139,24 +211,72 @@ class Deliverer:
         )
 
     def _horizon(self) -> float:
-        # Whatever is claimed must go out well before its lease ends, or another sender may take
-        # it: a crashed sender's messages are free again after the lease.
-        return min(HORIZON, self.ctx.config.scheduler.delivery_lease / 2)
+        # Whatever is claimed should go out well before its short lease ends, even if a renewal
+        # comes late.
+        return min(HORIZON, self._hold() / 2)
+
+    def _hold(self) -> float:
+        return min(HOLD, self.ctx.config.scheduler.delivery_lease)
+
+    def _queued(self) -> int:
+        return sum(len(chat.queue) for chat in self._chats.values())
 
     def _room(self) -> int:
-        return self._capacity() - sum(len(chat.queue) for chat in self._chats.values())
+        return self._capacity() - self._queued()
+
+    async def _renew(self) -> None:
+        """Keep the leases of the messages waiting in the queues, and of those being sent
+        (the delivery lease); never shortening one."""
+        started = self._last_renew = asyncio.get_running_loop().time()
+        queued = [d.id for chat in self._chats.values() for d, _ in chat.queue]
+        flying = list(self._flying)
+        now = self.ctx.clock()
+        hold = now + timedelta(seconds=self._hold())
+        lease = now + timedelta(seconds=self.ctx.config.scheduler.delivery_lease)
+
+        def renew() -> None:
+            with self.ctx.db.session() as session:
+                outbox.renew(session, queued, self.owner, hold)
+                outbox.renew(session, flying, self.owner, lease)
+
+        try:
+            if queued or flying:
+                await asyncio.to_thread(renew)
+            self._renewed_at = started
+        except Exception:  # the database: a claim not renewed in time is not sent (_held)
+            log.exception("could not renew the claims of %d deliveries", len(queued) + len(flying))
+        finally:
+            self._renewing = None
+            self._changed.set()
+
+    def _held(self, chat: _Chat, now: float) -> bool:
+        """Whether this deliverer surely still holds the chat's claimed messages: claimed or
+        renewed recently enough (a quarter of ``HOLD`` to spare for clocks and the send)."""
+        return max(chat.claimed_at, self._renewed_at) + self._hold() * 0.75 > now
+
+    def _renew_one(self, delivery: Delivery) -> bool:
+        """Not renewed in time (a stalled loop, the database away): ask the database whether the
+        claim is still ours, renewing it if so."""
+        until = self.ctx.clock() + timedelta(seconds=self.ctx.config.scheduler.delivery_lease)
+        with self.ctx.db.session() as session:
+            return outbox.held(session, delivery.id, self.owner, until)
 
     # -- claiming ----------------------------------------------------------------------------------
 
     async def _claim(self, run: _Run) -> None:
         async with self._claim_lock:
-            self._last_claim = asyncio.get_running_loop().time()
-            room = self._room()
+            claimed_at = self._last_claim = asyncio.get_running_loop().time()
+            woken, self._woken = self._woken, False
+            room, least = self._room(), Priority.DIGEST
+            if room <= 0 and woken:
+                # A reply does not wait for the digest parts claimed before it: it may take
+                # the batch's size again, replies only.
+                room, least = 2 * self._capacity() - self._queued(), Priority.REPLY
             if room <= 0:
                 return
             ctx, skip = self.ctx, list(self._chats)
             now = ctx.clock()
-            lease = timedelta(seconds=ctx.config.scheduler.delivery_lease)
+            lease = timedelta(seconds=self._hold())
             horizon = self._horizon()
 
             def interval(key: ChatKey) -> float:
@@ -171,25 +291,26 @@ class Deliverer:
                         per_chat=max(1, int(horizon)),
                         limit=4 * room,  # enough for the groups' heads left over
                         skip_chats=skip,
+                        min_priority=least,
                     )
-                    chats: dict[ChatKey, tuple[int, list[int]]] = {}
+                    chats: dict[ChatKey, tuple[int, int, list[int]]] = {}
                     for head in heads:
                         key = (head.platform, head.chat_id)
-                        chats.setdefault(key, (head.chat_due, []))[1].append(head.id)
-                    # The chats with the most work left first; a chat claims only what it can
-                    # send within the horizon at its own pace.
-                    order = sorted(chats, key=lambda k: -chats[k][0] * interval(k))
+                        chats.setdefault(key, (head.priority, head.chat_due, []))[2].append(head.id)
+                    # The chats with a reply first, then those with the most work left; a chat
+                    # claims only what it can send within the horizon at its own pace.
+                    order = sorted(chats, key=lambda k: (-chats[k][0], -chats[k][1] * interval(k)))
                     picked: list[tuple[ChatKey, int, list[int]]] = []
                     left = room
                     for key in order:
-                        due, ids = chats[key]
+                        _, due, ids = chats[key]
                         take = min(len(ids), max(1, int(horizon / max(interval(key), 1e-3))), left)
                         picked.append((key, due, ids[:take]))
                         left -= take
                         if left <= 0:
                             break
                     claimed = outbox.claim(
-                        session, [i for _, _, ids in picked for i in ids], now, lease
+                        session, [i for _, _, ids in picked for i in ids], now, lease, self.owner
                     )
                     got = {d.id: d for d in claimed}
                     result: list[tuple[ChatKey, int, list[Delivery]]] = []
@@ -204,7 +325,9 @@ class Deliverer:
                 return [(key, due, [ready[d.id] for d in ds]) for key, due, ds in result]
 
             for key, due, deliveries in await asyncio.to_thread(claim):
-                chat = self._chats[key] = _Chat(key, interval(key), due)
+                sender = self._lanes[key[0]].sender
+                window = sender.chat_window(key[1])
+                chat = self._chats[key] = _Chat(key, interval(key), window, due, claimed_at)
                 chat.queue.extend((d, run) for d in deliveries)
                 run.open += len(deliveries)
 
@@ -231,7 +354,7 @@ class Deliverer:
                     wait = min(wait, min(pacer.chat_ready_at(c.key[1]) for c in ready) - now)
                     break
                 chat = max(eligible, key=_Chat.priority)
-                pacer.take(chat.key[1], chat.interval, now)
+                pacer.take(chat.key[1], chat.interval, now, chat.window)
                 chat.busy = True
                 lane.in_flight += 1
                 task = asyncio.create_task(self._send(lane, chat))
@@ -244,6 +367,13 @@ class Deliverer:
         sender = lane.sender
         go_on = False
         try:
+            if not self._held(chat, asyncio.get_running_loop().time()) and not (
+                await asyncio.to_thread(self._renew_one, delivery)
+            ):
+                # Our claim lapsed and another sender took it: the chat is theirs now.
+                log.warning("delivery %s: claim lapsed, left to the sender holding it", delivery.id)
+                return
+            self._flying.add(delivery.id)
             try:
                 result = await sender.send(delivery)
             except Exception as exc:  # a sender bug must not lose the message
@@ -253,9 +383,16 @@ class Deliverer:
             # Recorded in its own transaction before the next send may start (see max_in_flight).
             go_on = await asyncio.to_thread(self._record, delivery, result)
             run.sent += result.outcome is SendOutcome.SENT
+            if delivery.priority >= Priority.REPLY and result.outcome in _HELD:
+                # Someone waits for this reply: look again when it may go, even in a process
+                # whose scheduler runs no deliver tick (``--role bot``).
+                wait = _wait(delivery, result).total_seconds()
+                if wait <= MAX_REPLY_WAIT:
+                    asyncio.get_running_loop().call_later(wait + 0.05, self.wake)
         except Exception:  # the database: the row keeps its lease and is claimed again after it
             log.exception("could not record delivery %s", delivery.id)
         finally:
+            self._flying.discard(delivery.id)
             run.open -= 1
             lane.in_flight -= 1
             chat.busy = False
@@ -282,7 +419,7 @@ class Deliverer:
                     outbox.fail(session, delivery.id, result.error or "rejected")
                     return True
                 case SendOutcome.RATE_LIMITED:
-                    wait = timedelta(seconds=max(1.0, result.retry_after or 1.0))
+                    wait = _wait(delivery, result)
                     log.warning("chat %s:%s rate limited for %s", platform, chat, wait)
                     until = f"{now + wait:%Y-%m-%d %H:%M:%S}Z"
                     reason = f"rate limited: retry after {wait.total_seconds():.0f} s, at {until}"
@@ -299,7 +436,7 @@ class Deliverer:
                         session, platform, result.migrate_to, now, f"moved from {chat}"
                     )
                 case _:
-                    backoff = min(timedelta(seconds=5 * 2**delivery.attempts), MAX_BACKOFF)
+                    backoff = _wait(delivery, result)
                     outbox.hold_chat(
                         session, platform, chat, now + backoff, "waiting behind a retry"
                     )

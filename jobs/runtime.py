@@ -22,6 +22,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.commands.core import CommandCore
+from bot.replies import Replies
 from bot.robots.senders import WebhookSender
 from bot.senders import Sender
 from bot.telegram.app import build_application, publish_commands
@@ -75,6 +76,7 @@ class Runtime:
             senders.update(robot_senders(config))
         self.ctx.senders = senders
         self.deliverer = Deliverer(self.ctx)
+        self.replies = Replies(self.db, self.deliverer.wake, lambda: self.ctx.clock())
         self.config_watch = (
             ConfigWatch(self.ctx, config_file, self._use_config) if config_file else None
         )
@@ -225,7 +227,7 @@ class Runtime:
             )
         app = starting = None
         if "bot" in roles and self.config.telegram.token is not None:
-            app = build_application(self.config, self.core, self._wake_delivery)
+            app = build_application(self.config, self.core, self.replies)
             # Telegram down or refusing the token must not hold up the other roles.
             starting = asyncio.create_task(self._keep_starting(app, stop))
         elif "bot" in roles:
@@ -283,10 +285,6 @@ class Runtime:
         task = asyncio.ensure_future(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-
-    async def _wake_delivery(self) -> None:
-        # Deliver in the background: the command's handler returns at once.
-        self._in_background(self.deliverer.tick())
 
 
 def _now_for(scheduler: AsyncIOScheduler) -> datetime:

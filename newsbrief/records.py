@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any, Literal, get_args
 
 Language = Literal["zh-Hans", "zh-Hant", "en"]
@@ -304,12 +304,28 @@ class CursorState:
 
 
 @dataclass(frozen=True, slots=True)
+class Button:
+    text: str
+    data: str
+    """A command text, sent back as if typed when the button is pressed (≤ 64 bytes)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """One rendered part of a digest (or a reply) for one channel."""
 
     text: str
     parse_mode: str | None = "HTML"
     disable_preview: bool = True
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    """Inline keyboard rows (a reply's)."""
+
+
+class Priority(IntEnum):
+    """Which outbox messages go first when the send budget is short: someone waits for a reply."""
+
+    DIGEST = 0
+    REPLY = 10
 
 
 class DeliveryStatus(StrEnum):
@@ -339,6 +355,9 @@ class Delivery:
     platform_message_id: str | None = None
     payload: dict[str, Any] | None = None
     """A digest part stored by reference; ``message.text`` is rendered from it when sent."""
+    priority: int = Priority.DIGEST
+    edit_of: str | None = None
+    """Replace this platform message's text instead of sending a new one."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from bot.commands.admin import ADMIN_ASYNC_HANDLERS, ADMIN_HANDLERS
 from bot.commands.io import Command
 from bot.i18n import t
-from newsbrief.records import DeliveryStatus, Message
+from newsbrief.records import DeliveryStatus, Message, Priority
 from newsbrief.store import feeds as feed_store
 from newsbrief.store import outbox, subscribers
 from newsbrief.store.tables import (
@@ -152,12 +152,15 @@ async def add_taxonomy(h: Harness) -> tuple[Path, Path]:
 
 
 def dump(h: Harness) -> dict[str, Any]:
-    """Every row of every table, and every config file: what "nothing changed" compares."""
+    """Every row of every table, and every config file: what "nothing changed" compares. Of the
+    outbox, what is not a command's own reply (replies go out through it too)."""
     with h.runtime.db.session() as session:
-        rows = {
-            table.name: sorted(map(repr, session.execute(select(table)).all()))
-            for table in Base.metadata.sorted_tables
-        }
+        rows = {}
+        for table in Base.metadata.sorted_tables:
+            query = select(table)
+            if table.name == DeliveryRow.__tablename__:
+                query = query.where(table.c.priority < Priority.REPLY)
+            rows[table.name] = sorted(map(repr, session.execute(query).all()))
     assert h.runtime.config_file is not None
     files = {p.name: p.read_bytes() for p in sorted(h.runtime.config_file.parent.glob("*.yaml"))}
     return {"rows": rows, "files": files}
@@ -326,6 +329,12 @@ async def test_stats_match_the_database(admin_harness: Harness) -> None:
             .where(DeliveryRow.key.in_(["test:failed:0", "test:old:0"]))
             .values(status=DeliveryStatus.FAILED)
         )
+        # Waiting (a retry later): the reply to /stats wakes the deliverer, which must not send it.
+        session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.key == "test:pending:0")
+            .values(due_at=now + timedelta(hours=1))
+        )
     reply = await h.say("/stats", expect=1, chat=ADMIN)
 
     # The same numbers, counted here another way.
@@ -341,7 +350,11 @@ async def test_stats_match_the_database(admin_harness: Harness) -> None:
         articles = count(ArticleRow.created_at >= day)
         pending = count(DeliveryRow.status == "pending")
         failed = count(DeliveryRow.status == "failed", DeliveryRow.created_at >= day)
-        sent = count(DeliveryRow.status == "sent", DeliveryRow.sent_at >= day)
+        sent = count(
+            DeliveryRow.status == "sent",
+            DeliveryRow.sent_at >= day,
+            DeliveryRow.key.not_like(f"reply:telegram:{ADMIN}:%"),  # the answer to /stats itself
+        )
         health = feed_store.feed_health(session)
     assert (total, paused, pending, failed) == (4, 1, 1, 1)
     assert stories >= 1 and articles >= stories and sent >= 1

@@ -293,6 +293,24 @@ async def test_enforced_limits_throttle_a_private_burst(bot: Bot, server: BotApi
     assert len(server.messages(CHAT)) == 40 - throttled
 
 
+@allow_retry_after_int
+async def test_a_group_gets_20_messages_a_minute_not_a_refilling_burst(
+    bot: Bot, server: BotApiServer
+) -> None:
+    """20 in any minute: after a burst of 20 the group waits for the minute to pass, not for
+    a token to drip back in 3 s (which would let 40 through in a minute)."""
+    server.enforce_limits = True
+    server.add_chat(-100500, "supergroup", title="Crowd")
+    for i in range(20):
+        await bot.send_message(-100500, f"msg {i}")
+    with pytest.raises(RetryAfter) as refused:
+        await bot.send_message(-100500, "one too many")
+    assert retry_after_seconds(refused.value) > 50
+    await bot.send_message(CHAT, "a private chat is not held up")
+    assert len(server.messages(-100500)) == 20
+    assert server.stats["429"] == 1
+
+
 async def test_raw_http_encodings_and_errors(server: BotApiServer) -> None:
     url = f"{server.base_url}{server.token}"
     async with httpx.AsyncClient() as client:

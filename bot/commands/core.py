@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.commands.admin import ADMIN_ASYNC_HANDLERS, ADMIN_HANDLERS
-from bot.commands.io import ALIASES, Button, Command, Reply, parse
+from bot.commands.io import ALIASES, Command, Reply, parse
 from bot.i18n import LANG_NAMES, LANGS, normalize_lang, t
 from bot.telegram.limits import MAX_CALLBACK_BYTES, MAX_TEXT_UTF16
 from bot.telegram.render import esc, visible_len
@@ -32,7 +32,7 @@ from newsbrief.articles.topics import TopicMatcher
 from newsbrief.config.secrets import redactors
 from newsbrief.config.settings import Config
 from newsbrief.feeds.discovery import PageFetcher
-from newsbrief.records import Keywords, Subscriber, Topic, WhyPath
+from newsbrief.records import Button, Keywords, Subscriber, Topic, WhyPath
 from newsbrief.schedule import parse_quiet, parse_schedule
 from newsbrief.store import lookup, subscribers
 from newsbrief.store.db import Database

@@ -10,6 +10,8 @@ import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from newsbrief.records import Button
+
 MAX_ARGS = 20
 MAX_ARG_CHARS = 200
 """Longer words are cut: nothing a subscriber types needs more, and replies quote them."""
@@ -87,13 +89,6 @@ class Command:
     language_hint: str | None = None
     from_button: bool = False
     """The text is the callback data of an inline button the user pressed."""
-
-
-@dataclass(frozen=True, slots=True)
-class Button:
-    text: str
-    data: str
-    """A command text, sent back as if typed when the button is pressed (≤ 64 bytes)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from bot.robots.limits import (
 )
 from bot.robots.render import encode_body, payload_for
 from bot.robots.signing import dingtalk_sign, feishu_sign
+from bot.senders import Window
 from newsbrief.config.channels import RobotCredentials
 from newsbrief.records import Delivery, SendOutcome, SendResult
 from newsbrief.redaction import Redactor
@@ -150,6 +151,9 @@ class WebhookSender:
 
     def chat_interval(self, chat_id: str) -> float:
         return self.interval
+
+    def chat_window(self, chat_id: str) -> Window | None:
+        return None  # the interval already keeps a robot within its per-minute budget
 
     @property
     def client(self) -> httpx.AsyncClient:

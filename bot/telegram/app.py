@@ -1,22 +1,18 @@
-"""The Telegram application: a thin adapter from updates to the command core and back."""
+"""The Telegram application: a thin adapter from updates to the command core and back.
+
+Replies, and the edits answering a pressed button, go through the outbox (``bot.replies``):
+they share the bot's send budget with digests, ahead of them. Only ``answerCallbackQuery`` is
+called here: Telegram does not count it as a message, and the client waits for it.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
 
-from telegram import (
-    BotCommand,
-    Chat,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    LinkPreviewOptions,
-    Message,
-    Update,
-    User,
-)
+from telegram import Bot, BotCommand, Chat, LinkPreviewOptions, Message, Update, User
 from telegram.constants import ChatMemberStatus, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -29,8 +25,10 @@ from telegram.ext import (
 from bot.commands.core import ChannelAccess, ChannelCheck, CommandCore
 from bot.commands.io import Command, Reply
 from bot.i18n import COMMAND_DESCRIPTIONS, DEFAULT_LANG
-from bot.telegram.limits import MAX_CALLBACK_ANSWER_CHARS, MAX_CALLBACK_BYTES
-from bot.telegram.sender import bot_base_url
+from bot.replies import Replies
+from bot.telegram.limits import MAX_CALLBACK_ANSWER_CHARS
+from bot.telegram.sender import bot_base_url, keyboard
+from newsbrief import records
 from newsbrief.config.settings import Config
 
 log = logging.getLogger(__name__)
@@ -40,9 +38,7 @@ _ADMIN_STATUSES = frozenset({ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRA
 _MENU_LANGS = {"": DEFAULT_LANG, "zh": "zh-Hans", "en": "en"}
 
 
-def build_application(
-    config: Config, core: CommandCore, wake_delivery: Callable[[], Awaitable[None]]
-) -> Application:  # type: ignore[type-arg]
+def build_application(config: Config, core: CommandCore, replies: Replies) -> Application:  # type: ignore[type-arg]
     if config.telegram.token is None:
         raise ValueError("no Telegram token: set TELEGRAM_BOT_TOKEN")
     app = (
@@ -73,16 +69,12 @@ def build_application(
         if reply is None:
             return
         if reply.text:
-            await context.bot.send_message(
-                chat_id=chat.id,
-                text=reply.text,
-                parse_mode=ParseMode.HTML,
-                message_thread_id=thread_id,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-                reply_markup=_keyboard(reply),
-            )
+            # Named by the message it answers: handled twice (redelivered after a crash), it is
+            # answered once.
+            key = f"reply:telegram:{chat.id}:{message.message_id}"
+            await _queue(replies, context.bot, str(chat.id), key, reply, thread_id=thread_id)
         if reply.wake_delivery:
-            await wake_delivery()
+            replies.wake()
 
     async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A pressed inline button: its data is a command; the answer edits the message."""
@@ -115,17 +107,11 @@ def build_application(
         if reply is None:
             return
         if reply.text and reply.text != message.text_html:
-            try:
-                await query.edit_message_text(
-                    text=reply.text,
-                    parse_mode=ParseMode.HTML,
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                    reply_markup=_keyboard(reply),
-                )
-            except BadRequest as exc:  # "message is not modified": a double tap
-                log.debug("button edit in chat %s: %s", chat.id, exc)
+            key = f"edit:telegram:{query.id}"
+            edit_of = str(message.message_id)
+            await _queue(replies, context.bot, str(chat.id), key, reply, thread_id, edit_of)
         if reply.wake_delivery:
-            await wake_delivery()
+            replies.wake()
 
     async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram handler failed: %s", context.error, exc_info=context.error)
@@ -152,17 +138,43 @@ def build_application(
     return app
 
 
-def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    rows = [
-        [
-            InlineKeyboardButton(b.text[:64], callback_data=b.data)
-            for b in row
-            if 0 < len(b.data.encode()) <= MAX_CALLBACK_BYTES
-        ]
-        for row in reply.buttons
-    ]
-    rows = [row for row in rows if row]
-    return InlineKeyboardMarkup(rows) if rows else None
+async def _queue(
+    replies: Replies,
+    bot: Bot,
+    chat_id: str,
+    key: str,
+    reply: Reply,
+    thread_id: int | None = None,
+    edit_of: str | None = None,
+) -> None:
+    message = records.Message(reply.text, parse_mode=ParseMode.HTML, buttons=reply.buttons)
+    try:
+        await replies.put("telegram", chat_id, key, message, thread_id=thread_id, edit_of=edit_of)
+        return
+    except Exception as exc:  # the database: answer anyway, outside the budget (rare)
+        log.warning("reply in chat %s not queued (%s): sent directly", chat_id, type(exc).__name__)
+    preview = LinkPreviewOptions(is_disabled=True)
+    try:
+        if edit_of is None:
+            await bot.send_message(
+                chat_id=chat_id,
+                text=message.text,
+                parse_mode=ParseMode.HTML,
+                message_thread_id=thread_id,
+                link_preview_options=preview,
+                reply_markup=keyboard(message.buttons),
+            )
+        else:
+            await bot.edit_message_text(
+                chat_id=chat_id,
+                message_id=int(edit_of),
+                text=message.text,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=preview,
+                reply_markup=keyboard(message.buttons),
+            )
+    except TelegramError as exc:
+        log.warning("reply in chat %s not sent: %s", chat_id, exc)
 
 
 def _admin_check(

@@ -10,6 +10,8 @@ MAX_CAPTION_UTF16 = 1024
 """A media caption: https://core.telegram.org/bots/api#sendphoto (nothing sends media yet)."""
 MAX_CALLBACK_BYTES = 64
 """An inline button's callback data: https://core.telegram.org/bots/api#inlinekeyboardbutton."""
+MAX_BUTTON_TEXT = 64
+"""An inline button's label, as this bot cuts it (Telegram states no limit; long ones wrap)."""
 MAX_CALLBACK_ANSWER_CHARS = 200
 """The toast answering a button: https://core.telegram.org/bots/api#answercallbackquery."""
 

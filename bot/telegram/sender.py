@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -15,8 +15,15 @@ from telegram.error import (
     TelegramError,
 )
 
-from bot.telegram.limits import GROUP_PER_MINUTE, MAX_PER_SECOND, PRIVATE_PER_SECOND
-from newsbrief.records import Delivery, SendOutcome, SendResult
+from bot.senders import Window
+from bot.telegram.limits import (
+    GROUP_PER_MINUTE,
+    MAX_BUTTON_TEXT,
+    MAX_CALLBACK_BYTES,
+    MAX_PER_SECOND,
+    PRIVATE_PER_SECOND,
+)
+from newsbrief.records import Button, Delivery, SendOutcome, SendResult
 from newsbrief.redaction import Redactor
 
 # 400 answers that mean the chat, not the message, is the problem.
@@ -26,6 +33,20 @@ _CHAT_GONE = (
     "have no rights to send",
     "not enough rights",
 )
+
+
+def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+    """Inline keyboard rows; a button whose data Telegram would refuse is left out."""
+    kept = [
+        [
+            InlineKeyboardButton(b.text[:MAX_BUTTON_TEXT], callback_data=b.data)
+            for b in row
+            if 0 < len(b.data.encode()) <= MAX_CALLBACK_BYTES
+        ]
+        for row in rows
+    ]
+    kept = [row for row in kept if row]
+    return InlineKeyboardMarkup(kept) if kept else None
 
 
 def bot_base_url(api_base_url: str) -> str:
@@ -55,13 +76,18 @@ class TelegramSender:
         # quote the request URL, token and all.
         self._redact = Redactor([bot.token])
         self.global_interval = 1 / max_per_second
-        self._private_interval = 1 / private_per_second
-        self._group_interval = 60 / group_per_minute
+        self.interval = 1 / private_per_second
+        """Seconds between two messages to one chat ("avoid sending more than one message per
+        second in a particular chat": groups too)."""
+        self.group_window = Window(max(1, round(group_per_minute)), 60.0)
 
     def chat_interval(self, chat_id: str) -> float:
-        # Group, supergroup and channel ids are negative; @usernames are channels.
-        private = chat_id.isdigit()
-        return self._private_interval if private else self._group_interval
+        return self.interval
+
+    def chat_window(self, chat_id: str) -> Window | None:
+        # Group, supergroup and channel ids are negative; @usernames are channels. 20 in any
+        # minute, not one every 3 s: a group's replies need not wait 3 s each.
+        return None if chat_id.isdigit() else self.group_window
 
     async def send(self, delivery: Delivery) -> SendResult:
         result = await self._send(delivery)
@@ -71,13 +97,26 @@ class TelegramSender:
 
     async def _send(self, delivery: Delivery) -> SendResult:
         message = delivery.message
+        preview = LinkPreviewOptions(is_disabled=message.disable_preview)
         try:
+            if delivery.edit_of is not None:
+                # A pressed button's answer replaces the message that carried the button.
+                await self.bot.edit_message_text(
+                    chat_id=delivery.chat_id,
+                    message_id=int(delivery.edit_of),
+                    text=message.text,
+                    parse_mode=message.parse_mode,
+                    link_preview_options=preview,
+                    reply_markup=keyboard(message.buttons),
+                )
+                return SendResult(SendOutcome.SENT, message_id=delivery.edit_of)
             sent = await self.bot.send_message(
                 chat_id=delivery.chat_id,
                 text=message.text,
                 parse_mode=message.parse_mode,
                 message_thread_id=delivery.thread_id,
-                link_preview_options=LinkPreviewOptions(is_disabled=message.disable_preview),
+                link_preview_options=preview,
+                reply_markup=keyboard(message.buttons),
             )
         except RetryAfter as exc:
             return SendResult(
@@ -88,6 +127,8 @@ class TelegramSender:
         except Forbidden as exc:
             return SendResult(SendOutcome.CHAT_GONE, error=f"Forbidden: {exc.message}")
         except BadRequest as exc:
+            if delivery.edit_of is not None and "not modified" in exc.message.lower():
+                return SendResult(SendOutcome.SENT, message_id=delivery.edit_of)  # a double tap
             gone = any(p in exc.message.lower() for p in _CHAT_GONE)
             outcome = SendOutcome.CHAT_GONE if gone else SendOutcome.REJECTED
             return SendResult(outcome, error=f"Bad Request: {exc.message}")

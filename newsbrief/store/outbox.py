@@ -10,11 +10,15 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from newsbrief.records import Delivery, DeliveryStatus, Message, Subscriber
+from newsbrief.records import Button, Delivery, DeliveryStatus, Message, Priority, Subscriber
 from newsbrief.store import bulk
-from newsbrief.store.tables import DeliveryRow
+from newsbrief.store.tables import DeliveryRow, SubscriberRow
 
 MAX_ATTEMPTS = 8
+
+
+def _buttons(rows: list[list[list[str]]] | None) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(Button(text, data) for text, data in row) for row in rows or ())
 
 
 def _record(row: DeliveryRow) -> Delivery:
@@ -26,13 +30,18 @@ def _record(row: DeliveryRow) -> Delivery:
         chat_id=row.chat_id,
         thread_id=row.thread_id or None,
         message=Message(
-            text=row.text, parse_mode=row.parse_mode, disable_preview=row.disable_preview
+            text=row.text,
+            parse_mode=row.parse_mode,
+            disable_preview=row.disable_preview,
+            buttons=_buttons(row.buttons),
         ),
         status=DeliveryStatus(row.status),
         attempts=row.attempts,
         last_error=row.last_error,
         platform_message_id=row.platform_message_id,
         payload=row.payload,
+        priority=row.priority,
+        edit_of=row.edit_of,
     )
 
 
@@ -62,6 +71,8 @@ def enqueue_to(
     *,
     thread_id: int | None = None,
     subscriber_id: int | None = None,
+    priority: int = Priority.DIGEST,
+    edit_of: str | None = None,
 ) -> int:
     """Queue messages for any chat (admins need not be subscribers)."""
     keys = [f"{key}:{i}" for i in range(len(messages))]
@@ -80,6 +91,9 @@ def enqueue_to(
                 text=message.text,
                 parse_mode=message.parse_mode,
                 disable_preview=message.disable_preview,
+                buttons=[[[b.text, b.data] for b in row] for row in message.buttons] or None,
+                edit_of=edit_of,
+                priority=priority,
                 status=DeliveryStatus.PENDING,
                 attempts=0,
                 due_at=now,
@@ -88,6 +102,42 @@ def enqueue_to(
         )
         added += 1
     return added
+
+
+def enqueue_reply(
+    session: Session,
+    platform: str,
+    chat_id: str,
+    key: str,
+    message: Message,
+    now: datetime,
+    *,
+    thread_id: int | None = None,
+    edit_of: str | None = None,
+) -> bool:
+    """Queue the answer to a command (``edit_of``: as an edit of that message), ahead of digest
+    parts. ``key`` names the command (its update), so a command handled twice is answered once.
+    Returns whether it was added."""
+    subscriber = session.scalar(
+        select(SubscriberRow.id).where(
+            SubscriberRow.platform == platform,
+            SubscriberRow.chat_id == chat_id,
+            SubscriberRow.thread_id == (thread_id or 0),
+        )
+    )
+    added = enqueue_to(
+        session,
+        platform,
+        chat_id,
+        key,
+        [message],
+        now,
+        thread_id=thread_id,
+        subscriber_id=subscriber,
+        priority=Priority.REPLY,
+        edit_of=edit_of,
+    )
+    return added > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +149,8 @@ class DueHead:
     chat_id: str
     chat_due: int
     """Messages due for this chat (the chat's remaining work)."""
+    priority: int = Priority.DIGEST
+    """The chat's most urgent due message's priority."""
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:
@@ -119,8 +171,11 @@ def due_heads(
     per_chat: int,
     limit: int,
     skip_chats: Collection[tuple[str, str]] = (),
+    min_priority: int = Priority.DIGEST,
 ) -> list[DueHead]:
-    """The first ``per_chat`` due messages of each chat, chats with the most due first.
+    """The first ``per_chat`` due messages of each chat: the chats with a reply waiting first,
+    then those with the most due. In a chat, replies go before digest parts, each kind in the
+    order written. Only chats with a message of ``min_priority`` or more.
 
     A chat with a message claimed by a live sender (any process) is left out, as are
     ``skip_chats``: a chat's messages go out one after another, so only one sender may hold it.
@@ -132,27 +187,30 @@ def due_heads(
     )
     skip = {f"{platform}:{chat}" for platform, chat in [*busy, *skip_chats]}
     chat = (DeliveryRow.platform, DeliveryRow.chat_id)
+    in_chat = (DeliveryRow.priority.desc(), DeliveryRow.id)
     ranked = (
         select(
             DeliveryRow.id,
             DeliveryRow.platform,
             DeliveryRow.chat_id,
-            func.row_number().over(partition_by=chat, order_by=DeliveryRow.id).label("rank"),
+            func.row_number().over(partition_by=chat, order_by=in_chat).label("rank"),
             func.count().over(partition_by=chat).label("chat_due"),
             func.min(DeliveryRow.id).over(partition_by=chat).label("first"),
+            func.max(DeliveryRow.priority).over(partition_by=chat).label("top"),
         )
         .where(DeliveryRow.platform.in_(list(platforms)), _claimable(now))
         .subquery()
     )
+    where: ColumnElement[bool] = ranked.c.rank <= per_chat
     if skip:
         key = ranked.c.platform + ":" + ranked.c.chat_id
-        where: ColumnElement[bool] = and_(ranked.c.rank <= per_chat, key.not_in(list(skip)))
-    else:
-        where = ranked.c.rank <= per_chat
+        where = and_(where, key.not_in(list(skip)))
+    if min_priority > Priority.DIGEST:
+        where = and_(where, ranked.c.top >= min_priority)
     query = (
-        select(ranked.c.id, ranked.c.platform, ranked.c.chat_id, ranked.c.chat_due)
+        select(ranked.c.id, ranked.c.platform, ranked.c.chat_id, ranked.c.chat_due, ranked.c.top)
         .where(where)
-        .order_by(ranked.c.chat_due.desc(), ranked.c.first, ranked.c.rank)
+        .order_by(ranked.c.top.desc(), ranked.c.chat_due.desc(), ranked.c.first, ranked.c.rank)
         .limit(limit)
     )
     return [DueHead(*row) for row in session.execute(query)]
@@ -176,8 +234,15 @@ def pending_ids(
     )
 
 
-def claim(session: Session, ids: Sequence[int], now: datetime, lease: timedelta) -> list[Delivery]:
-    """Lease these messages to this sender, those still claimable; in the order given.
+def claim(
+    session: Session,
+    ids: Sequence[int],
+    now: datetime,
+    lease: timedelta,
+    owner: str | None = None,
+) -> list[Delivery]:
+    """Lease these messages to this sender (``owner``), those still claimable; in the order
+    given.
 
     After a crash the lease runs out and they are claimed again, so a message in flight at the
     crash may be sent twice, never lost.
@@ -188,7 +253,7 @@ def claim(session: Session, ids: Sequence[int], now: datetime, lease: timedelta)
         session.scalars(
             update(DeliveryRow)
             .where(DeliveryRow.id.in_(list(ids)), _claimable(now))
-            .values(status=DeliveryStatus.SENDING, lease_until=now + lease)
+            .values(status=DeliveryStatus.SENDING, lease_until=now + lease, claimed_by=owner)
             .returning(DeliveryRow.id)
         )
     )
@@ -214,8 +279,37 @@ def release(session: Session, ids: Sequence[int]) -> None:
     session.execute(
         update(DeliveryRow)
         .where(DeliveryRow.id.in_(list(ids)), DeliveryRow.status == DeliveryStatus.SENDING)
-        .values(status=DeliveryStatus.PENDING, lease_until=None)
+        .values(status=DeliveryStatus.PENDING, lease_until=None, claimed_by=None)
     )
+
+
+def _held_by(owner: str) -> ColumnElement[bool]:
+    return and_(DeliveryRow.status == DeliveryStatus.SENDING, DeliveryRow.claimed_by == owner)
+
+
+def held(session: Session, delivery_id: int, owner: str, until: datetime) -> bool:
+    """Whether ``owner`` still holds this message's claim (lapsed, but taken by no one else),
+    leasing it until ``until`` if so: checked before a send whose claim was not renewed in
+    time."""
+    result = session.execute(
+        update(DeliveryRow)
+        .where(DeliveryRow.id == delivery_id, _held_by(owner))
+        .values(lease_until=until)
+    )
+    return int(cast(Any, result).rowcount) == 1
+
+
+def renew(session: Session, ids: Sequence[int], owner: str, until: datetime) -> int:
+    """Extend ``owner``'s lease on messages it still holds to ``until`` (a later lease stays);
+    returns how many were extended."""
+    if not ids:
+        return 0
+    result = session.execute(
+        update(DeliveryRow)
+        .where(DeliveryRow.id.in_(list(ids)), _held_by(owner), DeliveryRow.lease_until < until)
+        .values(lease_until=until)
+    )
+    return int(cast(Any, result).rowcount)
 
 
 def mark_sent(session: Session, delivery_id: int, message_id: str | None, now: datetime) -> None:
@@ -227,6 +321,7 @@ def mark_sent(session: Session, delivery_id: int, message_id: str | None, now: d
             platform_message_id=message_id,
             sent_at=now,
             lease_until=None,
+            claimed_by=None,
             last_error=None,
             attempts=DeliveryRow.attempts + 1,
         )
@@ -244,6 +339,7 @@ def retry_later(session: Session, delivery: Delivery, error: str, due_at: dateti
             status=status,
             due_at=due_at,
             lease_until=None,
+            claimed_by=None,
             last_error=error[:2000],
             attempts=attempts,
         )
@@ -257,6 +353,7 @@ def fail(session: Session, delivery_id: int, error: str) -> None:
         .values(
             status=DeliveryStatus.FAILED,
             lease_until=None,
+            claimed_by=None,
             last_error=error[:2000],
             attempts=DeliveryRow.attempts + 1,
         )
@@ -272,21 +369,33 @@ def hold_chat(session: Session, platform: str, chat_id: str, due_at: datetime, r
             DeliveryRow.chat_id == chat_id,
             DeliveryRow.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)),
         )
-        .values(status=DeliveryStatus.PENDING, due_at=due_at, lease_until=None, last_error=reason)
+        .values(
+            status=DeliveryStatus.PENDING,
+            due_at=due_at,
+            lease_until=None,
+            claimed_by=None,
+            last_error=reason,
+        )
     )
 
 
 def pause_chat(session: Session, platform: str, chat_id: str, reason: str) -> None:
-    """The chat cannot receive: its messages wait, visibly, until the subscriber returns."""
-    session.execute(
-        update(DeliveryRow)
-        .where(
-            DeliveryRow.platform == platform,
-            DeliveryRow.chat_id == chat_id,
-            DeliveryRow.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)),
-        )
-        .values(status=DeliveryStatus.PAUSED, lease_until=None, last_error=reason)
+    """The chat cannot receive: its digests wait, visibly, until the subscriber returns. Its
+    replies fail (visibly too): they answered a moment that will be over by then."""
+    waiting = and_(
+        DeliveryRow.platform == platform,
+        DeliveryRow.chat_id == chat_id,
+        DeliveryRow.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)),
     )
+    for status, kind in (
+        (DeliveryStatus.FAILED, DeliveryRow.priority >= Priority.REPLY),
+        (DeliveryStatus.PAUSED, DeliveryRow.priority < Priority.REPLY),
+    ):
+        session.execute(
+            update(DeliveryRow)
+            .where(waiting, kind)
+            .values(status=status, lease_until=None, claimed_by=None, last_error=reason)
+        )
 
 
 def listing(session: Session, status: str | None = None, limit: int = 100) -> list[DeliveryRow]:

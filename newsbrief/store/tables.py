@@ -252,10 +252,18 @@ class DeliveryRow(Base):
     ``text`` is empty. Stories are rendered once per tick, not once per subscriber."""
     parse_mode: Mapped[str | None] = mapped_column(String(16))
     disable_preview: Mapped[bool] = mapped_column(Boolean, default=True)
+    buttons: Mapped[list[list[list[str]]] | None] = mapped_column(JSON)
+    """Inline keyboard rows of [label, command] pairs (a reply's), or none."""
+    edit_of: Mapped[str | None] = mapped_column(String(64))
+    """The platform message this one replaces (a pressed button's answer edits its message)."""
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Higher goes first: a command's reply before digest parts (``records.Priority``)."""
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    """The sender holding the lease: only it may renew the lease or send the message."""
     platform_message_id: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

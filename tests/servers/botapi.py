@@ -27,6 +27,7 @@ import threading
 import time
 import traceback
 import zlib
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import policy
@@ -724,6 +725,24 @@ class _Bucket:
         return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
 
 
+@dataclass
+class _Window:
+    """At most ``limit`` messages in any ``span`` seconds: a group's "20 messages per minute",
+    which a token bucket would let through twice over (a full bucket, then its refill)."""
+
+    limit: int
+    span: float
+    stamps: deque[float] = field(default_factory=deque)
+
+    def wait(self, now: float) -> float:
+        while self.stamps and self.stamps[0] <= now - self.span:
+            self.stamps.popleft()
+        return 0.0 if len(self.stamps) < self.limit else self.stamps[0] + self.span - now
+
+    def take(self, now: float) -> None:
+        self.stamps.append(now)
+
+
 _FAILURE_TEXT = {
     400: "Bad Request: injected failure",
     403: "Forbidden: bot was blocked by the user",
@@ -785,6 +804,7 @@ class BotApiServer:
         self._migrated: dict[int, int] = {}
         self._failures: dict[int, list[ApiError]] = {}
         self._buckets: dict[object, _Bucket] = {}
+        self._windows: dict[int, _Window] = {}
 
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -1272,23 +1292,30 @@ class BotApiServer:
             self._take_rate_tokens(chat_id)
 
     def _take_rate_tokens(self, chat_id: int) -> None:
+        """Telegram's flood limits: ~30 messages/s overall and ~1/s per private chat (token
+        buckets: short bursts pass), and 20 in any minute per group or channel (a window)."""
         now = time.monotonic()
         limits: list[tuple[object, float, float]] = [
             ("global", self.limit_global_per_s, self.limit_global_per_s)
         ]
+        window = None
         if chat_id > 0:
             limits.append((chat_id, self.limit_private_burst, self.limit_private_per_s))
         else:
-            limits.append((chat_id, self.limit_group_per_min, self.limit_group_per_min / 60))
+            window = self._windows.setdefault(chat_id, _Window(self.limit_group_per_min, 60.0))
         buckets = [
             self._buckets.setdefault(key, _Bucket(capacity, rate, capacity, now))
             for key, capacity, rate in limits
         ]
         wait = max(bucket.wait(now) for bucket in buckets)
+        if window is not None:
+            wait = max(wait, window.wait(now))
         if wait > 0:
             raise _too_many_requests(max(1, math.ceil(wait)))
         for bucket in buckets:
             bucket.tokens -= 1
+        if window is not None:
+            window.take(now)
 
     def _format_text(self, params: JsonDict) -> tuple[str, list[JsonDict]]:
         """Telegram's text pipeline: parse, trim, check length."""
