@@ -321,6 +321,28 @@ def unknown_key(world: World, config: dict[str, Any]) -> None:
     config["telegram"]["tokn"] = TELEGRAM_TOKEN
 
 
+def bad_topic_regex(world: World, config: dict[str, Any]) -> None:
+    config["topics"] = [{"id": "ai", "keywords": [TELEGRAM_TOKEN], "regex": ["(?<=x)y"]}]
+
+
+def callback_without_corp_id(world: World, config: dict[str, Any]) -> None:
+    del config["wecom"]["corp_id"]
+
+
+ALIAS_BOMB = (
+    "\n".join(
+        [f"telegram: {{token: {TELEGRAM_TOKEN}}}", "a: &a [x, x, x, x, x, x, x, x, x, x]"]
+        + [
+            f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+            f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+            f"*{chr(97 + i)}, *{chr(97 + i)}]"
+            for i in range(8)
+        ]
+    )
+    + "\n"
+)
+
+
 OK = "Telegram rejected the bot token (401); check TELEGRAM_BOT_TOKEN"
 NOT_ROOT = "is telegram.api_base_url the server's root URL?"
 DB_DOWN = "is not available:"
@@ -464,6 +486,21 @@ CASES = [
         "bad config: unknown key holding a secret",
         (Step(("config", "check"), rc=2, expect=("tokn",)), Step(("digest", "--once"), rc=2)),
         config=unknown_key,
+    ),
+    Case(
+        "bad config: a topic regex that is not RE2",
+        (Step(("config", "check"), rc=2, expect=("not valid RE2",)), Step(("run",), rc=2)),
+        config=bad_topic_regex,
+    ),
+    Case(
+        "bad config: callback token and key without corp_id",
+        (Step(("config", "check"), rc=2, expect=("wecom.corp_id",)), Step(("run",), rc=2)),
+        config=callback_without_corp_id,
+    ),
+    Case(
+        "bad config: YAML alias bomb",
+        (Step(("config", "check"), rc=2, expect=("aliases expand",)),),
+        config_text=ALIAS_BOMB,
     ),
     Case(
         "bad config: robot key variable missing",
