@@ -34,12 +34,13 @@ SAMPLES = Path(__file__).resolve().parent.parent / "config" / "samples"
 log = logging.getLogger("newsbrief")
 
 
-def start_logged(args: argparse.Namespace) -> Config:
+def start_logged(args: argparse.Namespace, *, long_running: bool = False) -> Config:
     """The config, with logging set up and the startup line naming the config file and the
-    database in use."""
+    database in use (for a one-shot command only with -v: its failure is one line)."""
     config = load_or_exit(args)
     setup_logging(config, args.verbose)
-    log.info("newsbrief starting: %s", sources_line(config, args.config))
+    level = logging.INFO if long_running else logging.DEBUG
+    log.log(level, "newsbrief starting: %s", sources_line(config, args.config))
     if (before := old_database(config, args.config)) is not None:
         log.warning(
             "the database %s does not exist yet, but %s does: relative SQLite paths are now "
@@ -60,7 +61,7 @@ def make_runtime(config: Config, config_file: Path | None = None) -> Runtime:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    config = start_logged(args)
+    config = start_logged(args, long_running=True)
     roles = tuple(args.role) if args.role and "all" not in args.role else ROLES
     runtime = make_runtime(config, config_file=config_source(args.config))
 

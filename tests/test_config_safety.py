@@ -290,11 +290,11 @@ def test_a_relative_database_path_is_taken_from_the_config_folder(tmp_path: Path
     config = write(tmp_path / "etc" / "newsbrief.yaml", "database_url: sqlite:///data/nb.db\n")
     elsewhere = tmp_path / "cron"
     elsewhere.mkdir()
-    done = newsbrief("--config", str(config), "poll", "--once", cwd=elsewhere)
+    done = newsbrief("-v", "--config", str(config), "poll", "--once", cwd=elsewhere)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "etc" / "data" / "nb.db").is_file()
     assert not (elsewhere / "data").exists()
-    # The start line names both, so two processes on two databases are easy to spot.
+    # The start line (INFO for run, -v for one-shot commands) names both.
     start = next(line for line in done.stderr.splitlines() if "newsbrief starting" in line)
     assert f"config {config}" in start
     assert f"database sqlite:///{tmp_path / 'etc' / 'data' / 'nb.db'}" in start

@@ -554,7 +554,9 @@ def _shorten(sentence: str, budget: int, chinese: bool, by_chars: bool, df: Coun
     tail = 1 if chinese else 0  # a run of n characters holds n - 1 bigrams
 
     def score(first: int, end: int) -> float:
-        size = max(end - tail - first, 0)
+        # A piece tokenised alone may count a token more than the sentence did ('11，““').
+        first = min(first, len(tokens))
+        size = min(max(end - tail - first, 0), len(tokens) - first)
         return (sums[first + size] - sums[first] - size) / math.sqrt(size + 6)
 
     best, best_score = cut, score(0, _token_count(cut, chinese))
