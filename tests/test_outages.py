@@ -26,7 +26,7 @@ import pytest
 
 from newsbrief.store import outbox, subscribers
 from newsbrief.store.db import Database
-from tests.conftest import POSTGRES_ADMIN, ROOT, unavailable
+from tests.conftest import POSTGRES_ADMIN, ROOT, postgres_database, unavailable
 from tests.harness import telegram_chat
 from tests.servers.botapi import BotApiServer
 from tests.servers.feeds import FeedServer, rss
@@ -250,8 +250,15 @@ def relay() -> Iterator[Relay]:
     found.close()
 
 
+@pytest.fixture
+def fresh_postgres() -> Iterator[str]:
+    yield from postgres_database()
+
+
 @pytest.mark.postgres
-def test_run_waits_for_a_database_that_is_down_at_start(tmp_path: Path, relay: Relay) -> None:
+def test_run_waits_for_a_database_that_is_down_at_start(
+    tmp_path: Path, relay: Relay, fresh_postgres: str
+) -> None:
     with BotApiServer(token=TOKEN) as botapi, FeedServer() as feeds:
         feeds.set("/wire.xml", rss([ITEM]))
         config = write_config(
@@ -261,7 +268,9 @@ def test_run_waits_for_a_database_that_is_down_at_start(tmp_path: Path, relay: R
             "http://127.0.0.1:1",
         )
         config.write_text(config.read_text().split("robots:")[0], encoding="utf-8")
-        database = POSTGRES_ADMIN.rsplit("/", 1)[1]
+        # A database of its own: a reply is queued once per update, so one left from an earlier
+        # run under the same key (the test server numbers messages from 1) is not sent again.
+        database = fresh_postgres.rsplit("/", 1)[1]
         url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:{relay.port}/{database}"
         log = tmp_path / "run.log"
         with log.open("w") as sink:
@@ -294,7 +303,10 @@ def test_run_waits_for_a_database_that_is_down_at_start(tmp_path: Path, relay: R
                 relay.open()
                 wait("newsbrief running")
                 botapi.send_user_message(77, "/start")
-                botapi.wait_for_messages_sync(77, 1, timeout=60)
+                try:
+                    botapi.wait_for_messages_sync(77, 1, timeout=60)
+                except TimeoutError as exc:
+                    raise AssertionError(log.read_text()) from exc
             finally:
                 proc.send_signal(signal.SIGTERM)
                 rc = proc.wait(timeout=60)
