@@ -28,6 +28,7 @@ from bot.i18n import COMMAND_DESCRIPTIONS, DEFAULT_LANG
 from bot.replies import Replies
 from bot.telegram.limits import MAX_CALLBACK_ANSWER_CHARS
 from bot.telegram.sender import bot_base_url, keyboard
+from bot.telegram.updates import PerChatUpdates
 from newsbrief import records
 from newsbrief.config.settings import Config
 
@@ -46,6 +47,7 @@ def build_application(config: Config, core: CommandCore, replies: Replies) -> Ap
         .token(config.telegram.token.get_secret_value())
         .base_url(bot_base_url(config.telegram.api_base_url))
         .job_queue(None)  # the APScheduler of jobs/ drives all timing
+        .concurrent_updates(PerChatUpdates())
         .build()
     )
 
