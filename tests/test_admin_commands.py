@@ -462,13 +462,19 @@ async def test_admin_commands_answer_in_three_languages_in_every_chat_type(
                 },
             ),
         ]
-        for chat, kw in places:
+
+        async def transcript(
+            chat: int, kw: dict[str, Any], lang: str = lang, code: str = code
+        ) -> None:
             assert (await ask(chat, "/stats", code, **kw)).startswith(prefix("stats_header", lang))
             assert (await ask(chat, "/feeds", code, **kw)).startswith(prefix("feeds_header", lang))
             assert (await ask(chat, "/reload", code, **kw)).startswith(prefix("reload_done", lang))
             assert await ask(chat, "/topic", code, **kw) == t("topic_usage", lang)
             assert await ask(chat, "/broadcast", code, **kw) == t("broadcast_usage", lang)
             assert await ask(chat, "/rmfeed", code, **kw) == t("rmfeed_usage", lang)
+
+        # The places at once (each chat is paced at 1 message/s), the languages one by one.
+        await asyncio.gather(*(transcript(chat, kw) for chat, kw in places))
     channel = -1008000
     api.add_chat(channel, "channel")
     refused = await ask(channel, "/stats", "en", channel=True)
