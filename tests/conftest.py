@@ -64,6 +64,14 @@ def seed_parts(page: Path) -> tuple[str, str, list[str], list[str]]:
     return text, headline, body, junk
 
 
+def postgres_reachable() -> bool:
+    try:
+        psycopg.connect(POSTGRES_ADMIN, connect_timeout=3).close()
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
 def postgres_database() -> Iterator[str]:
     name = f"nb_{uuid.uuid4().hex[:12]}"
     try:

@@ -35,7 +35,7 @@ import httpx
 import pytest
 
 from bot.wechat.crypto import MsgCrypt, plain_signature
-from tests.conftest import ROOT
+from tests.conftest import ROOT, postgres_database, postgres_reachable
 from tests.servers.botapi import BotApiServer
 from tests.servers.feeds import FeedServer, rss
 from tests.servers.webhooks import Platform, WebhookServer
@@ -523,6 +523,18 @@ class EchoingWebhookServer(WebhookServer):
             text = "errmsg" if "errmsg" in body else "msg"
             body[text] = f"{body[text]} (request {path})"
         return key, body
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """PostgreSQL, whose URL carries a password that must not leak (SQLite's has none to
+    leak, and every other secret is the same on both); SQLite on a machine without PostgreSQL
+    (CI has it: there this is PostgreSQL always). Every case runs on one database only: each
+    starts several processes, and this table is the suite's longest part."""
+    if os.environ.get("CI") or postgres_reachable():
+        yield from postgres_database()
+    else:
+        yield f"sqlite:///{tmp_path / 'newsbrief.db'}"
 
 
 @pytest.fixture
