@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import bisect
 import itertools
-import time
 
 from bench.deliver import Limits, deliver, plan
 from bot.senders import CATCH_UP, Pacer, Window
@@ -103,15 +102,17 @@ async def test_a_slow_chat_does_not_hold_up_a_tick_started_later(harness: Harnes
             outbox.enqueue(session, sub, f"d:{chat}", [Message(t) for t in texts], now)
 
     queue("-500", ["g1", "g2"])  # 3 s apart
-    start = time.monotonic()
     slow = asyncio.create_task(h.runtime.deliverer.tick())
     await api.wait_for_messages(-500, 1)
     queue("501", ["welcome"])
-    assert await h.runtime.deliverer.tick() == 1  # a command's wake-up, while the group waits
-    assert time.monotonic() - start < 1.5
+    woken = await h.runtime.deliverer.tick()  # a command's wake-up, while the group waits
     assert [m.text for m in api.messages(501)] == ["welcome"]
-    assert await slow == 2
+    # It went out while the group's second message waited for its turn: it did not queue
+    # behind that chat. (On a starved machine that turn may come first and the second tick
+    # take it over: the two ticks still sent each message once.)
+    assert woken >= 1 and woken + await slow == 3
     group = api.messages(-500)
     assert [m.text for m in group] == ["g1", "g2"]
+    assert api.messages(501)[0].received < group[1].received
     assert group[1].received - group[0].received >= 2.95
     assert api.stats["429"] == 0

@@ -270,9 +270,10 @@ async def test_politeness_with_500_feeds_on_one_host(tmp_path: Any) -> None:
         runtime.start()
         try:
             summary = await runtime.poll_once()
+            failed = [(h.id, h.last_error) for h in health(runtime).values() if h.last_error]
         finally:
             await runtime.aclose()
-        assert summary.feeds == 500 and summary.failed == 0
+        assert summary.feeds == 500 and summary.failed == 0, failed
         stats = host.stats
         assert len(stats.starts) == 500
         assert stats.max_in_flight <= 2
