@@ -126,6 +126,19 @@ class Database:
                 session.execute(text("BEGIN IMMEDIATE"))
             yield session
 
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def libpq_url(self) -> str:
+        """This PostgreSQL database as a libpq URI, for connections of its own outside the
+        pool (the lane locks, LISTEN): the pool recycles connections, and a session-level
+        lock or a LISTEN must live exactly as long as the connection it was taken on."""
+        parsed = make_url(self.url).set(drivername="postgresql")
+        if "connect_timeout" not in parsed.query:
+            parsed = parsed.update_query_dict({"connect_timeout": str(PG_CONNECT_TIMEOUT)})
+        return parsed.render_as_string(hide_password=False)
+
     def problem(self, error: BaseException) -> DatabaseUnavailable | None:
         """``error`` as one line when it says this database cannot be reached or opened (the
         server is down, refuses us, the file cannot be opened); None for any other error."""
