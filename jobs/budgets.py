@@ -70,8 +70,8 @@ class SendGate:
     """The budgets this process holds, kept by ``run``; what ``jobs.deliver.Deliverer`` asks."""
 
     def __init__(self, db: Database, budgets: list[Budget]) -> None:
-        self._url = db.libpq_url()
-        self._locks = LaneLocks(self._url)
+        self._db = db
+        self._locks = LaneLocks(db)
         self._budgets = {b.key: b for b in budgets}
         self._whole = {b.platform: b for b in budgets if b.chat_id is None}
         self._chats = {(b.platform, b.chat_id): b for b in budgets if b.chat_id is not None}
@@ -184,7 +184,7 @@ class SendGate:
 
         while not stop.is_set():
             try:
-                await listen_outbox(self._url, notified, listening, stop)
+                await listen_outbox(self._db, notified, listening, stop)
             except DatabaseUnavailable as exc:
                 log.debug("outbox LISTEN: %s", exc)
             with contextlib.suppress(TimeoutError):

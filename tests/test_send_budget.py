@@ -220,3 +220,21 @@ def test_the_lock_key_is_stable_and_keeps_no_credential() -> None:
     assert key != lock_key("telegram", TOKEN + "x") != lock_key("wecom", TOKEN)
     # Pinned: processes of two versions must still agree.
     assert key == PINNED_KEY
+
+
+def test_the_lock_connections_take_any_password() -> None:
+    """Keywords, not a URI, for psycopg: a password with a space, a slash or an @ needs no
+    quoting (a URI rebuilt from SQLAlchemy's URL made libpq quote it back in an error)."""
+    db = Database("postgresql://nb:Pa%2Fss%20w%40rd@127.0.0.1:6543/news?sslmode=disable")
+    try:
+        assert db.libpq_params() == {
+            "host": "127.0.0.1",
+            "port": "6543",
+            "user": "nb",
+            "password": "Pa/ss w@rd",
+            "dbname": "news",
+            "sslmode": "disable",
+            "connect_timeout": "10",
+        }
+    finally:
+        db.dispose()

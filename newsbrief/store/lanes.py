@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 
-from newsbrief.store.db import DatabaseUnavailable, display_url
+from newsbrief.store.db import Database, DatabaseUnavailable, display_url
 from newsbrief.store.outbox import OUTBOX_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,10 @@ with it: its session may be gone)."""
 def _unavailable(url: str, error: psycopg.Error) -> DatabaseUnavailable:
     cause = " ".join(str(error).split())[:300] or type(error).__name__
     return DatabaseUnavailable(f"database {display_url(url)} is not available: {cause}")
+
+
+def _params(db: Database) -> dict[str, Any]:
+    return {**db.libpq_params(), "autocommit": True}
 
 
 def lock_key(platform: str, credential: str) -> int:
@@ -45,8 +49,9 @@ def lock_key(platform: str, credential: str) -> int:
 class LaneLocks:
     """Advisory locks held on one dedicated connection (opened when first needed)."""
 
-    def __init__(self, url: str) -> None:
-        self._url = url
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._url = db.url
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self.held: set[int] = set()
 
@@ -95,7 +100,7 @@ class LaneLocks:
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         if self._conn is None or self._conn.closed:
             self.held.clear()
-            self._conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
+            self._conn = await psycopg.AsyncConnection.connect(**_params(self._db))
         return self._conn
 
     async def _lose(self) -> None:
@@ -112,7 +117,7 @@ connection (psycopg would log it), and notifications meanwhile are kept by psyco
 
 
 async def listen_outbox(
-    url: str,
+    db: Database,
     on_notify: Callable[[str], None],
     on_listening: Callable[[], None],
     stop: asyncio.Event,
@@ -121,9 +126,9 @@ async def listen_outbox(
     for every notification, until ``stop`` is set. Raises DatabaseUnavailable when the
     connection fails (the caller retries)."""
     try:
-        conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
+        conn = await psycopg.AsyncConnection.connect(**_params(db))
     except psycopg.Error as exc:
-        raise _unavailable(url, exc) from None
+        raise _unavailable(db.url, exc) from None
     try:
         await conn.execute(f"LISTEN {OUTBOX_CHANNEL}")
         on_listening()
@@ -131,7 +136,7 @@ async def listen_outbox(
             async for notice in conn.notifies(timeout=LISTEN_POLL):
                 on_notify(notice.payload)
     except psycopg.Error as exc:
-        raise _unavailable(url, exc) from None
+        raise _unavailable(db.url, exc) from None
     finally:
         with contextlib.suppress(psycopg.Error):
             await conn.close()
