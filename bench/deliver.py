@@ -119,8 +119,7 @@ class Result:
     rate: float
     too_many: int
     busiest_second: int
-    """Most arrivals within any one second (sustained: the limit; after a stall, a short
-    catch-up burst may add up to half a second's worth)."""
+    """Most arrivals within any one second: the limit at most."""
     min_private_gap: float
     min_group_gap: float
     in_order: bool

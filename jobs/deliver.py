@@ -25,8 +25,13 @@ never sent by a deliverer that could not renew it in time: another may hold it b
 ``wake()`` (a command queued a reply) makes a running tick claim at once, or starts one, so a
 reply leaves within a fraction of a second. Ticks may overlap (the scheduler's and a woken one):
 they share the chat queues and the pacing, and a chat is in at most one queue, so no tick waits
-behind another's slow chat. (Several processes still pace each on their own: one budget across
-processes is the scale-out's work; it can keep this queue and feed ``wake`` from the database.)
+behind another's slow chat.
+
+On PostgreSQL several processes may run a deliverer, but only one sends for each send budget
+(``jobs.budgets``): with a ``gate``, this deliverer claims only for the budgets its process
+holds, checks before each claim that it still holds them, drops what it queued for one it lost,
+and after taking a budget over waits a moment before its first send, since the process that
+held it may have spent that second's budget just before it died.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Protocol
 
 from bot.render import materialize
 from bot.senders import Pacer, Sender, Window
@@ -64,8 +70,37 @@ one per reply."""
 MAX_REPLY_WAIT = 600.0
 """Seconds up to which a held reply gets its own wake-up; later, the deliver tick finds it."""
 
+TAKEOVER_GAP = 1.0
+"""Seconds a deliverer that took a budget over waits before sending for it: the window of
+Telegram's overall limit (a chat's own interval, when longer, is waited for too)."""
+
 ChatKey = tuple[str, str]
 _HELD = frozenset((SendOutcome.RATE_LIMITED, SendOutcome.RETRY))
+
+
+class Gate(Protocol):
+    """Which send budgets this process holds (``jobs.budgets.SendGate``)."""
+
+    def platforms(self) -> set[str]:
+        """Platforms with a budget held here."""
+        ...
+
+    def skipped(self) -> list[ChatKey]:
+        """Chats of those platforms whose own budget (a robot's) is held elsewhere."""
+        ...
+
+    def held_since(self, platform: str, chat_id: str) -> float | None:
+        """Since when (the event loop's clock) this process holds the chat's budget: -inf when
+        from its first try, when it took it over from another process; None when it does not."""
+        ...
+
+    async def settled(self) -> None:
+        """Returns once the process has tried for its budgets."""
+        ...
+
+    async def confirm(self) -> bool:
+        """Whether the budgets believed held are still held (their lock connection answers)."""
+        ...
 
 
 def _wait(delivery: Delivery, result: SendResult) -> timedelta:
@@ -140,6 +175,13 @@ class Deliverer:
         self._waking: asyncio.Task[None] | None = None
         self._drivers = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self.gate: Gate | None = None
+        """On PostgreSQL, the send budgets this process holds; None: it sends for all."""
+
+    @property
+    def busy(self) -> bool:
+        """Whether a tick is running or about to."""
+        return self._drivers > 0 or self._waking is not None
 
     def wake(self) -> None:
         """Something to send now was queued (a reply): claim it at once, in a running tick or
@@ -161,8 +203,10 @@ class Deliverer:
 
     async def tick(self) -> int:
         """Send what is due; returns how many of the messages this tick claimed were sent."""
-        if not self._lanes:
-            return 0
+        if self.gate is not None:
+            await self.gate.settled()
+        if not self._lanes or (self.gate is not None and not self.gate.platforms()):
+            return 0  # a standby: the process holding the budgets sends
         loop = asyncio.get_running_loop()
         run = _Run()
         self._drivers += 1
@@ -267,6 +311,14 @@ class Deliverer:
         async with self._claim_lock:
             claimed_at = self._last_claim = asyncio.get_running_loop().time()
             woken, self._woken = self._woken, False
+            lanes, skip = list(self._lanes), list(self._chats)
+            if self.gate is not None:
+                held = await self.gate.confirm()
+                await self._drop_unheld()
+                lanes = [name for name in lanes if held and name in self.gate.platforms()]
+                if not lanes:
+                    return
+                skip += self.gate.skipped()
             room, least = self._room(), Priority.DIGEST
             if room <= 0 and woken:
                 # A reply does not wait for the digest parts claimed before it: it may take
@@ -274,7 +326,7 @@ class Deliverer:
                 room, least = 2 * self._capacity() - self._queued(), Priority.REPLY
             if room <= 0:
                 return
-            ctx, skip = self.ctx, list(self._chats)
+            ctx = self.ctx
             now = ctx.clock()
             lease = timedelta(seconds=self._hold())
             horizon = self._horizon()
@@ -287,7 +339,7 @@ class Deliverer:
                     heads = outbox.due_heads(
                         session,
                         now,
-                        list(self._lanes),
+                        lanes,
                         per_chat=max(1, int(horizon)),
                         limit=4 * room,  # enough for the groups' heads left over
                         skip_chats=skip,
@@ -331,6 +383,37 @@ class Deliverer:
                 chat.queue.extend((d, run) for d in deliveries)
                 run.open += len(deliveries)
 
+    async def _drop_unheld(self) -> None:
+        """Give back what is queued for budgets this process no longer holds: the process that
+        holds them now sends it (a send already under way finishes)."""
+        assert self.gate is not None
+        ids: list[int] = []
+        for key, chat in list(self._chats.items()):
+            if self.gate.held_since(*key) is not None:
+                continue
+            for delivery, run in chat.queue:
+                run.open -= 1
+                ids.append(delivery.id)
+            chat.queue.clear()
+            if not chat.busy:
+                del self._chats[key]
+        if ids:
+            log.info("gave back %d queued deliveries of a send budget held elsewhere", len(ids))
+
+            def release() -> None:
+                with self.ctx.db.session() as session:
+                    outbox.release(session, ids)
+
+            await asyncio.to_thread(release)
+
+    def _start_at(self, chat: _Chat) -> float | None:
+        """When this chat's messages may start going out as far as the send budgets go: None
+        when another process holds its budget."""
+        if self.gate is None:
+            return -math.inf
+        since = self.gate.held_since(*chat.key)
+        return None if since is None else since + max(TAKEOVER_GAP, chat.interval)
+
     # -- sending -----------------------------------------------------------------------------------
 
     def _dispatch(self, now: float) -> float:
@@ -339,11 +422,17 @@ class Deliverer:
         for lane in self._lanes.values():
             pacer = lane.pacer
             while lane.in_flight < self.max_in_flight:
-                ready = [
-                    c
-                    for c in self._chats.values()
-                    if c.key[0] == lane.sender.platform and c.queue and not c.busy
-                ]
+                ready = []
+                for c in self._chats.values():
+                    if c.key[0] != lane.sender.platform or not c.queue or c.busy:
+                        continue
+                    start = self._start_at(c)
+                    if start is None:
+                        continue  # its budget went elsewhere: given back at the next claim
+                    if start > now:
+                        wait = min(wait, start - now)
+                        continue
+                    ready.append(c)
                 if not ready:
                     break
                 if pacer.next_global > now:
@@ -365,7 +454,7 @@ class Deliverer:
     async def _send(self, lane: _Lane, chat: _Chat) -> None:
         delivery, run = chat.queue.popleft()
         sender = lane.sender
-        go_on = False
+        go_on = answered = False
         try:
             if not self._held(chat, asyncio.get_running_loop().time()) and not (
                 await asyncio.to_thread(self._renew_one, delivery)
@@ -380,6 +469,7 @@ class Deliverer:
                 log.exception("sender %s crashed on delivery %s", sender.platform, delivery.id)
                 result = SendResult(SendOutcome.RETRY, error=f"{type(exc).__name__}: {exc}")
             lane.pacer.finished(chat.key[1], chat.interval, asyncio.get_running_loop().time())
+            answered = True
             # Recorded in its own transaction before the next send may start (see max_in_flight).
             go_on = await asyncio.to_thread(self._record, delivery, result)
             run.sent += result.outcome is SendOutcome.SENT
@@ -392,6 +482,8 @@ class Deliverer:
         except Exception:  # the database: the row keeps its lease and is claimed again after it
             log.exception("could not record delivery %s", delivery.id)
         finally:
+            if not answered:
+                lane.pacer.abandoned()
             self._flying.discard(delivery.id)
             run.open -= 1
             lane.in_flight -= 1

@@ -27,6 +27,7 @@ from newsbrief.config.settings import (
     Config,
     config_source,
 )
+from newsbrief.store import run_lock
 from newsbrief.store.urls import sqlite_file
 
 SAMPLES = Path(__file__).resolve().parent.parent / "config" / "samples"
@@ -63,6 +64,12 @@ def make_runtime(config: Config, config_file: Path | None = None) -> Runtime:
 def cmd_run(args: argparse.Namespace) -> int:
     config = start_logged(args, long_running=True)
     roles = tuple(args.role) if args.role and "all" not in args.role else ROLES
+    if (database := sqlite_file(config.database_url)) is not None:
+        try:
+            run_lock.hold(database)  # held until this process ends
+        except run_lock.DatabaseBusy as exc:
+            print(f"newsbrief run: {exc}", file=sys.stderr)
+            return 2
     runtime = make_runtime(config, config_file=config_source(args.config))
 
     async def main() -> None:

@@ -29,6 +29,7 @@ from bot.telegram.app import build_application, publish_commands
 from bot.telegram.connect import TelegramUnavailable, connect, explain
 from bot.telegram.sender import TelegramSender, bot_base_url
 from bot.wechat.server import CallbackServer, callbacks_configured
+from jobs.budgets import SendGate, budgets_for
 from jobs.compose import compose_for, compose_tick
 from jobs.config_watch import WATCH_SECONDS, ConfigWatch
 from jobs.context import JobContext
@@ -207,8 +208,16 @@ class Runtime:
             "compose": (lambda: compose_tick(self.ctx), intervals.compose),
             "deliver": (self.deliverer.tick, intervals.deliver),
         }
+        gating: asyncio.Task[None] | None = None
+        if self.db.is_postgres and self.ctx.senders and {"deliver", "bot"} & set(roles):
+            # One sender per send budget across processes; whichever role it runs, the process
+            # holding a budget sends everything due for it, digests included.
+            gate = SendGate(self.db, budgets_for(self.config))
+            self.deliverer.gate = gate
+            gating = asyncio.create_task(gate.run(self.deliverer.wake))
+        scheduled = {*roles, "deliver"} if gating is not None else set(roles)
         for name, (tick, seconds) in ticks.items():
-            if name in roles:
+            if name in scheduled:
                 scheduler.add_job(
                     _Guarded(name, tick, self.db.problem).run,
                     "interval",
@@ -244,6 +253,10 @@ class Runtime:
             await stop.wait()
         finally:
             scheduler.shutdown(wait=False)
+            if gating is not None:
+                gating.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await gating
             if callbacks is not None:
                 await callbacks.stop()
             if starting is not None:

@@ -37,6 +37,9 @@ def make_config(database_url: str, botapi: BotApiServer, feeds: FeedServer, **ex
             "poll_timeout": 1,
         },
         fetch={"allow_private_networks": True, "timeout": 5},
+        # Tests drive delivery (ticks, wake-ups); on PostgreSQL the process holding the send
+        # budget would also tick on its own, a bot-only one included.
+        scheduler={"deliver": 3600},
         subscriber_defaults={"backlog_hours": 0, "language": "zh-Hans"},
         topics=[
             {"id": "ai", "name": {"zh": "人工智能", "en": "AI"}, "keywords": ["language model"]},
@@ -114,6 +117,13 @@ async def running_harness(
         runtime.start()
         stop = asyncio.Event()
         task = asyncio.create_task(runtime.run(("bot",), stop))
+        if runtime.db.is_postgres:  # the send budget taken, and the start's ticks done
+            await eventually(lambda: runtime.deliverer.gate is not None)
+            gate = runtime.deliverer.gate
+            assert gate is not None
+            await gate.settled()
+            await asyncio.sleep(0.1)
+            await eventually(lambda: not runtime.deliverer.busy)
         try:
             yield Harness(runtime, botapi, feeds)
         finally:

@@ -45,9 +45,16 @@ from jobs.compose import compose_due, compose_for
 from jobs.runtime import Runtime
 from newsbrief.config.settings import Config, load_config
 from newsbrief.records import Subscription
-from newsbrief.store import subscribers
+from newsbrief.store import callbacks, subscribers
 from newsbrief.store.db import Database
-from newsbrief.store.tables import DeliveryRow, FeedRow, StoryRow, StoryTopicRow, SubscriberRow
+from newsbrief.store.tables import (
+    CallbackReplyRow,
+    DeliveryRow,
+    FeedRow,
+    StoryRow,
+    StoryTopicRow,
+    SubscriberRow,
+)
 from tests.conftest import ROOT, VECTORS
 
 T = TypeVar("T")
@@ -182,7 +189,8 @@ class Served:
             sent = session.scalar(
                 select(func.count()).select_from(DeliveryRow).where(DeliveryRow.status == "sent")
             )
-        return int(subs or 0), int(rows or 0), int(sent or 0), len(self.server.recent)
+            taken = session.scalar(select(func.count()).select_from(CallbackReplyRow))
+        return int(subs or 0), int(rows or 0), int(sent or 0), int(taken or 0)
 
     def subscriptions(self, platform: str, chat_id: str) -> tuple[Subscription, ...]:
         with self.db.session() as session:
@@ -372,6 +380,65 @@ def test_a_repeated_msgid_is_answered_without_running_the_command_again(
     assert retry == first
     fresh = served.open_reply("wecom", served.say("wecom", user, "退订 比特币", 12)[0])["Content"]
     assert fresh != first
+
+
+class CountingCore(CommandCore):
+    """Slow, and counts the commands it runs, over all the servers of a test."""
+
+    runs = 0
+
+    async def handle(self, command: Command, *args: Any, **kwargs: Any) -> Reply | None:
+        CountingCore.runs += 1
+        await asyncio.sleep(0.6)
+        return await super().handle(command, *args, **kwargs)
+
+
+def test_a_retry_reaching_another_server_is_answered_once(
+    loaded: Config, database_url: str
+) -> None:
+    """WeChat retries a message it got no answer to in time, and behind one address the retry
+    may reach another process: that one answers with the first one's reply, without running the
+    command again, whether the first is still running it or has finished."""
+    CountingCore.runs = 0
+    first = start(loaded, database_url, core_class=CountingCore, budget_s=0.2)
+    second = start(loaded, database_url, core_class=CountingCore, budget_s=4.5)
+    try:
+        user = "o-twice"
+        response, _ = first.say("wechat", user, "订阅 比特币", 501)
+        assert response.text == "success"  # the slow command outlived the first's budget
+        # The retry comes while the first process still runs the command: it waits for it.
+        retry = second.open_reply("wechat", second.say("wechat", user, "订阅 比特币", 501)[0])
+        assert "比特币" in retry["Content"]
+        # Again later, after it finished: from the database at once.
+        again, took = second.say("wechat", user, "订阅 比特币", 501)
+        assert second.open_reply("wechat", again)["Content"] == retry["Content"]
+        assert took < 0.5
+        assert CountingCore.runs == 1
+        assert [s.topic for s in second.subscriptions("wechat", user)] == ["bitcoin"]
+        # A new MsgId is a new command, wherever it lands.
+        second.open_reply("wechat", second.say("wechat", user, "退订 比特币", 502)[0])
+        assert CountingCore.runs == 2
+        with first.db.session() as session:
+            kept = session.scalar(select(func.count()).select_from(CallbackReplyRow))
+        assert kept == 2
+    finally:
+        for served in (first, second):
+            served.close()
+            served.db.dispose()
+
+
+def test_kept_replies_are_forgotten_after_a_day(db: Database) -> None:
+    now = datetime.now(UTC)
+    with db.session() as session:
+        assert callbacks.take(session, "wechat:gh", "1", now - timedelta(days=2)) == (True, None)
+        callbacks.done(session, "wechat:gh", "1", "old")
+        assert callbacks.take(session, "wechat:gh", "2", now - timedelta(hours=1)) == (True, None)
+        callbacks.done(session, "wechat:gh", "2", "recent")
+        assert callbacks.take(session, "wechat:gh", "2", now) == (False, "recent")
+        assert callbacks.take(session, "wechat:gh", "3", now) == (True, None)
+        assert callbacks.take(session, "wechat:gh", "3", now) == (False, None)  # still running
+        kept = session.scalars(select(CallbackReplyRow.msg_id).order_by(CallbackReplyRow.msg_id))
+        assert list(kept) == ["2", "3"]
 
 
 def test_a_follow_gets_the_welcome_and_other_messages_no_reply(served_sqlite: Served) -> None:

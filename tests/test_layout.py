@@ -37,7 +37,7 @@ IO_MODULES = ("newsbrief.store", "newsbrief.fetcher", "newsbrief.cli")
 CONFINED: dict[str, tuple[str, ...]] = {
     "sqlalchemy": ("newsbrief/store/",),
     "alembic": ("newsbrief/store/",),
-    "psycopg": (),
+    "psycopg": ("newsbrief/store/lanes.py",),
     "orjson": ("newsbrief/store/",),
     "httpx": ("newsbrief/fetcher.py", "bot/robots/senders.py"),
     "aiohttp": ("bot/wechat/server.py",),

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hmac
 import logging
 import re
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -297,36 +296,3 @@ def _decoded(body: bytes) -> str:
         return body.decode("utf-8")
     except UnicodeDecodeError:
         raise refuse(Reason.MALFORMED, "body is not UTF-8") from None
-
-
-# -- retries -------------------------------------------------------------------------------------
-
-
-class RecentReplies:
-    """Replies by MsgId, bounded: WeChat sends a message up to ``limits.CALLBACK_TRIES`` times
-    within about 15 s when it gets no answer, and a retry must not run the command again.
-
-    Holds the key as soon as a message is accepted (``None`` while it runs), so a retry that
-    arrives during the first attempt is recognised too.
-    """
-
-    def __init__(self, size: int = 10_000) -> None:
-        self.size = size
-        self._replies: OrderedDict[str, str | None] = OrderedDict()
-
-    def claim(self, key: str) -> tuple[bool, str | None]:
-        """(True, None) for a new key, now held; (False, reply so far) for a repeat."""
-        if key in self._replies:
-            self._replies.move_to_end(key)
-            return False, self._replies[key]
-        self._replies[key] = None
-        while len(self._replies) > self.size:
-            self._replies.popitem(last=False)
-        return True, None
-
-    def done(self, key: str, reply: str) -> None:
-        if key in self._replies:
-            self._replies[key] = reply
-
-    def __len__(self) -> int:
-        return len(self._replies)

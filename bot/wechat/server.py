@@ -9,7 +9,8 @@ takes longer than ``budget_s`` is answered with ``success`` (no retry, no error 
 finishes in the background; a retry of the same MsgId then gets its reply if it is ready.
 
 Every refusal is a 4xx with one log line (reason, no secret, no message text); the server goes
-on answering. Deduplication is per process: run one ``callbacks`` role per account.
+on answering. MsgIds are kept in the database (``newsbrief.store.callbacks``), so a retry that
+WeChat sends to another process behind the same address is answered from there, not run twice.
 """
 
 from __future__ import annotations
@@ -39,14 +40,13 @@ from bot.wechat.protocol import (
     WECOM_PATH,
     Endpoint,
     Inbound,
-    RecentReplies,
     fit_parts,
     language_hint,
     plain_reply,
     refuse,
 )
 from newsbrief.config.settings import Config
-from newsbrief.store import outbox, subscribers
+from newsbrief.store import callbacks, outbox, subscribers
 from newsbrief.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,8 @@ BUDGET_S = REPLY_TIMEOUT_S - 0.5
 MAX_PULLED = 50
 """Queued parts looked at for one reply (a reply holds a few; the rest wait for the next)."""
 PULL_LEASE = timedelta(seconds=30)
+RETRY_LOOK = 0.1
+"""Seconds between looks at the database for the reply of a message another process runs."""
 PULL_SCHEDULE = "off"
 """A new subscriber's schedule on these channels: nothing is composed until they ask, so no
 digest piles up unread (one who sets a schedule finds the scheduled digests at the next pull)."""
@@ -139,7 +141,6 @@ class CallbackServer:
         self.budget_s = budget_s
         self.clock = clock
         self.endpoints = {e.path: e for e in build_endpoints(config())}
-        self.recent = RecentReplies()
         self._running: dict[str, asyncio.Task[str]] = {}
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -220,24 +221,51 @@ class CallbackServer:
 
     async def _answer(self, inbound: Inbound) -> str:
         """The reply text ("" for none), at most ``budget_s`` after the request came in."""
+        deadline = asyncio.get_running_loop().time() + self.budget_s
         key = inbound.dedup_key
-        new, reply = self.recent.claim(key)
+        running = self._running.get(key)
+        if running is not None:  # a retry while this process runs the command
+            log.info("%s: repeated message %s answered once", inbound.platform, key)
+            return await self._within_budget(running)
+        scope = f"{inbound.platform}:{inbound.account}"
+        msg_id = key.removeprefix(scope + ":")
+        try:
+            new, reply = await asyncio.to_thread(self._take, scope, msg_id)
+        except Exception:  # the database is away: answer it, at the risk of running it twice
+            log.exception("%s: could not look up message %s", inbound.platform, key)
+            new, reply = True, None
         if not new:
-            log.info("%s: repeated message %s answered from memory", inbound.platform, key)
-            task = self._running.get(key)
-            if reply is None and task is not None:
-                return await self._within_budget(task)
+            log.info("%s: repeated message %s answered once", inbound.platform, key)
+            while reply is None and asyncio.get_running_loop().time() < deadline - RETRY_LOOK:
+                await asyncio.sleep(RETRY_LOOK)  # another process runs it
+                reply = await asyncio.to_thread(self._reply, scope, msg_id)
             return reply or ""
-        task = asyncio.create_task(self._run(inbound))
+        task = asyncio.create_task(self._run_kept(inbound, scope, msg_id))
         self._running[key] = task
-
-        def finished(done: asyncio.Task[str]) -> None:
-            self._running.pop(key, None)
-            if not done.cancelled() and done.exception() is None:
-                self.recent.done(key, done.result())
-
-        task.add_done_callback(finished)
+        task.add_done_callback(lambda _: self._running.pop(key, None))
         return await self._within_budget(task)
+
+    def _take(self, scope: str, msg_id: str) -> tuple[bool, str | None]:
+        with self.db.session() as session:
+            return callbacks.take(session, scope, msg_id, datetime.now(UTC))
+
+    def _reply(self, scope: str, msg_id: str) -> str | None:
+        with self.db.session() as session:
+            return callbacks.reply(session, scope, msg_id)
+
+    async def _run_kept(self, inbound: Inbound, scope: str, msg_id: str) -> str:
+        """The command's reply, stored for the message's retries before it is returned."""
+        text = await self._run(inbound)
+
+        def keep() -> None:
+            with self.db.session() as session:
+                callbacks.done(session, scope, msg_id, text)
+
+        try:
+            await asyncio.to_thread(keep)
+        except Exception:  # the reply still goes out; a retry then gets "success"
+            log.exception("%s: could not keep the reply to %s", inbound.platform, msg_id)
+        return text
 
     async def _within_budget(self, task: asyncio.Task[str]) -> str:
         try:

@@ -126,6 +126,29 @@ class Database:
                 session.execute(text("BEGIN IMMEDIATE"))
             yield session
 
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def libpq_params(self) -> dict[str, str]:
+        """This PostgreSQL database as libpq keywords, for connections of its own outside the
+        pool (the lane locks, LISTEN): the pool recycles connections, and a session-level
+        lock or a LISTEN must live exactly as long as the connection it was taken on. Keywords,
+        not a URI: a password with spaces or slashes needs no quoting then."""
+        parsed = make_url(self.url)
+        params = {
+            "host": parsed.host,
+            "port": str(parsed.port) if parsed.port else None,
+            "user": parsed.username,
+            "password": parsed.password,
+            "dbname": parsed.database,
+        }
+        found = {name: value for name, value in params.items() if value}
+        for name, value in parsed.query.items():
+            found[name] = value if isinstance(value, str) else value[-1]
+        found.setdefault("connect_timeout", str(PG_CONNECT_TIMEOUT))
+        return found
+
     def problem(self, error: BaseException) -> DatabaseUnavailable | None:
         """``error`` as one line when it says this database cannot be reached or opened (the
         server is down, refuses us, the file cannot be opened); None for any other error."""

@@ -15,6 +15,8 @@ from newsbrief.store import bulk
 from newsbrief.store.tables import DeliveryRow, SubscriberRow
 
 MAX_ATTEMPTS = 8
+OUTBOX_CHANNEL = "newsbrief_outbox"
+"""PostgreSQL's NOTIFY channel for messages queued to go now; the payload is their platform."""
 
 
 def _buttons(rows: list[list[list[str]]] | None) -> tuple[tuple[Button, ...], ...]:
@@ -101,7 +103,17 @@ def enqueue_to(
             )
         )
         added += 1
+    if added and priority >= Priority.REPLY:
+        announce(session, platform)  # someone waits for it; digests wait for the next tick
     return added
+
+
+def announce(session: Session, platform: str) -> None:
+    """Tell the deliverer holding ``platform``'s budget, in whichever process, that something
+    is due now: a NOTIFY that PostgreSQL sends when this transaction commits (and never if it
+    rolls back). SQLite has one process, woken in memory."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_notify(OUTBOX_CHANNEL, platform)))
 
 
 def enqueue_reply(

@@ -271,3 +271,19 @@ class DeliveryRow(Base):
 
 
 Index("ix_deliveries_due", DeliveryRow.status, DeliveryRow.due_at)
+
+
+class CallbackReplyRow(Base):
+    """A WeCom/WeChat callback message taken, and its reply once ready: WeChat sends a message
+    again when it got no answer in time, maybe to another process, which must answer the retry
+    without running the command again."""
+
+    __tablename__ = "callback_replies"
+
+    scope: Mapped[str] = mapped_column(String(128), primary_key=True)
+    """The endpoint and account (``platform:account``) the message came to."""
+    msg_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    """Its MsgId (an event's sender, time and kind: events have none)."""
+    reply: Mapped[str | None] = mapped_column(Text)
+    """None while the command runs."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
