@@ -13,14 +13,16 @@ import logging
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import select
 
@@ -30,6 +32,7 @@ from newsbrief.config.secrets import environment_secrets, redactors
 from newsbrief.config.settings import Config
 from newsbrief.store.db import Database
 from newsbrief.store.tables import DeliveryRow, TelegramUpdateRow
+from tests.conftest import postgres_database
 from tests.harness import eventually
 from tests.servers.botapi import BotApiServer
 
@@ -118,6 +121,39 @@ async def test_updates_posted_with_the_secret_are_answered(database_url: str) ->
             assert stored(runtime.db)[0].payload["message"]["text"] == "/start"
         # Webhook mode never long-polls: Telegram would answer 409.
         assert botapi.calls("getUpdates") == []
+
+
+@contextmanager
+def writes_blocked(database_url: str) -> Iterator[None]:
+    """Another connection holds the lock that storing an update needs, until the block ends."""
+    if database_url.startswith("sqlite"):
+        connection = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")  # SQLite's one write lock
+        try:
+            yield
+        finally:
+            connection.execute("ROLLBACK")
+            connection.close()
+    else:
+        with psycopg.connect(database_url) as connection:
+            connection.execute("LOCK TABLE telegram_updates IN SHARE ROW EXCLUSIVE MODE")
+            yield
+            connection.rollback()
+
+
+async def test_telegram_hears_200_only_once_the_update_is_stored(database_url: str) -> None:
+    with BotApiServer(token=TOKEN) as botapi:
+        port = free_port()
+        async with running(webhook_config(database_url, botapi, port)):
+            await webhook_set(botapi)
+            with writes_blocked(database_url):
+                update_id = botapi.send_user_message(CHAT, "/help")
+                await asyncio.sleep(1.5)
+                # Posted, and waiting on the database: not acknowledged, not answered.
+                assert botapi.webhook_answers == []
+                assert botapi.pending_updates() == 1 and botapi.messages(CHAT) == []
+            await asyncio.to_thread(botapi.wait_for_webhook_answer, update_id, 200, 10)
+            await botapi.wait_for_messages(CHAT, 1, timeout=15)
 
 
 async def test_a_resent_update_is_answered_once(database_url: str) -> None:
@@ -326,3 +362,47 @@ def test_sigkill_between_receipt_and_reply_loses_no_update(
     assert "Telegram bot started (webhook)" in logs
     assert SECRET not in logs and TOKEN.split(":")[1] not in logs
     assert second.returncode == 0, logs[-3000:]
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    yield from postgres_database()
+
+
+@pytest.mark.postgres
+def test_another_replica_answers_what_a_killed_one_stored(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """Two ``--role bot`` processes on PostgreSQL: Telegram's post reaches one, which is killed
+    after storing it; the other, serving the same bot, answers it once."""
+    db = Database(postgres_url)
+    with BotApiServer(token=TOKEN) as botapi:
+        port = free_port()
+        config = tmp_path / "newsbrief.yaml"
+        config.write_text(CONFIG.format(api=botapi.port, port=port), encoding="utf-8")
+        killed = launch(config, tmp_path / "a.log", postgres_url, **{DELAY_ENV: "60"})
+        other = None
+        try:
+            update_id = botapi.send_user_message(CHAT, "/start")
+            botapi.wait_for_webhook_answer(update_id, 200, timeout=30)
+            # The second replica listens elsewhere (behind the same proxy, in production).
+            other = launch(
+                config, tmp_path / "b.log", postgres_url, NEWSBRIEF_SERVER__PORT=str(free_port())
+            )
+            time.sleep(1.0)
+            killed.send_signal(signal.SIGKILL)
+            killed.wait(timeout=10)
+            messages = botapi.wait_for_messages_sync(CHAT, 1, timeout=30)
+            assert messages[0].text.startswith(START_REPLY)
+            time.sleep(2 * 1.5)
+            assert len(botapi.messages(CHAT)) == 1
+            assert [(r.update_id, r.handled_at is not None) for r in stored(db)] == [
+                (update_id, True)
+            ]
+        finally:
+            for process in (killed, other):
+                if process is not None and process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+                    process.wait(timeout=30)
+    db.dispose()
+    assert "taking it up" in (tmp_path / "b.log").read_text()
