@@ -143,8 +143,8 @@ class WebhookUpdates:
     async def _handle(self, stored: updates.StoredUpdate) -> None:
         if self._delay:
             await asyncio.sleep(self._delay)
-        update = Update.de_json(stored.payload, self.app.bot)
         try:
+            update = Update.de_json(stored.payload, self.app.bot)
             # Through the update processor, as long polling does: each chat's in order.
             await self.app.update_processor.process_update(update, self.app.process_update(update))
         except Exception:  # left unhandled: taken again after its lease
