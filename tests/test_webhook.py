@@ -19,14 +19,22 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from sqlalchemy import select
+from telegram.ext import ApplicationBuilder
 
-from bot.telegram.webhook import ALLOWED_UPDATES, DELAY_ENV, SECRET_HEADER, WEBHOOK_PATH
+from bot.telegram.webhook import (
+    ALLOWED_UPDATES,
+    DELAY_ENV,
+    SECRET_HEADER,
+    WEBHOOK_PATH,
+    WebhookUpdates,
+)
 from jobs.runtime import Runtime
 from newsbrief.config.secrets import environment_secrets, redactors
 from newsbrief.config.settings import Config
@@ -254,6 +262,23 @@ async def test_telegram_refusing_the_webhook_is_one_clear_line(
         lines = [r for r in caplog.records if "refused the webhook" in r.getMessage()]
         assert lines and all(r.exc_info is None for r in lines)
         assert SECRET not in caplog.text
+
+
+async def test_an_update_that_cannot_be_stored_is_not_acknowledged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database away: 503, so Telegram sends the update again later; one line."""
+    with BotApiServer(token=TOKEN) as botapi:
+        config = webhook_config("postgresql://nobody@127.0.0.1:1/none", botapi, free_port())
+    app = ApplicationBuilder().token(TOKEN).updater(None).build()
+    db = Database(config.database_url)
+    hook = WebhookUpdates(app, db, lambda: config, lambda: datetime.now(UTC))
+    status, _ = await hook.receive({SECRET_HEADER: SECRET}, b'{"update_id": 9}', "127.0.0.1")
+    assert status == 503
+    (line,) = [r for r in caplog.records if "not stored" in r.getMessage()]
+    assert "update 9 not stored (database postgresql" in line.getMessage()
+    assert line.exc_info is None
+    db.dispose()
 
 
 def test_the_webhook_secret_is_masked(tmp_path: Path) -> None:
