@@ -28,6 +28,7 @@ from bot.senders import Sender
 from bot.telegram.app import build_application, publish_commands
 from bot.telegram.connect import TelegramUnavailable, connect, explain
 from bot.telegram.sender import TelegramSender, bot_base_url
+from bot.telegram.webhook import SWEEP_SECONDS, WEBHOOK_PATH, WebhookUpdates, register
 from bot.wechat.server import CallbackServer, callbacks_configured
 from jobs.budgets import SendGate, budgets_for
 from jobs.compose import compose_for, compose_tick
@@ -234,18 +235,33 @@ class Runtime:
                 seconds=WATCH_SECONDS,
                 id="config",
             )
-        app = starting = None
+        app = starting = webhook = None
         if "bot" in roles and self.config.telegram.token is not None:
-            app = build_application(self.config, self.core, self.replies)
+            polling = self.config.telegram.webhook_url is None
+            app = build_application(self.config, self.core, self.replies, polling=polling)
+            if not polling:
+                webhook = WebhookUpdates(app, self.db, lambda: self.ctx.config, self.ctx.clock)
+                scheduler.add_job(
+                    _Guarded("updates", webhook.sweep, self.db.problem).run,
+                    "interval",
+                    # Often enough to renew a claim well before its lease runs out.
+                    seconds=min(SWEEP_SECONDS, intervals.update_lease / 3),
+                    id="updates",
+                )
             # Telegram down or refusing the token must not hold up the other roles.
-            starting = asyncio.create_task(self._keep_starting(app, stop))
+            starting = asyncio.create_task(self._keep_starting(app, stop, webhook))
         elif "bot" in roles:
             log.warning("no TELEGRAM_BOT_TOKEN: running without the Telegram bot")
         elif self.bot is not None:
             self._in_background(self._connect_sender())
         callbacks = None
-        if "callbacks" in roles and callbacks_configured(self.config):
-            callbacks = CallbackServer(lambda: self.ctx.config, self.core, self.db)
+        serve_callbacks = "callbacks" in roles and callbacks_configured(self.config)
+        if serve_callbacks or webhook is not None:
+            # One server for whichever of the routes this process serves.
+            hooks = {WEBHOOK_PATH: webhook.receive} if webhook is not None else {}
+            callbacks = CallbackServer(
+                lambda: self.ctx.config, self.core, self.db, callbacks=serve_callbacks, hooks=hooks
+            )
             await callbacks.start()
         scheduler.start()
         log.info("newsbrief running: %s", ", ".join(roles))
@@ -259,6 +275,8 @@ class Runtime:
                     await gating
             if callbacks is not None:
                 await callbacks.stop()
+            if webhook is not None:
+                await webhook.stop()
             if starting is not None:
                 starting.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -266,8 +284,14 @@ class Runtime:
             if app is not None:
                 await _stop_application(app)
 
-    async def _keep_starting(self, app: Application, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
-        """Start the bot, a line and a longer wait after each failure, until it runs."""
+    async def _keep_starting(
+        self,
+        app: Application,  # type: ignore[type-arg]
+        stop: asyncio.Event,
+        webhook: WebhookUpdates | None = None,
+    ) -> None:
+        """Start the bot, a line and a longer wait after each failure, until it runs: long
+        polling, or with ``webhook`` handling the stored updates and ``setWebhook``."""
         delay = FIRST_RETRY
         url = self.config.telegram.api_base_url
         while not stop.is_set():
@@ -277,12 +301,17 @@ class Runtime:
                 await publish_commands(app)
                 if not app.running:
                     await app.start()
-                assert app.updater is not None
-                await app.updater.start_polling(
-                    timeout=self.config.telegram.poll_timeout, drop_pending_updates=False
-                )
+                if webhook is None:
+                    assert app.updater is not None
+                    await app.updater.start_polling(
+                        timeout=self.config.telegram.poll_timeout, drop_pending_updates=False
+                    )
+                else:
+                    await webhook.start()  # what was stored meanwhile is handled from now on
+                    await register(app.bot, self.config)
                 self.telegram_problem = None
-                log.info("Telegram bot started")
+                mode = "long polling" if webhook is None else "webhook"
+                log.info("Telegram bot started (%s)", mode)
                 if self.bot is not None:
                     await self._connect_sender()
                 return

@@ -39,17 +39,21 @@ _ADMIN_STATUSES = frozenset({ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRA
 _MENU_LANGS = {"": DEFAULT_LANG, "zh": "zh-Hans", "en": "en"}
 
 
-def build_application(config: Config, core: CommandCore, replies: Replies) -> Application:  # type: ignore[type-arg]
+def build_application(
+    config: Config, core: CommandCore, replies: Replies, *, polling: bool = True
+) -> Application:  # type: ignore[type-arg]
+    """The bot; without ``polling`` it has no updater: updates come from the webhook
+    (``bot.telegram.webhook``)."""
     if config.telegram.token is None:
         raise ValueError("no Telegram token: set TELEGRAM_BOT_TOKEN")
-    app = (
+    builder = (
         ApplicationBuilder()
         .token(config.telegram.token.get_secret_value())
         .base_url(bot_base_url(config.telegram.api_base_url))
         .job_queue(None)  # the APScheduler of jobs/ drives all timing
         .concurrent_updates(PerChatUpdates())
-        .build()
     )
+    app = builder.build() if polling else builder.updater(None).build()
 
     async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, chat, user = update.effective_message, update.effective_chat, update.effective_user

@@ -8,6 +8,9 @@ WeChat gives a callback 5 s, then drops the connection and tries twice more. A c
 takes longer than ``budget_s`` is answered with ``success`` (no retry, no error shown) and
 finishes in the background; a retry of the same MsgId then gets its reply if it is ready.
 
+Other channels add POST routes of their own (``hooks``: Telegram's webhook), read here and
+answered by them.
+
 Every refusal is a 4xx with one log line (reason, no secret, no message text); the server goes
 on answering. MsgIds are kept in the database (``newsbrief.store.callbacks``), so a retry that
 WeChat sends to another process behind the same address is answered from there, not run twice.
@@ -19,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
@@ -67,6 +70,12 @@ _STATUS = {
     Reason.STALE: 403,
     Reason.TOO_LARGE: 413,
 }
+
+
+Hook = Callable[[Mapping[str, str], bytes, str | None], Awaitable[tuple[int, str]]]
+"""A POST route of another channel on this server (Telegram's webhook): headers, body and
+the peer's address in; the status and text to answer with out."""
+HOOK_MAX_BYTES = 1 << 20
 
 
 def callbacks_configured(config: Config) -> bool:
@@ -134,13 +143,16 @@ class CallbackServer:
         *,
         budget_s: float = BUDGET_S,
         clock: Callable[[], float] = time.time,
+        callbacks: bool = True,
+        hooks: Mapping[str, Hook] | None = None,
     ) -> None:
         self.config = config
         self.core = core
         self.db = db
         self.budget_s = budget_s
         self.clock = clock
-        self.endpoints = {e.path: e for e in build_endpoints(config())}
+        self.endpoints = {e.path: e for e in build_endpoints(config())} if callbacks else {}
+        self.hooks = dict(hooks or {})
         self._running: dict[str, asyncio.Task[str]] = {}
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -150,6 +162,8 @@ class CallbackServer:
         for path in self.endpoints:
             app.router.add_get(path, self._get)
             app.router.add_post(path, self._post)
+        for path, hook in self.hooks.items():
+            app.router.add_post(path, _hooked(hook))
         return app
 
     async def start(self) -> None:
@@ -166,7 +180,7 @@ class CallbackServer:
             "callback server on %s:%s: %s",
             server.host,
             self.port,
-            ", ".join(repr(e) for e in self.endpoints.values()),
+            ", ".join([*(repr(e) for e in self.endpoints.values()), *self.hooks]),
         )
 
     async def stop(self) -> None:
@@ -336,6 +350,26 @@ class CallbackServer:
                 outbox.mark_sent(session, delivery.id, None, now)
             outbox.release(session, [d.id for d in claimed[used:]])
         return text
+
+
+def _hooked(hook: Hook) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def post(request: web.Request) -> web.Response:
+        # Read here, not with request.read(): the app's size limit is the callbacks' 64 KB.
+        if (request.content_length or 0) > HOOK_MAX_BYTES:
+            return web.Response(status=413, text="too large\n")
+        body = bytearray()
+        try:
+            async for chunk in request.content.iter_chunked(1 << 16):
+                body += chunk
+                if len(body) > HOOK_MAX_BYTES:
+                    return web.Response(status=413, text="too large\n")
+        except web.RequestPayloadError as exc:
+            log.warning("refused an unreadable body at %s: %s", request.path, _cause(exc))
+            return web.Response(status=400, text="unreadable body\n")
+        status, text = await hook(request.headers, bytes(body), request.remote)
+        return web.Response(status=status, text=text)
+
+    return post
 
 
 def _query(request: web.Request) -> dict[str, list[str]]:

@@ -2,7 +2,7 @@
 
 Found by walking the config rather than by a list of fields, so a secret field added later (an
 LLM key, the console's token) is masked the day it is added: every ``SecretStr`` anywhere in the
-config, the robots' webhook keys and signing secrets (read from the environment variables the
+config (the Telegram token and webhook secret, the callbacks' tokens and keys), the robots' webhook keys and signing secrets (read from the environment variables the
 config names), the database URL's password, and any environment variable whose name says it
 holds a credential.
 """

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from pydantic import (
     ValidationError,
     ValidatorFunctionWrapHandler,
     field_validator,
+    model_validator,
 )
 from pydantic_core import core_schema
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -50,6 +52,8 @@ from newsbrief.text.chinese import to_traditional
 
 DEFAULT_CONFIG_PATH = Path("config/newsbrief.yaml")
 ENV_PREFIX = "NEWSBRIEF_"
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+"""What Telegram accepts as a webhook's ``secret_token``."""
 NO_CONFIG_ENV = "NEWSBRIEF_NO_CONFIG"
 """Set (to 1/true/yes) to run on the defaults and the environment alone, reading no file
 (``--no-config`` on the command line). Without it a missing config file is an error."""
@@ -200,8 +204,36 @@ class TelegramConfig(Section):
     api_base_url: str = "https://api.telegram.org"
     """Root of the Bot API server: Telegram's, a self-hosted one, or a test server."""
     poll_timeout: int = Field(default=30, ge=0, le=50)
+    webhook_url: str | None = None
+    """Webhook mode: the public URL Telegram posts updates to (``/telegram/webhook`` on
+    ``server.host:server.port``, behind the HTTPS proxy). None: long polling."""
+    webhook_secret: SecretStr | None = Field(default=None, repr=False)
+    """From ``NEWSBRIEF_TELEGRAM__WEBHOOK_SECRET``: Telegram sends it with every update
+    (``X-Telegram-Bot-Api-Secret-Token``); a request without it is refused."""
 
     _url = field_validator("api_base_url")(check_http_url)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, url: str | None) -> str | None:
+        return check_http_url(url) if url is not None else None
+
+    @model_validator(mode="after")
+    def _webhook(self) -> TelegramConfig:
+        """Webhook mode needs its secret: without one, anyone who learns the URL could post
+        commands as any user. Telegram takes 1-256 of ``A-Z a-z 0-9 _ -``."""
+        secret = self.webhook_secret
+        if secret is not None and not WEBHOOK_SECRET.fullmatch(secret.get_secret_value()):
+            raise ValueError(
+                f"NEWSBRIEF_TELEGRAM__WEBHOOK_SECRET must be 1-256 of A-Z, a-z, 0-9, _ and - "
+                f"(it has {len(secret.get_secret_value())} characters)"
+            )
+        if self.webhook_url is not None and secret is None:
+            raise ValueError(
+                "telegram.webhook_url needs NEWSBRIEF_TELEGRAM__WEBHOOK_SECRET (the secret "
+                "token Telegram sends with every update)"
+            )
+        return self
 
 
 class FetchConfig(Section):
@@ -271,6 +303,9 @@ class SchedulerConfig(Section):
     """Seconds claimed feeds stay claimed: after a crash they are polled again then."""
     process_lease: float = Field(default=300, ge=1)
     """Seconds claimed entries stay claimed: after a crash they are processed again then."""
+    update_lease: float = Field(default=10, ge=1)
+    """Seconds a stored webhook update being handled stays claimed (renewed while it is):
+    after a crash it is handled again, by any bot process, once this passes."""
 
 
 class Config(BaseSettings):

@@ -287,3 +287,18 @@ class CallbackReplyRow(Base):
     reply: Mapped[str | None] = mapped_column(Text)
     """None while the command runs."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class TelegramUpdateRow(Base):
+    """A Telegram update received by the webhook: stored before Telegram hears 200, so a
+    crash between receipt and reply loses none; handled (and kept a day against resends)."""
+
+    __tablename__ = "telegram_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """While a bot process handles it; after a crash, any bot process takes it once this passes."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -11,6 +11,10 @@ Usage::
         server.send_user_message(42, "/start")
         ...
         msgs = await server.wait_for_messages(42, 1)
+
+In webhook mode (after the bot's ``setWebhook``) a thread posts each queued update to the
+bot's URL as Telegram does, one at a time and in order, with the secret token header, until
+the bot answers 2xx (retrying otherwise); ``getUpdates`` then answers 409 as Telegram does.
 """
 
 from __future__ import annotations
@@ -35,7 +39,9 @@ from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
+from urllib.error import HTTPError, URLError
 from urllib.parse import parse_qsl, urlsplit
+from urllib.request import Request, urlopen
 
 JsonDict = dict[str, Any]
 
@@ -43,6 +49,9 @@ MAX_TEXT_UTF16 = 4096
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_INLINE_BUTTONS = 100
 DEFAULT_USER_ID = 1001  # sender of injected group messages when no user_id is given
+WEBHOOK_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_WEBHOOK_PORTS = frozenset({443, 80, 88, 8443})
 
 # ---------------------------------------------------------------------------------------------
 # HTML parse_mode: a port of tdlib's parse_html (td/telegram/MessageEntity.cpp), so error texts
@@ -437,6 +446,7 @@ _NUMBER_FIELDS = frozenset(
         "reply_to_message_id",
         "cache_time",
         "from_chat_id",
+        "max_connections",
     ]
 )
 _BOOL_FIELDS = frozenset(
@@ -805,6 +815,16 @@ class BotApiServer:
         self._failures: dict[int, list[ApiError]] = {}
         self._buckets: dict[object, _Bucket] = {}
         self._windows: dict[int, _Window] = {}
+        self.strict_webhook = False
+        """Refuse webhook URLs as Telegram does (HTTPS on 443, 80, 88 or 8443); tests on
+        loopback use plain HTTP on any port, as a self-hosted Bot API server allows."""
+        self.webhook_retry_s = 0.2
+        """Seconds before an update the bot did not accept is posted again."""
+        self.webhook_answers: list[tuple[int, int | str]] = []
+        """Each post of an update to the webhook: (update_id, HTTP status or error text)."""
+        self._webhook: JsonDict | None = None
+        self._webhook_error: tuple[int, str] | None = None
+        self._pusher: threading.Thread | None = None
 
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -812,6 +832,7 @@ class BotApiServer:
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
             "deleteWebhook": self._delete_webhook,
+            "setWebhook": self._set_webhook,
             "getWebhookInfo": self._get_webhook_info,
             "setMyCommands": self._set_my_commands,
             "getMyCommands": self._get_my_commands,
@@ -857,6 +878,9 @@ class BotApiServer:
         httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self._pusher is not None:
+            self._pusher.join(timeout=15)
+            self._pusher = None
 
     def __enter__(self) -> Self:
         return self.start()
@@ -1149,6 +1173,36 @@ class BotApiServer:
                 raise TimeoutError(f"{pending} update(s) still pending after {timeout}s")
             await asyncio.sleep(0.01)
 
+    @property
+    def webhook(self) -> JsonDict | None:
+        """The webhook set by the bot (url, secret_token, allowed_updates…), or None."""
+        with self._cond:
+            return dict(self._webhook) if self._webhook is not None else None
+
+    def wait_for_webhook_answer(
+        self, update_id: int, status: int = 200, timeout: float = 10.0
+    ) -> None:
+        """Wait until the bot answered the post of ``update_id`` with ``status``."""
+        with self._cond:
+            if not self._cond.wait_for(
+                lambda: (update_id, status) in self.webhook_answers, timeout
+            ):
+                raise TimeoutError(
+                    f"update {update_id} not answered {status}: {self.webhook_answers}"
+                )
+
+    def post_to_webhook(
+        self, body: bytes | JsonDict, *, secret: str | None, url: str | None = None
+    ) -> tuple[int, str]:
+        """POST ``body`` to the webhook (or ``url``) with ``secret`` as the secret token header
+        (None: no header), as Telegram or an impostor would; the status and text answered."""
+        with self._cond:
+            target = url or (self._webhook or {}).get("url")
+        if not target:
+            raise RuntimeError("no webhook set")
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        return _post(str(target), data, secret)
+
     def _shortfall(self, chat_id: int | str, count: int, found: list[SentMessage]) -> str:
         texts = [m.text[:60] for m in found]
         return f"chat {chat_id}: expected {count} bot message(s), got {len(found)}: {texts}"
@@ -1354,6 +1408,13 @@ class BotApiServer:
         }
 
     def _get_updates(self, params: JsonDict) -> list[JsonDict]:
+        with self._cond:
+            if self._webhook is not None:
+                raise ApiError(
+                    409,
+                    "Conflict: can't use getUpdates method while webhook is active; use "
+                    "deleteWebhook to delete the webhook first",
+                )
         offset = int(params.get("offset") or 0)
         limit = min(max(int(params.get("limit") or 100), 1), 100)
         timeout = min(max(float(params.get("timeout") or 0), 0.0), self.max_poll_timeout)
@@ -1374,18 +1435,100 @@ class BotApiServer:
                 self._cond.wait(remaining)
 
     def _delete_webhook(self, params: JsonDict) -> bool:
-        if params.get("drop_pending_updates"):
-            with self._cond:
+        with self._cond:
+            self._webhook = None
+            if params.get("drop_pending_updates"):
                 self._updates.clear()
-                self._cond.notify_all()
+            self._cond.notify_all()
+        return True
+
+    def _set_webhook(self, params: JsonDict) -> bool:
+        url = str(params.get("url") or "")
+        if not url:
+            return self._delete_webhook(params)
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise _bad_request("bad webhook: Failed to resolve host: Name or service not known")
+        if self.strict_webhook and parts.scheme != "https":
+            raise _bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        if self.strict_webhook and (parts.port or 443) not in _WEBHOOK_PORTS:
+            raise _bad_request(
+                "bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+            )
+        secret = params.get("secret_token")
+        if secret is not None and not _WEBHOOK_SECRET.fullmatch(str(secret)):
+            raise _bad_request("secret token contains unallowed characters")
+        allowed = params.get("allowed_updates")
+        if allowed is not None and not isinstance(allowed, list):
+            raise _bad_request("can't parse allowed_updates JSON object")
+        with self._cond:
+            self._webhook = {
+                "url": url,
+                "secret_token": secret,
+                "allowed_updates": allowed,
+                "max_connections": int(params.get("max_connections") or 40),
+            }
+            if params.get("drop_pending_updates"):
+                self._updates.clear()
+            if self._pusher is None:
+                self._pusher = threading.Thread(
+                    target=self._push_updates, name="botapi-webhook", daemon=True
+                )
+                self._pusher.start()
+            self._cond.notify_all()
         return True
 
     def _get_webhook_info(self, params: JsonDict) -> JsonDict:
-        return {
-            "url": "",
-            "has_custom_certificate": False,
-            "pending_update_count": self.pending_updates(),
-        }
+        with self._cond:
+            hook = self._webhook or {}
+            info: JsonDict = {
+                "url": hook.get("url", ""),
+                "has_custom_certificate": False,
+                "pending_update_count": len(self._updates),
+            }
+            if hook:
+                info["max_connections"] = hook["max_connections"]
+                if hook["allowed_updates"] is not None:
+                    info["allowed_updates"] = hook["allowed_updates"]
+            if self._webhook_error is not None:
+                info["last_error_date"], info["last_error_message"] = self._webhook_error
+            return info
+
+    def _push_updates(self) -> None:
+        """Telegram's side of a webhook: the oldest queued update, posted until accepted."""
+        while True:
+            with self._cond:
+                self._cond.wait_for(
+                    lambda: self._stopping or (self._webhook is not None and bool(self._updates))
+                )
+                if self._stopping:
+                    return
+                assert self._webhook is not None
+                hook = dict(self._webhook)
+                update = self._updates[0]
+                allowed = hook["allowed_updates"]
+                kind = next(k for k in update if k != "update_id")
+                if allowed and kind not in allowed:
+                    self._updates.pop(0)  # Telegram never sends what the bot did not ask for
+                    continue
+            status: int | str
+            try:
+                status, _ = _post(hook["url"], json.dumps(update).encode(), hook["secret_token"])
+            except OSError as exc:
+                status = f"{type(exc).__name__}: {exc}"
+            with self._cond:
+                self.webhook_answers.append((update["update_id"], status))
+                accepted = isinstance(status, int) and 200 <= status < 300
+                if accepted:
+                    if self._updates and self._updates[0]["update_id"] == update["update_id"]:
+                        self._updates.pop(0)
+                    self._webhook_error = None
+                else:
+                    reason = f"Wrong response from the webhook: {status}"
+                    self._webhook_error = (int(time.time()), reason)
+                self._cond.notify_all()
+                if not accepted:
+                    self._cond.wait_for(lambda: self._stopping, self.webhook_retry_s)
 
     def _set_my_commands(self, params: JsonDict) -> bool:
         commands = params.get("commands")
@@ -1607,6 +1750,23 @@ class BotApiServer:
 # ---------------------------------------------------------------------------------------------
 # HTTP plumbing
 # ---------------------------------------------------------------------------------------------
+
+
+def _post(url: str, body: bytes, secret: str | None) -> tuple[int, str]:
+    """One POST as Telegram makes it to a webhook; (status, text). Raises OSError when the
+    bot cannot be reached."""
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers[WEBHOOK_SECRET_HEADER] = secret
+    request = Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urlopen(request, timeout=10) as response:
+            return int(response.status), response.read().decode("utf-8", "replace")
+    except HTTPError as exc:
+        with exc:
+            return int(exc.code), exc.read().decode("utf-8", "replace")
+    except URLError as exc:
+        raise OSError(str(exc.reason)) from None
 
 
 class _HTTPServer(ThreadingHTTPServer):
