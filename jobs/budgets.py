@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -148,9 +147,10 @@ class SendGate:
         for key, budget in self._budgets.items():
             if key in held and key not in self._since:
                 taken = True
-                # Taken over from a process that may have spent the budget just before it died
-                # (the deliverer then waits a moment); held from the start, at once.
-                self._since[key] = now if key in self._told else -math.inf
+                # The last holder may have spent the budget just before it died (the deliverer
+                # then waits a moment). That holds at start too: a process restarted at once
+                # after a crash may take the lock before the standby does.
+                self._since[key] = now
                 self._tell(budget, "active: this process sends for it")
             elif key not in held:
                 self._tell(budget, STANDING_BY)
