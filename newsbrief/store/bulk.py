@@ -13,13 +13,15 @@ or ``UPDATE … FROM``: ``executemany`` there paid a statement per row (about 40
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+
+UNIQUE_VIOLATION = "23505"
 
 
 def _placeholder(dialect: Dialect) -> str:
@@ -57,29 +59,34 @@ def _params(
     return list(zip(*_columns(table, names, rows, dialect), strict=True))
 
 
-def _staged(
-    session: Session, table: Table, names: Sequence[str], rows: Sequence[dict[str, Any]]
-) -> str:
-    """COPY ``rows`` into a temporary table shaped like ``table``'s ``names`` plus an ordinal
-    ``nb_ord`` (their order); returns its name. The table lives as long as the connection and
-    is emptied at commit, so a pooled connection creates it once."""
-    dialect = session.get_bind().dialect
-    quote = dialect.identifier_preparer.quote
+def _copy(
+    session: Session, target: str, names: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """COPY ``rows`` (values as the driver takes them) into ``target``'s ``names``."""
+    raw = cast(Any, session.connection().connection.driver_connection)  # psycopg's
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(f"COPY {target} ({', '.join(names)}) FROM STDIN") as copy,
+    ):
+        write = copy.write_row
+        for row in rows:
+            write(row)
+
+
+def _staged(session: Session, table: Table, names: Sequence[str], columns: list[list[Any]]) -> str:
+    """COPY the rows of ``columns`` into a temporary table shaped like ``table``'s ``names``
+    plus an ordinal ``nb_ord`` (their order); returns its name. The table lives as long as
+    the connection and is emptied at commit, so a pooled connection creates it once."""
+    quote = session.get_bind().dialect.identifier_preparer.quote
     digest = hashlib.blake2b(f"{table.name}:{','.join(names)}".encode(), digest_size=6)
     stage = f"nb_stage_{digest.hexdigest()}"
-    listed = ", ".join(quote(n) for n in names)
-    connection = session.connection()
+    listed = [quote(n) for n in names]
     # Identifiers come from our own table definitions; values go through COPY.
-    connection.exec_driver_sql(
+    session.connection().exec_driver_sql(
         f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
-        f"SELECT 0::bigint AS nb_ord, {listed} FROM {quote(table.name)} WITH NO DATA"
+        f"SELECT 0::bigint AS nb_ord, {', '.join(listed)} FROM {quote(table.name)} WITH NO DATA"
     )
-    columns = _columns(table, names, rows, dialect)
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f"COPY {stage} (nb_ord, {listed}) FROM STDIN") as copy:
-        write = copy.write_row
-        for row in zip(range(len(rows)), *columns, strict=True):
-            write(row)
+    _copy(session, stage, ["nb_ord", *listed], zip(range(len(columns[0])), *columns, strict=True))
     return stage
 
 
@@ -93,19 +100,30 @@ def insert_ignoring(
     dialect = session.get_bind().dialect
     quote = dialect.identifier_preparer.quote
     names = list(rows[0])
-    listed = ", ".join(quote(n) for n in names)
+    listed = [quote(n) for n in names]
     conflict = f"ON CONFLICT ({quote(key)}) DO NOTHING"
     # Identifiers come from our own table definitions, values go as parameters.
     if dialect.name == "postgresql":
-        stage = _staged(session, table, names, rows)
+        columns = _columns(table, names, rows, dialect)
+        # Straight into the table: no key is there yet in the usual case (a digest composed
+        # again over the same range is rare). COPY cannot skip a row, so on a conflict the
+        # savepoint undoes it and the rows go through the staging table.
+        try:
+            with session.begin_nested():
+                _copy(session, quote(table.name), listed, zip(*columns, strict=True))
+            return
+        except Exception as exc:  # psycopg's own error: the COPY ran on its cursor
+            if getattr(exc, "sqlstate", None) != UNIQUE_VIOLATION:
+                raise
+        stage = _staged(session, table, names, columns)
         session.connection().exec_driver_sql(
-            f"INSERT INTO {quote(table.name)} ({listed}) "  # noqa: S608
-            f"SELECT {listed} FROM {stage} ORDER BY nb_ord {conflict}"
+            f"INSERT INTO {quote(table.name)} ({', '.join(listed)}) "  # noqa: S608
+            f"SELECT {', '.join(listed)} FROM {stage} ORDER BY nb_ord {conflict}"
         )
         return
     mark = _placeholder(dialect)
     sql = (
-        f"INSERT INTO {quote(table.name)} ({listed}) "  # noqa: S608
+        f"INSERT INTO {quote(table.name)} ({', '.join(listed)}) "  # noqa: S608
         f"VALUES ({', '.join(mark for _ in names)}) {conflict}"
     )
     session.connection().exec_driver_sql(sql, _params(table, names, rows, dialect))
@@ -122,7 +140,9 @@ def update_by(session: Session, table: Table, rows: Sequence[dict[str, Any]], ke
     # Identifiers come from our own table definitions, values go as parameters.
     if dialect.name == "postgresql":
         last = list({row[key]: row for row in rows}.values())
-        stage = _staged(session, table, [key, *names], last)
+        stage = _staged(
+            session, table, [key, *names], _columns(table, [key, *names], last, dialect)
+        )
         target = quote(table.name)
         keyed = f"{target}.{quote(key)}"
         # The ANY(ARRAY(…)) leads the planner to the key's index: joining the staging table

@@ -305,7 +305,7 @@ def claim_due(
     )
     claimed = []
     # Core, not ORM, execution: the ORM's result machinery cost three times the query.
-    for r in session.connection().execute(query):
+    for r in session.connection().execute(query).all():
         subscriber = Subscriber(
             id=r[0],
             platform=r[1],
