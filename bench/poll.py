@@ -9,6 +9,7 @@ Prints feeds/s, CPU seconds per 1,000 feeds, peak memory, and the same cycle wit
 default options (sanitising, URI resolution) as the baseline ratio.
 
     .venv/bin/python bench/poll.py [--feeds 10000] [--hosts 500] [--db sqlite|postgres|both]
+        [--port 18080]
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def feed_body(feed: int, version: int) -> bytes:
 SMALL = b'<?xml version="1.0"?><rss version="2.0"><channel><title>s</title></channel></rss>'
 
 
-def serve(host_list: list[str], ready: multiprocessing.synchronize.Event) -> None:
+def serve(host_list: list[str], ready: multiprocessing.synchronize.Event, port: int = PORT) -> None:
     mode = {"phase": "warm"}
     bodies: dict[tuple[int, int], bytes] = {}
 
@@ -122,7 +123,7 @@ def serve(host_list: list[str], ready: multiprocessing.synchronize.Event) -> Non
             writer.close()
 
     async def main() -> None:
-        server = await asyncio.start_server(handle, host=host_list, port=PORT, backlog=1024)
+        server = await asyncio.start_server(handle, host=host_list, port=port, backlog=1024)
         ready.set()
         async with server:
             await server.serve_forever()
@@ -133,23 +134,25 @@ def serve(host_list: list[str], ready: multiprocessing.synchronize.Event) -> Non
 # -- the poller (this process) ------------------------------------------------------------
 
 
-async def cycle(url: str, host_list: list[str], feeds: int, baseline: bool) -> dict[str, float]:
+async def cycle(
+    url: str, host_list: list[str], feeds: int, baseline: bool, port: int = PORT
+) -> dict[str, float]:
     config = Config(
         database_url=url,
         fetch={"allow_private_networks": True},
         polling={"jitter": 0},
         feeds=[
-            {"id": f"f{i}", "url": f"http://{host_list[i % len(host_list)]}:{PORT}/f/{i}.xml"}
+            {"id": f"f{i}", "url": f"http://{host_list[i % len(host_list)]}:{port}/f/{i}.xml"}
             for i in range(feeds)
         ],
     )
     runtime = Runtime(config)
     runtime.start()
     try:
-        await runtime.ctx.fetcher.fetch_url(f"http://{host_list[0]}:{PORT}/_mode/warm")
+        await runtime.ctx.fetcher.fetch_url(f"http://{host_list[0]}:{port}/_mode/warm")
         warm = await runtime.poll_once(all_feeds=True)
         assert warm.failed == 0, warm
-        await runtime.ctx.fetcher.fetch_url(f"http://{host_list[0]}:{PORT}/_mode/cycle")
+        await runtime.ctx.fetcher.fetch_url(f"http://{host_list[0]}:{port}/_mode/cycle")
         with runtime.db.session() as session:
             feed_store.make_all_due(session, runtime.ctx.clock())
         cpu0 = time.process_time()
@@ -170,11 +173,12 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=10_000)
     parser.add_argument("--hosts", type=int, default=500)
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--port", type=int, default=PORT, help="another if a run already has it")
     args = parser.parse_args()
     host_list = hosts(args.hosts)
     ready = multiprocessing.get_context("spawn").Event()
     server = multiprocessing.get_context("spawn").Process(
-        target=serve, args=(host_list, ready), daemon=True
+        target=serve, args=(host_list, ready, args.port), daemon=True
     )
     server.start()
     ready.wait(30)
@@ -186,7 +190,9 @@ def main() -> None:
                 runs = {}
                 for label, baseline in (("newsbrief", False), ("feedparser defaults", True)):
                     with database(kind, Path(tmp)) as url:
-                        runs[label] = asyncio.run(cycle(url, host_list, args.feeds, baseline))
+                        runs[label] = asyncio.run(
+                            cycle(url, host_list, args.feeds, baseline, args.port)
+                        )
                 ours, base = runs["newsbrief"], runs["feedparser defaults"]
                 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                 print(

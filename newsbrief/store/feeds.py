@@ -6,8 +6,9 @@ import hashlib
 import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from newsbrief.config.settings import PollingConfig
@@ -143,18 +144,85 @@ def record_polls(
         row.id: row
         for row in session.scalars(select(FeedRow).where(FeedRow.id.in_(ids)).with_for_update())
     }
+    writes = _EntryWrites(session, [o for o in outcomes if o.result.feed_id in rows])
     # The feed rows' changes are written together at commit, not flushed before every query.
     with session.no_autoflush:
-        return [
-            _record_poll(session, rows[o.result.feed_id], o, now, polling, rng)
+        records = [
+            _record_poll(writes, rows[o.result.feed_id], o, now, polling, rng)
             if o.result.feed_id in rows
             else PollRecord(o.result.feed_id)
             for o in outcomes
         ]
+    writes.flush()
+    return records
+
+
+_ENTRIES = cast(Table, EntryRow.__table__)
+LOOKUP_CHUNK = 2000
+"""Entry hashes per lookup query (SQLite allows 32,766 parameters)."""
+
+
+class _EntryWrites:
+    """A batch of polls' entry reads and inserts: which entries are stored already, looked up
+    for the whole batch at once, and the new ones inserted together (in poll order, each
+    feed's oldest first). A query per feed cost more than the database's own work."""
+
+    def __init__(self, session: Session, outcomes: Sequence[PollOutcome]) -> None:
+        self.session = session
+        self.pending: list[dict[str, object]] = []
+        self._hashes = {id(o): _hashed(o.entries) for o in outcomes if not o.failure}
+        self._looked_up: set[str] = set()
+        self.known: dict[tuple[str, str], tuple[int, str]] = {}
+        self._look_up([o for o in outcomes if self._hashes.get(id(o))])
+
+    def _look_up(self, outcomes: Sequence[PollOutcome]) -> None:
+        # One query for many feeds, one index probe per (feed, key): an OR of per-feed terms.
+        # (feed IN … AND key IN … would probe every feed for every key.)
+        wanted: dict[str, set[str]] = {}
+        for outcome in outcomes:
+            wanted.setdefault(outcome.result.feed_id, set()).update(self._hashes[id(outcome)])
+        table = _ENTRIES
+        terms: list[ColumnElement[bool]] = []
+        size = 0
+        for i, (feed_id, digests) in enumerate(wanted.items()):
+            terms.append(and_(table.c.feed_id == feed_id, table.c.key_hash.in_(list(digests))))
+            size += len(digests)
+            if size < LOOKUP_CHUNK and i < len(wanted) - 1:
+                continue
+            query = select(
+                table.c.feed_id, table.c.key_hash, table.c.id, table.c.content_hash
+            ).where(or_(*terms))
+            for feed_id_, digest, entry_id, fingerprint in self.session.connection().execute(query):
+                self.known[(feed_id_, digest)] = (entry_id, fingerprint)
+            terms, size = [], 0
+
+    def entries(self, outcome: PollOutcome) -> dict[str, Entry]:
+        """This poll's entries by key hash (the first of each key). The same feed polled twice
+        in one batch is looked up again, after the first poll's entries are written."""
+        by_hash = self._hashes.get(id(outcome)) or {}
+        feed_id = outcome.result.feed_id
+        if by_hash and feed_id in self._looked_up:
+            self.flush()
+            self._look_up([outcome])
+        self._looked_up.add(feed_id)
+        return by_hash
+
+    def flush(self) -> None:
+        """Insert the new entries collected so far (before anything counts stored entries)."""
+        if self.pending:
+            self.session.connection().execute(insert(_ENTRIES), self.pending)
+            self.pending = []
+
+
+def _hashed(entries: Sequence[Entry]) -> dict[str, Entry]:
+    by_hash: dict[str, Entry] = {}
+    for entry in entries:
+        by_hash.setdefault(key_hash(entry.key), entry)
+    return by_hash
 
 
 def _record_poll(
-    session: Session,
+    writes: _EntryWrites,
     row: FeedRow,
     outcome: PollOutcome,
     now: datetime,
@@ -176,11 +244,13 @@ def _record_poll(
     before = Address(row.url, row.redirect_url, row.redirect_seen)
     addr = follow_redirect(before, result.permanent_redirect, polling.redirect_confirmations)
     row.url, row.redirect_url, row.redirect_seen = addr.url, addr.redirect_url, addr.redirect_seen
-    new, updated = _store_entries(session, row, outcome.entries, now)
+    new, updated = _store_entries(writes, row, outcome, now)
     if outcome.entries:
         rate = entries_per_week([e.published_at for e in outcome.entries], now)
-        # Undated feeds: count what we stored over the window instead.
-        row.entries_per_week = rate if rate is not None else _stored_per_week(session, row.id, now)
+        if rate is None:  # undated feeds: count what we stored over the window instead
+            writes.flush()
+            rate = _stored_per_week(writes.session, row.id, now)
+        row.entries_per_week = rate
     seen = PollObservation(
         ok=True,
         entries_per_week=row.entries_per_week,
@@ -222,27 +292,23 @@ def _record_failure(
 
 
 def _store_entries(
-    session: Session, feed: FeedRow, entries: Sequence[Entry], now: datetime
+    writes: _EntryWrites, feed: FeedRow, outcome: PollOutcome, now: datetime
 ) -> tuple[int, int]:
-    """Insert entries not seen before; update the ones whose content changed. (new, updated)"""
-    if not entries:
+    """Queue entries not seen before; update the ones whose content changed. (new, updated)
+
+    Only the hashes of stored entries are read: their content would cost more than the poll.
+    """
+    by_hash = writes.entries(outcome)
+    if not by_hash:
         return 0, 0
-    by_hash: dict[str, Entry] = {}
-    for entry in entries:
-        by_hash.setdefault(key_hash(entry.key), entry)
-    # Only the hashes: reading every stored entry's content back would cost more than the poll.
-    known = select(EntryRow.key_hash, EntryRow.id, EntryRow.content_hash).where(
-        EntryRow.feed_id == feed.id, EntryRow.key_hash.in_(list(by_hash))
-    )
-    existing = {
-        digest: (entry_id, fingerprint) for digest, entry_id, fingerprint in session.execute(known)
-    }
-    rows: list[dict[str, object]] = []
+    session, known = writes.session, writes.known
+    rows = writes.pending
+    added = len(rows)
     updated = 0
     # Feeds list newest first; store oldest first so the sequence follows publication order.
     for digest, entry in reversed(by_hash.items()):
         fingerprint = content_hash(entry)
-        stored = existing.get(digest)
+        stored = known.get((feed.id, digest))
         if stored is None:
             rows.append(
                 {
@@ -268,10 +334,7 @@ def _store_entries(
             # Processed again so its article follows the edit; announced only if the feed asks.
             row.processed_at, row.announce = None, feed.announce_updates
             updated += 1
-    if rows:
-        # One executemany instead of the unit of work's per-object bookkeeping.
-        session.execute(insert(EntryRow), rows)
-    return len(rows), updated
+    return len(rows) - added, updated
 
 
 def _stored_per_week(session: Session, feed_id: str, now: datetime) -> float:

@@ -304,7 +304,8 @@ def claim_due(
         .with_for_update(of=DigestCursorRow.__table__, skip_locked=True)
     )
     claimed = []
-    for r in session.execute(query):
+    # Core, not ORM, execution: the ORM's result machinery cost three times the query.
+    for r in session.connection().execute(query).all():
         subscriber = Subscriber(
             id=r[0],
             platform=r[1],
