@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -45,17 +46,16 @@ def matcher_for(ctx: JobContext) -> TopicMatcher:
 class StoryMemory:
     """The near-duplicate index of this process, kept in step with the database.
 
-    Each batch first adds what other processes stored since the last look, so several process
-    workers see each other's stories.
+    Each batch, holding the story-matching lock while it saves, first adds what other processes
+    saved since the last look: several process workers see each other's stories, even those
+    saved a moment ago (an original and its repost processed at once become one story).
     """
 
     index: StoryIndex = field(default_factory=StoryIndex)
     last_article: int = 0
 
-    def sync(self, ctx: JobContext, now: datetime) -> None:
-        since = now - self.index.window
-        with ctx.db.session() as session:
-            rows = articles.recent_signatures(session, since, self.last_article)
+    def add(self, rows: Iterable[tuple[int, int, bytes, datetime]]) -> None:
+        """Take in the signatures of articles saved since the last look (by any process)."""
         for article_id, story_id, data, when in rows:
             try:
                 self.index.add_signature(story_id, StorySignature.from_bytes(data), when)
@@ -127,7 +127,6 @@ class _Input:
 def process_batch(ctx: JobContext, pending: list[PendingEntry], pages: dict[int, bytes]) -> int:
     now = ctx.clock()
     memory: StoryMemory = ctx.extras.setdefault("stories", StoryMemory())
-    memory.sync(ctx, now)
     matcher = matcher_for(ctx)
     feed_topics = {f.id: f.topics for f in ctx.config.feeds}
     built: list[tuple[int, Article | None, str | None]] = []
@@ -165,7 +164,11 @@ def process_batch(ctx: JobContext, pending: list[PendingEntry], pages: dict[int,
         except Exception as exc:  # one bad entry must not stop the batch
             log.exception("entry %s could not be processed", one.item.id)
             built.append((one.item.id, None, f"{type(exc).__name__}: {exc}"))
-    with ctx.db.session() as session:
+    with ctx.db.session(write_lock=True) as session:
+        articles.lock_story_matching(session)
+        # What other processes saved, up to this moment.
+        since = now - memory.index.window
+        memory.add(articles.recent_signatures(session, since, memory.last_article))
         for entry_id, done, error in built:
             if done is None:
                 articles.mark_failed(session, entry_id, error or "unknown error", now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from newsbrief.records import Article, Entry, PendingEntry
@@ -185,6 +185,19 @@ def _update_article(session: Session, row: ArticleRow, article: Article, title_k
     if story.feed_id == row.feed_id and story.url == row.url:
         # The story shows its first article: keep what it shows in step with the edit.
         story.title, story.summary = article.title, article.summary
+
+
+STORY_MATCHING_LOCK = 0x6E657773_73746F72
+"""The PostgreSQL advisory lock under which an article is matched to a story and saved."""
+
+
+def lock_story_matching(session: Session) -> None:
+    """Hold the story-matching lock until this transaction ends. Two processes matching the
+    original and a repost at once would each miss the other's new story and make two; under
+    the lock each first reads what the other saved. (SQLite runs one process, and a
+    ``write_lock`` session serializes its threads.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORY_MATCHING_LOCK})
 
 
 def recent_signatures(
