@@ -134,6 +134,15 @@ def serve(host_list: list[str], ready: multiprocessing.synchronize.Event, port: 
 # -- the poller (this process) ------------------------------------------------------------
 
 
+async def warm_up(runtime: Runtime, host_list: list[str], port: int = PORT) -> None:
+    """The unmeasured cycle before: every feed's old entries and ETag stored; the server then
+    switches to the measured cycle's answers."""
+    await runtime.ctx.fetcher.fetch_url(f"http://{host_list[0]}:{port}/_mode/warm")
+    warm = await runtime.poll_once(all_feeds=True)
+    assert warm.failed == 0, warm
+    await runtime.ctx.fetcher.fetch_url(f"http://{host_list[0]}:{port}/_mode/cycle")
+
+
 async def cycle(
     url: str, host_list: list[str], feeds: int, baseline: bool, port: int = PORT
 ) -> dict[str, float]:
@@ -149,10 +158,7 @@ async def cycle(
     runtime = Runtime(config)
     runtime.start()
     try:
-        await runtime.ctx.fetcher.fetch_url(f"http://{host_list[0]}:{port}/_mode/warm")
-        warm = await runtime.poll_once(all_feeds=True)
-        assert warm.failed == 0, warm
-        await runtime.ctx.fetcher.fetch_url(f"http://{host_list[0]}:{port}/_mode/cycle")
+        await warm_up(runtime, host_list, port)
         with runtime.db.session() as session:
             feed_store.make_all_due(session, runtime.ctx.clock())
         cpu0 = time.process_time()

@@ -38,6 +38,7 @@ from sqlalchemy import func, select, text, update
 from bench.compose import populate
 from bench.databases import database
 from bench.poll import PORT, changed, hosts, serve
+from bench.poll import warm_up as poll_warm_up
 from jobs.runtime import Runtime
 from newsbrief.config.settings import Config
 from newsbrief.store import feeds as feed_store
@@ -93,10 +94,7 @@ async def warm_up(url: str, host_list: list[str], feeds: list[dict[str, object]]
     )
     runtime.start()
     try:
-        await runtime.ctx.fetcher.fetch_url(f"http://{host_list[0]}:{PORT}/_mode/warm")
-        warm = await runtime.poll_once(all_feeds=True)
-        assert warm.failed == 0, warm
-        await runtime.ctx.fetcher.fetch_url(f"http://{host_list[0]}:{PORT}/_mode/cycle")
+        await poll_warm_up(runtime, host_list)
     finally:
         await runtime.aclose()
     db = Database(url)
