@@ -171,6 +171,9 @@ def test_a_bot_process_replies_at_once_while_another_holds_the_budget(
             bot.wait_for(STANDING_BY)
             bot.wait_for("Telegram bot started")
             time.sleep(2.5)  # past the deliverer's first tick and the bot's start-up
+            # A first command pays the bot's one-off costs (connections, lazy imports).
+            botapi.send_user_message(60, "/help")
+            botapi.wait_for_messages_sync(60, 1, timeout=10)
             latencies = []
             for chat in (61, 62, 63):
                 asked = time.monotonic()
