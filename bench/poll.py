@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import random
 import resource
 import sys
 import tempfile
@@ -32,10 +33,33 @@ from newsbrief.config.settings import Config
 from newsbrief.store import feeds as feed_store
 
 PORT = 18080
-ITEM_TEXT = (
-    "<p>Researchers released a new open model today, and the community response was quick. "
-    "Benchmarks &amp; early tests suggest gains in reasoning and coding, while costs fall.</p>"
-) * 6
+SYLLABLES = [
+    "ka",
+    "lo",
+    "mi",
+    "ren",
+    "sta",
+    "vo",
+    "qui",
+    "del",
+    "an",
+    "tor",
+    "bel",
+    "shi",
+    "nu",
+    "par",
+]
+
+
+def item_text(feed: int, key: str) -> str:
+    """~1 KB of prose of its own for each item: real stories share few words, and a text
+    repeated across all items would make every story a near duplicate of every other."""
+    rng = random.Random(f"{feed}/{key}")
+    words = [
+        "".join(rng.choices(SYLLABLES, k=rng.randint(1, 3))) for _ in range(rng.randint(150, 170))
+    ]
+    sentences = [" ".join(words[i : i + 12]).capitalize() + "." for i in range(0, len(words), 12)]
+    return "<p>" + " ".join(sentences) + "</p>"
 
 
 # -- the feed server (its own process) ------------------------------------------------------
@@ -54,7 +78,7 @@ def item(feed: int, key: str, day: int) -> str:
         f"<item><title>Feed {feed} story {key}</title>"
         f"<link>https://site{feed}.example/{key}</link><guid>f{feed}-{key}</guid>"
         f"<pubDate>Mon, {day:02d} Nov 2026 08:00:00 GMT</pubDate>"
-        f"<description><![CDATA[{ITEM_TEXT}]]></description></item>"
+        f"<description><![CDATA[{item_text(feed, key)}]]></description></item>"
     )
 
 
