@@ -110,9 +110,9 @@ async def test_a_slow_chat_does_not_hold_up_a_tick_started_later(harness: Harnes
     woken = await h.runtime.deliverer.tick()  # a command's wake-up, while the group waits
     assert [m.text for m in api.messages(501)] == ["welcome"]
     # It went out while the group's second message waited for its turn: it did not queue
-    # behind that chat. (On a starved machine that turn may come first and the second tick
-    # take it over: the two ticks still sent each message once.)
-    assert woken >= 1 and woken + await slow == 3
+    # behind that chat. (Either tick may send it: they share the queues; together they sent
+    # each message once.)
+    assert woken + await slow == 3
     group = api.messages(-500)
     assert [m.text for m in group] == ["g1", "g2"]
     assert api.messages(501)[0].received < group[1].received
