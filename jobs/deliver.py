@@ -90,8 +90,8 @@ class Gate(Protocol):
         ...
 
     def held_since(self, platform: str, chat_id: str) -> float | None:
-        """Since when (the event loop's clock) this process holds the chat's budget: -inf when
-        from its first try, when it took it over from another process; None when it does not."""
+        """Since when (the event loop's clock) this process holds the chat's budget (sends
+        start a moment after: the last holder may just have spent it); None when it does not."""
         ...
 
     async def settled(self) -> None:
