@@ -25,6 +25,14 @@ async def test_private_addresses_are_refused_unless_allowed(server: FeedServer) 
         await fetcher.aclose()
     assert result.status == 0 and result.body is None
     assert "non-public address (127.0.0.1)" in (result.error or "")
+    # A name is checked as the connection resolves it: the address checked is the one used.
+    named = Fetcher(FetchConfig(allow_private_networks=False))
+    try:
+        by_name = await named.fetch_url(server.url("/feed.xml").replace("127.0.0.1", "localhost"))
+    finally:
+        await named.aclose()
+    assert by_name.error_kind == "blocked", by_name.error
+    assert "localhost resolves to a non-public address" in (by_name.error or "")
     assert server.log == []  # nothing was sent
     for url in (
         "http://10.0.0.1/x",
@@ -33,7 +41,7 @@ async def test_private_addresses_are_refused_unless_allowed(server: FeedServer) 
         "http://224.0.0.1/",
     ):
         with pytest.raises(FetchError):
-            await AddressGuard(allow_private=False).resolve(url)
+            AddressGuard(allow_private=False).check_url(url)
 
 
 PRIVATE_V4 = ["10.1.2.3", "127.0.0.1", "169.254.169.254", "192.168.0.1", "172.16.5.4", "100.64.0.1"]
@@ -61,19 +69,19 @@ async def test_ipv6_forms_that_embed_a_private_ipv4_are_refused_like_it(v4: str)
     for form, address in ipv6_forms(v4).items():
         assert ipaddress.IPv6Address(address).teredo is None or form == "teredo"
         with pytest.raises(FetchError, match="non-public address"):
-            await guard.resolve(f"http://[{address}]/feed.xml")
+            guard.check_url(f"http://[{address}]/feed.xml")
     allowed = AddressGuard(allow_private=False, allowed_networks=[f"{v4}/32"])
     for address in ipv6_forms(v4).values():
-        await allowed.resolve(f"http://[{address}]:8080/feed.xml")  # allowed like the IPv4
+        allowed.check_url(f"http://[{address}]:8080/feed.xml")  # allowed like the IPv4
 
 
 @pytest.mark.parametrize("v4", PUBLIC_V4)
 async def test_ipv6_forms_of_public_ipv4_stay_public(v4: str) -> None:
     guard = AddressGuard(allow_private=False)
     for address in ipv6_forms(v4).values():
-        await guard.resolve(f"http://[{address}]/")
+        guard.check_url(f"http://[{address}]/")
     with pytest.raises(FetchError):  # RFC 8215 local-use NAT64 is never public
-        await guard.resolve(f"http://[64:ff9b:1::{v4}]/")
+        guard.check_url(f"http://[64:ff9b:1::{v4}]/")
 
 
 async def test_conditional_get_answers_304_and_keeps_validators(server: FeedServer) -> None:
