@@ -233,7 +233,7 @@ def main() -> None:
     feeds = feed_list(host_list, args.feeds)
     context = multiprocessing.get_context("spawn")
     ready = context.Event()
-    server = context.Process(target=serve, args=(host_list, ready), daemon=True)
+    server = context.Process(target=serve, args=(host_list, ready, PORT, args.feeds), daemon=True)
     server.start()
     ready.wait(30)
     expected = sum(1 + i % 3 for i in range(args.feeds) if changed(i))

@@ -14,6 +14,7 @@ from bot.senders import Sender
 from newsbrief.config.settings import Config
 from newsbrief.fetcher import Fetcher
 from newsbrief.store.db import Database
+from newsbrief.workers import WorkerPool
 
 
 def utcnow() -> datetime:
@@ -37,6 +38,8 @@ class JobContext:
     senders: dict[str, Sender] = field(default_factory=dict)
     clock: Callable[[], datetime] = utcnow
     cpu: ThreadPoolExecutor = field(default_factory=_cpu_pool)
+    parsers: WorkerPool | None = None
+    """Processes that parse feeds (``polling.parse_workers``); None: the ``cpu`` thread."""
     extras: dict[str, Any] = field(default_factory=dict)
     """State a tick keeps between runs in this process (e.g. the story index)."""
 
@@ -44,3 +47,10 @@ class JobContext:
         """Run a CPU-bound pure stage off the event loop, so the bot keeps answering."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.cpu, functools.partial(fn, *args, **kwargs))
+
+    async def run_parse(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a pure, picklable parse stage in a worker process (on another core), or where
+        ``run_cpu`` runs it when there are none. Raises WorkerCrashed (see WorkerPool.run)."""
+        if self.parsers is None:
+            return await self.run_cpu(fn, *args, **kwargs)
+        return await self.parsers.run(fn, *args, **kwargs)

@@ -2,7 +2,7 @@
 
 due feeds (next_check_at <= now), claimed in batches with a lease
     | fetch (conditional GET; per-host and global limits in the fetcher)
-    | parse -> entries (in a worker thread)
+    | parse -> entries (in a worker process: polling.parse_workers)
     | store new and edited entries, validators, health; plan the next check (batched writes)
     | tell the admins about feeds given up on
 """
@@ -17,9 +17,10 @@ from datetime import timedelta
 
 from bot.admin_notices import feed_disabled
 from jobs.context import JobContext
-from newsbrief.feeds.parse import FeedParseError, newest, parse_feed, resolve_links
-from newsbrief.records import ErrorKind, FeedState, FetchResult, PollOutcome, PollRecord
+from newsbrief.feeds.parse import parse_fetched
+from newsbrief.records import ErrorKind, FeedState, PollOutcome, PollRecord
 from newsbrief.store import feeds, outbox
+from newsbrief.workers import WorkerCrashed
 
 log = logging.getLogger(__name__)
 
@@ -45,42 +46,6 @@ class PollSummary:
             f"{self.feeds} feeds polled, {self.new} new entries, {self.updated} updated, "
             f"{self.failed} failed, {self.disabled} disabled"
         )
-
-
-def parse_outcome(
-    result: FetchResult, *, feedparser_defaults: bool = False, max_entries: int | None = None
-) -> PollOutcome:
-    """Fetch result -> what to store, at most ``max_entries`` (the newest). CPU-bound: runs
-    in a worker thread."""
-    if result.body is None:
-        return PollOutcome(result)
-    try:
-        parsed = parse_feed(
-            result.feed_id,
-            result.body,
-            content_type=result.content_type,
-            feedparser_defaults=feedparser_defaults,
-        )
-    except FeedParseError as exc:
-        kind = ErrorKind.NOT_A_FEED if exc.kind == "not_a_feed" else ErrorKind.PARSE
-        return PollOutcome(result, error_kind=kind, error=str(exc))
-    if parsed.warning:
-        log.info("feed %s: recoverable problem: %s", result.feed_id, parsed.warning)
-    entries = parsed.entries
-    if max_entries is not None and len(entries) > max_entries:
-        log.warning(
-            "feed %s lists %d entries: kept the newest %d (polling.max_entries)",
-            result.feed_id,
-            len(entries),
-            max_entries,
-        )
-        entries = newest(entries, max_entries)
-    return PollOutcome(
-        result,
-        entries=resolve_links(entries, result.url),
-        title=parsed.title,
-        ttl_minutes=parsed.ttl_minutes,
-    )
 
 
 async def poll_tick(ctx: JobContext, *, feedparser_defaults: bool = False) -> PollSummary:
@@ -111,12 +76,17 @@ async def _poll_batch(
         if result.body is None:
             await queue.put(PollOutcome(result))
         else:
-            outcome = await ctx.run_cpu(
-                parse_outcome,
-                result,
-                feedparser_defaults=feedparser_defaults,
-                max_entries=ctx.config.polling.max_entries,
-            )
+            try:
+                outcome = await ctx.run_parse(
+                    parse_fetched,
+                    result,
+                    feedparser_defaults=feedparser_defaults,
+                    max_entries=ctx.config.polling.max_entries,
+                )
+            except WorkerCrashed as exc:
+                outcome = PollOutcome(
+                    result, error_kind=ErrorKind.PARSE, error=f"parse error: {exc}"
+                )
             await queue.put(outcome)
 
     try:

@@ -42,6 +42,7 @@ from newsbrief.config.settings import Config
 from newsbrief.fetcher import Fetcher
 from newsbrief.store import feeds
 from newsbrief.store.db import Database, DatabaseUnavailable
+from newsbrief.workers import WorkerPool, auto_workers
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,14 @@ class Runtime:
         self.config = config
         self.config_file = config_file
         self.db = Database(config.database_url)
-        self.ctx = JobContext(db=self.db, config=config, fetcher=Fetcher(config.fetch))
+        workers = config.polling.parse_workers
+        workers = auto_workers() if workers is None else workers
+        self.ctx = JobContext(
+            db=self.db,
+            config=config,
+            fetcher=Fetcher(config.fetch),
+            parsers=WorkerPool(workers, "feed parser") if workers else None,
+        )
         self.bot: Bot | None = None
         if senders is None:
             senders = {}
@@ -143,6 +151,8 @@ class Runtime:
             if isinstance(sender, WebhookSender):
                 await sender.aclose()
         self.ctx.cpu.shutdown(wait=True)
+        if self.ctx.parsers is not None:
+            await asyncio.to_thread(self.ctx.parsers.close)
         if self.bot is not None:
             await self.bot.shutdown()
         self.db.dispose()

@@ -24,6 +24,11 @@ SHARED = ROOT.parent / "shared"
 CORPORA_MISSING = "needs the shared corpora"
 VECTORS = FIXTURES / "wechat_vectors"
 SEED_SHAPED = FIXTURES / "seed_shaped.txt"
+# Every runtime a test makes would start its own feed parser processes (a spawn and an import
+# each, hundreds of times in a run): tests parse in-process unless they test the workers
+# (tests/test_workers.py), which ask for them in their config. Processes the tests start inherit
+# this too.
+os.environ.setdefault("NEWSBRIEF_POLLING__PARSE_WORKERS", "0")
 POSTGRES_ADMIN = os.environ.get(
     "NEWSBRIEF_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
 )

@@ -14,6 +14,7 @@ import calendar
 import hashlib
 import io
 import json
+import logging
 import re
 import xml.sax
 from collections.abc import Mapping, Sequence
@@ -25,7 +26,7 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 
 from newsbrief.feeds.jsonfeed import NotAJsonFeed, looks_like_json, read_json_feed
-from newsbrief.records import Entry
+from newsbrief.records import Entry, ErrorKind, FetchResult, PollOutcome
 from newsbrief.text.encodings import Decoded, canonical, decode_document, xml_declared_encoding
 from newsbrief.text.html_text import html_to_text
 
@@ -33,6 +34,8 @@ from newsbrief.text.html_text import html_to_text
 # searched along sys.path, on every parse (2-3% of a poll cycle). The standard library's expat
 # parser is what parses feeds anyway.
 feedparser.api.PREFERRED_XML_PARSERS = []
+
+log = logging.getLogger(__name__)
 
 FeedParseErrorKind = Literal["not_a_feed", "parse_error"]
 
@@ -189,6 +192,42 @@ def newest(entries: Sequence[Entry], limit: int) -> tuple[Entry, ...]:
     )
     undated = [i for i, e in enumerate(entries) if e.published_at is None]
     return tuple(entries[i] for i in sorted((dated + undated)[:limit]))
+
+
+def parse_fetched(
+    result: FetchResult, *, feedparser_defaults: bool = False, max_entries: int | None = None
+) -> PollOutcome:
+    """Fetch result -> what to store, at most ``max_entries`` (the newest). CPU-bound and pure:
+    the poll runs it in a worker process (``newsbrief.workers``)."""
+    if result.body is None:
+        return PollOutcome(result)
+    try:
+        parsed = parse_feed(
+            result.feed_id,
+            result.body,
+            content_type=result.content_type,
+            feedparser_defaults=feedparser_defaults,
+        )
+    except FeedParseError as exc:
+        kind = ErrorKind.NOT_A_FEED if exc.kind == "not_a_feed" else ErrorKind.PARSE
+        return PollOutcome(result, error_kind=kind, error=str(exc))
+    if parsed.warning:
+        log.info("feed %s: recoverable problem: %s", result.feed_id, parsed.warning)
+    entries = parsed.entries
+    if max_entries is not None and len(entries) > max_entries:
+        log.warning(
+            "feed %s lists %d entries: kept the newest %d (polling.max_entries)",
+            result.feed_id,
+            len(entries),
+            max_entries,
+        )
+        entries = newest(entries, max_entries)
+    return PollOutcome(
+        result,
+        entries=resolve_links(entries, result.url),
+        title=parsed.title,
+        ttl_minutes=parsed.ttl_minutes,
+    )
 
 
 def entry_key(guid: str | None, link: str | None, title: str, content: str) -> str:
