@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from jobs import watchdog
 from jobs.demo import run_demo
 from jobs.poll import PollSummary
 from jobs.runtime import ROLES, Runtime
@@ -77,11 +78,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(
+            signal.SIGUSR1, lambda: log.warning("SIGUSR1: what runs now:\n%s", watchdog.dump(loop))
+        )
+        stalls = watchdog.LoopWatchdog(loop)
+        stalls.start()
         try:
             # A database that is down at start is waited for, as one lost mid-run is.
             if await runtime.start_when_ready(stop):
                 await runtime.run(roles, stop)
         finally:
+            stalls.stop()
             await runtime.aclose()
 
     asyncio.run(main())

@@ -62,6 +62,8 @@ feeds:
             assert "GPT-6 rumours" in messages[1].text
             menus = [c.get("language_code") for c in botapi.calls("setMyCommands")]
             assert menus == [None, "zh", "en"]
+            proc.send_signal(signal.SIGUSR1)  # what a quiet process is doing, into its log
+            time.sleep(0.5)
         finally:
             proc.send_signal(signal.SIGTERM)
             started = time.monotonic()
@@ -70,3 +72,6 @@ feeds:
         assert time.monotonic() - started < 15
         assert TOKEN not in out + err and "SECRET" not in err
         assert "newsbrief running" in err
+        dumped = err.split("SIGUSR1: what runs now:", 1)[1]
+        assert "-- task" in dumped and "in run\n" in dumped  # Runtime.run, awaiting its stop
+        assert "-- thread MainThread" in dumped

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import string
 import time
 from collections import Counter
@@ -124,6 +125,7 @@ class Deployment(Launcher):
         self.config, self.logs = config, logs
         self.roles: dict[str, list[int]] = {}
         self.lives = Counter[str]()
+        self.log_of: dict[int, Path] = {}
 
     def start(self, role: str) -> int:
         self.lives[role] += 1
@@ -131,7 +133,20 @@ class Deployment(Launcher):
         pid = self._ask("spawn", str(log), "--config", str(self.config), "run", "--role", role)
         self.alive.add(pid)
         self.roles.setdefault(role, []).append(pid)
+        self.log_of[pid] = log
         return pid
+
+    def dump(self) -> str:
+        """For a test that timed out: each live process logs its tasks and threads (SIGUSR1),
+        and the end of each log is returned."""
+        for pid in self.alive:
+            os.kill(pid, signal.SIGUSR1)
+        time.sleep(1.5)
+        tails = []
+        for pid in sorted(self.alive):
+            lines = self.log_of[pid].read_text(encoding="utf-8", errors="replace").splitlines()
+            tails.append(f"==== {self.log_of[pid].name} (pid {pid})\n" + "\n".join(lines[-150:]))
+        return "\n".join(tails)
 
     def kill_one(self, role: str, rng: random.Random) -> None:
         pid = rng.choice(self.roles[role])
@@ -247,18 +262,20 @@ def run_deployment(tmp_path: Path, database_url: str, rng: random.Random) -> Non
                 return settled(db, news)
 
             make_feeds_due(db)
-            wait_until(settled_killing, 60, "the first wave to be processed")
+            wait_until(settled_killing, 60, "the first wave to be processed", deployment.dump)
             make_digests_due(db)
             # The second wave and the commands arrive while the first is being delivered.
-            wait_until(lambda: kill_due() or len(botapi.all_messages()) > 50, 60, "sends")
+            wait_until(
+                lambda: kill_due() or len(botapi.all_messages()) > 50, 60, "sends", deployment.dump
+            )
             news.publish(WAVE)
             make_feeds_due(db)
             asked = rng.sample(sorted(chats), COMMANDS)
             for chat in asked:
                 botapi.send_user_message(int(chat), "/help")
-            wait_until(settled_killing, 60, "the second wave to be processed")
+            wait_until(settled_killing, 60, "the second wave to be processed", deployment.dump)
             make_digests_due(db)
-            wait_until(lambda: kill_due() or not kills, 60, "every kill")
+            wait_until(lambda: kill_due() or not kills, 60, "every kill", deployment.dump)
 
             def delivered() -> bool:
                 from newsbrief.store.tables import DeliveryRow
@@ -275,7 +292,10 @@ def run_deployment(tmp_path: Path, database_url: str, rng: random.Random) -> Non
                 delivered,
                 QUIESCENCE,
                 "every message",
-                lambda: f"{len(botapi.all_messages())} sent, {botapi.stats}\n{stuck_state(db)}",
+                lambda: (
+                    f"{len(botapi.all_messages())} sent, {botapi.stats}\n{stuck_state(db)}\n"
+                    + deployment.dump()
+                ),
             )
             drained = time.monotonic() - started
             time.sleep(1)  # a late duplicate would arrive now
