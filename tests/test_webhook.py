@@ -30,7 +30,6 @@ from telegram.ext import ApplicationBuilder
 
 from bot.telegram.webhook import (
     ALLOWED_UPDATES,
-    DELAY_ENV,
     SECRET_HEADER,
     WEBHOOK_PATH,
     WebhookUpdates,
@@ -43,6 +42,7 @@ from newsbrief.store.tables import DeliveryRow, TelegramUpdateRow
 from tests.conftest import postgres_database
 from tests.harness import eventually
 from tests.servers.botapi import BotApiServer
+from tests.slow_updates import DELAY_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "Wh-s3cret_Token-4242"
@@ -312,14 +312,14 @@ def launch(config: Path, log: Path, database_url: str, **env: str) -> subprocess
         "NEWSBRIEF_TELEGRAM__WEBHOOK_SECRET": SECRET,
         **env,
     }
-    if DELAY_ENV not in env:
-        environ.pop(DELAY_ENV, None)
+    # With a delay, each update waits between being stored and being handled (a kill window).
+    module = "tests.slow_updates" if DELAY_ENV in env else "jobs.main"
     with log.open("wb") as out:
         return subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "jobs.main",
+                module,
                 "--config",
                 str(config),
                 "-v",

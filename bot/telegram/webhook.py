@@ -20,7 +20,6 @@ import contextlib
 import hmac
 import json
 import logging
-import os
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,9 +49,6 @@ MAX_HANDLING = 64
 PRUNE_SECONDS = 600.0
 STOP_WAIT_S = 5.0
 """On a clean stop, how long updates being handled may finish (the rest are taken again)."""
-DELAY_ENV = "NEWSBRIEF_TEST_UPDATE_DELAY"
-"""Test hook: seconds each update waits, stored and acknowledged, before it is handled, so a
-test can kill the process in between."""
 
 
 class WebhookUpdates:
@@ -76,7 +72,6 @@ class WebhookUpdates:
         self._ready = False
         self._handling: dict[int, asyncio.Task[None]] = {}
         self._pruned_at = -PRUNE_SECONDS
-        self._delay = float(os.environ.get(DELAY_ENV) or 0)
 
     def _lease(self) -> timedelta:
         return timedelta(seconds=self.config().scheduler.update_lease)
@@ -141,8 +136,6 @@ class WebhookUpdates:
         task.add_done_callback(lambda _: self._handling.pop(update_id, None))
 
     async def _handle(self, stored: updates.StoredUpdate) -> None:
-        if self._delay:
-            await asyncio.sleep(self._delay)
         try:
             update = Update.de_json(stored.payload, self.app.bot)
             # Through the update processor, as long polling does: each chat's in order.
