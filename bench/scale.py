@@ -112,12 +112,31 @@ class Usage:
     peak_mb: float
 
 
-def usage(role: str, pid: int) -> Usage:
+def _cpu_and_peak(pid: int) -> tuple[float, float]:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
     status = Path(f"/proc/{pid}/status").read_text()
     peak = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
-    return Usage(role, cpu, peak / 1024)
+    return cpu, peak / 1024
+
+
+COMMAND = Path(sys.executable).with_name("newsbrief")
+
+
+def _children(task: Path) -> list[int]:
+    try:
+        return [int(c) for c in (task / "children").read_text().split()]
+    except OSError:  # the thread ended meanwhile
+        return []
+
+
+def usage(role: str, pid: int) -> Usage:
+    """The process's CPU with its feed parser processes' (its children), and its peak RSS."""
+    cpu, peak = _cpu_and_peak(pid)
+    children = {c for task in Path(f"/proc/{pid}/task").iterdir() for c in _children(task)}
+    for child in children:
+        cpu += _cpu_and_peak(child)[0]
+    return Usage(role, cpu, peak)
 
 
 def wait_for(db: Database, query: object, what: str, timeout: float = TIMEOUT) -> float:
@@ -162,7 +181,8 @@ def run_configuration(
                 for k in range(n):
                     log = (tmp / f"{role}-{n}-{k}.log").open("wb")
                     logs.append(log)
-                    argv = [sys.executable, "-m", "jobs.main", "--config", str(config)]
+                    # The newsbrief command (its parse workers import only the parser).
+                    argv = [str(COMMAND), "--config", str(config)]
                     proc = subprocess.Popen(
                         [*argv, "run", "--role", role],
                         cwd=ROOT,
