@@ -112,9 +112,9 @@ class AddressGuard:
             "set fetch.allow_private_networks or fetch.allowed_networks to allow it",
         )
 
-    def check_url(self, url: str) -> str | None:
-        """Refuse a URL that is not http(s) or whose host is a refused IP address; the host
-        name to look up, or None for an IP address."""
+    def check_url(self, url: str) -> None:
+        """Refuse a URL that is not http(s) or whose host is a refused IP address (a host
+        name is checked as the connection resolves it: ``GuardedResolver``)."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchError(ErrorKind.HTTP, f"not an http(s) URL: {url}")
@@ -122,9 +122,8 @@ class AddressGuard:
         try:
             literal = ipaddress.ip_address(host)
         except ValueError:
-            return host
+            return
         self.check(host, literal)
-        return None
 
 
 class GuardedResolver(AbstractResolver):

@@ -164,6 +164,21 @@ async def test_telegram_hears_200_only_once_the_update_is_stored(database_url: s
             await botapi.wait_for_messages(CHAT, 1, timeout=15)
 
 
+def command_update(update_id: int, message_id: int, sender: str, command: str) -> dict[str, Any]:
+    """A private chat's command as Telegram posts it."""
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": {"id": CHAT, "type": "private", "first_name": sender},
+            "from": {"id": CHAT, "is_bot": False, "first_name": sender},
+            "text": command,
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(command)}],
+        },
+    }
+
+
 async def test_a_resent_update_is_answered_once(database_url: str) -> None:
     """Telegram posts an update again when it did not see the 200: stored once, one reply."""
     with BotApiServer(token=TOKEN) as botapi:
@@ -172,17 +187,7 @@ async def test_a_resent_update_is_answered_once(database_url: str) -> None:
             await webhook_set(botapi)
             update_id = botapi.send_user_message(CHAT, "/help")
             await botapi.wait_for_messages(CHAT, 1, timeout=15)
-            update = {
-                "update_id": update_id,
-                "message": {
-                    "message_id": 1,
-                    "date": int(time.time()),
-                    "chat": {"id": CHAT, "type": "private", "first_name": "Alice"},
-                    "from": {"id": CHAT, "is_bot": False, "first_name": "Alice"},
-                    "text": "/help",
-                    "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
-                },
-            }
+            update = command_update(update_id, 1, "Alice", "/help")
             assert await asyncio.to_thread(botapi.post_to_webhook, update, secret=SECRET) == (
                 200,
                 "",
@@ -200,17 +205,7 @@ async def test_wrong_or_missing_secret_is_refused_and_changes_nothing(
         port = free_port()
         async with running(webhook_config(database_url, botapi, port)) as runtime:
             await webhook_set(botapi)
-            update = {
-                "update_id": 777,
-                "message": {
-                    "message_id": 9,
-                    "date": int(time.time()),
-                    "chat": {"id": CHAT, "type": "private", "first_name": "Mallory"},
-                    "from": {"id": CHAT, "is_bot": False, "first_name": "Mallory"},
-                    "text": "/start",
-                    "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
-                },
-            }
+            update = command_update(777, 9, "Mallory", "/start")
 
             def post(body: Any, secret: str | None) -> tuple[int, str]:
                 return botapi.post_to_webhook(body, secret=secret)
