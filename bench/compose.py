@@ -7,6 +7,10 @@ parts within Telegram's limit, write the outbox and advance every cursor. As a b
 the same process it times the one-subscriber path (``/digest``) on a sample.
 
     .venv/bin/python bench/compose.py [--subscribers 100000] [--database sqlite|postgres]
+        [--workers N]
+
+``--workers N`` composes in N worker processes, as ``newsbrief run`` does on PostgreSQL
+(``polling.parse_workers``); CPU then includes theirs.
 
 PostgreSQL runs in a database created for the run on the local server and dropped after it
 (``NEWSBRIEF_TEST_POSTGRES`` names the server, as for the tests).
@@ -15,6 +19,7 @@ PostgreSQL runs in a database created for the run on the local server and droppe
 from __future__ import annotations
 
 import argparse
+import asyncio
 import random
 import resource
 import statistics
@@ -29,7 +34,7 @@ from sqlalchemy import func, insert, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.databases import database
-from jobs.compose import BATCH, compose_due, compose_for
+from jobs.compose import BATCH, compose_due, compose_for, compose_in_workers
 from newsbrief.config.settings import Config
 from newsbrief.records import LANGUAGES
 from newsbrief.store import subscribers
@@ -42,6 +47,7 @@ from newsbrief.store.tables import (
     StoryTopicRow,
     SubscriberRow,
 )
+from newsbrief.workers import WorkerPool
 
 TOPICS = 100
 STORIES = 500
@@ -150,6 +156,14 @@ def populate(db: Database, count: int, now: datetime, rng: random.Random) -> Non
         session.execute(insert(StoryTopicRow), links)
 
 
+def worker_peak_mb(pid: int) -> float:
+    """A worker process's peak RSS so far (VmHWM in /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -160,6 +174,12 @@ def main() -> None:
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--baseline-sample", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=BATCH, help="subscribers per transaction")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="compose in this many worker processes, as `run` does on PostgreSQL (0: in-process)",
+    )
     args = parser.parse_args()
     rng = random.Random(11)
     now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -199,9 +219,23 @@ def main() -> None:
             )
             session.execute(DeliveryRow.__table__.delete())
 
-        t0, c0 = time.perf_counter(), time.process_time()
-        queued = compose_due(db, cfg, now + timedelta(seconds=1), batch=args.batch)
-        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+        pool = WorkerPool(args.workers, "compose") if args.workers else None
+        if pool is not None:  # started and warm, as in `run`: nothing is due a day earlier
+            asyncio.run(compose_in_workers(pool, db, cfg, now - timedelta(days=1)))
+        t0, c0, w0 = (
+            time.perf_counter(),
+            time.process_time(),
+            pool.cpu_seconds() if pool else 0.0,
+        )
+        if pool is None:
+            queued = compose_due(db, cfg, now + timedelta(seconds=1), batch=args.batch)
+        else:
+            queued = asyncio.run(compose_in_workers(pool, db, cfg, now + timedelta(seconds=1)))
+        seconds = time.perf_counter() - t0
+        cpu = time.process_time() - c0 + (pool.cpu_seconds() if pool else 0.0) - w0
+        workers_mb = [worker_peak_mb(pid) for pid in pool.pids()] if pool else []
+        if pool is not None:
+            pool.close()
         with db.session() as session:
             digests = session.scalar(
                 select(func.count())
@@ -232,6 +266,8 @@ def main() -> None:
             f" -> ratio {rate / baseline_rate:.1f}x"
         )
         print(f"peak RSS: {peak_mb():.0f} MB (after set-up {before:.0f} MB; target < 500 MB)")
+        if workers_mb:
+            print(f"  workers' peak RSS: {', '.join(f'{mb:.0f}' for mb in workers_mb)} MB")
         db.dispose()
 
 

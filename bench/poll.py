@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
-import os
 import random
 import resource
 import sys
@@ -185,11 +184,7 @@ async def warm_up(runtime: Runtime, host_list: list[str], port: int = PORT) -> N
 def _workers_cpu(runtime: Runtime) -> float:
     """CPU seconds the feed parser processes have used so far."""
     parsers = getattr(runtime.ctx, "parsers", None)
-    total = 0.0
-    for pid in parsers.pids() if parsers is not None else []:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+    return parsers.cpu_seconds() if parsers is not None else 0.0
 
 
 async def cycle(

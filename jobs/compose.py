@@ -46,6 +46,7 @@ from newsbrief.schedule import in_quiet, next_digest, next_due, quiet_end, subsc
 from newsbrief.store import articles, outbox, subscribers
 from newsbrief.store import stories as story_store
 from newsbrief.store.db import Database
+from newsbrief.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,35 @@ best of the recent news, not the archive."""
 
 
 async def compose_tick(ctx: JobContext) -> int:
-    """Compose every due digest; returns how many messages were queued."""
-    return await asyncio.to_thread(compose_batch, ctx)
+    """Compose every due digest; returns how many messages were queued.
+
+    On PostgreSQL with worker processes, each worker runs the batches on its own connection
+    (claims skip each other's locked rows) and the pass uses every core; the event loop's
+    process keeps its own for the bot. SQLite has one writer: the batches run here.
+    """
+    if ctx.parsers is None or not ctx.db.is_postgres:
+        return await asyncio.to_thread(compose_batch, ctx)
+    return await compose_in_workers(ctx.parsers, ctx.db, ctx.config, ctx.clock())
+
+
+async def compose_in_workers(
+    workers: WorkerPool, db: Database, config: Config, now: datetime, *, batch: int = BATCH
+) -> int:
+    """``compose_due`` in each worker process at once (PostgreSQL only)."""
+    results = await asyncio.gather(
+        *(
+            workers.run(compose_in_worker, db.url, config, now, batch)
+            for _ in range(workers.workers)
+        ),
+        return_exceptions=True,
+    )
+    queued = 0
+    for result in results:
+        if isinstance(result, BaseException):  # that worker's batch rolled back; next tick
+            log.error("composing digests failed", exc_info=result)
+        else:
+            queued += result
+    return queued
 
 
 def compose_batch(ctx: JobContext) -> int:
@@ -69,36 +97,72 @@ def compose_batch(ctx: JobContext) -> int:
         return 0
 
 
+_databases: dict[str, Database] = {}
+"""A worker process's connection pools, one per database, kept between ticks."""
+
+
+def compose_in_worker(url: str, config: Config, now: datetime, batch: int) -> int:
+    """``compose_due`` in a worker process (see ``compose_tick``)."""
+    db = _databases.get(url)
+    if db is None:
+        db = _databases[url] = Database(url)
+    return compose_due(db, config, now, batch=batch)
+
+
 def compose_due(db: Database, config: Config, now: datetime, *, batch: int = 1000) -> int:
     """Compose every digest due at ``now``; returns how many messages were queued.
 
     Each batch is one transaction: claim, compose, write the parts, advance the cursors. A
     crash rolls the batch back whole; nothing is half written and nothing waits on a lease.
     """
-    composers: dict[tuple[int, int], Composer] = {}
-    timings: dict[tuple[str, str, str | None], Timing] = {}
-    fallback = config.subscriber_defaults.schedule
+    pass_ = _Pass(db, config, now, batch)
     queued = 0
-    while True:
-        with _collector_paused(), db.session(write_lock=True) as session:
+    with _collector_paused():
+        while (added := pass_.next_batch()) is not None:
+            queued += added
+    return queued
+
+
+class _Pass:
+    """One compose pass: its batches share the composers (one per story window) and the
+    schedule timings (most subscribers share a few schedules)."""
+
+    def __init__(self, db: Database, config: Config, now: datetime, batch: int) -> None:
+        self.db, self.config, self.now, self.batch = db, config, now, batch
+        self.composers: dict[tuple[int, int], Composer] = {}
+        self.timings: dict[tuple[str, str, str | None], Timing] = {}
+        self.done = False
+
+    def _timing(self, subscriber: Subscriber) -> Timing:
+        key = (subscriber.schedule, subscriber.timezone, subscriber.quiet_hours)
+        found = self.timings.get(key)
+        if found is None:
+            found = self.timings[key] = _timing(
+                subscriber, self.now, self.config.subscriber_defaults.schedule
+            )
+        return found
+
+    def next_batch(self) -> int | None:
+        """Compose one batch; returns the messages it queued, None when nothing was due."""
+        if self.done:
+            return None
+        now = self.now
+        with self.db.session(write_lock=True) as session:
             head = articles.head_position(session)
-            claimed = subscribers.claim_due(session, now, batch, head)
+            claimed = subscribers.claim_due(session, now, self.batch, head)
             if not claimed:
-                return queued
+                return None
             low = min(state.position for _, state in claimed)
-            composer = composers.get((low, head))
+            composer = self.composers.get((low, head))
             if composer is None:
                 window = story_store.story_window(session, low, head, WINDOW)
-                composer = composers[(low, head)] = Composer(config, window)
+                composer = self.composers[(low, head)] = Composer(self.config, window)
             rows: list[dict[str, Any]] = []
             sent: list[dict[str, Any]] = []
             idle: list[dict[str, Any]] = []
             held: dict[int, dict[str, Any]] = {}
             for subscriber, state in claimed:
-                key = (subscriber.schedule, subscriber.timezone, subscriber.quiet_hours)
-                if key not in timings:  # most subscribers share a few schedules
-                    timings[key] = _timing(subscriber, now, fallback)
-                hold = timings[key][0]
+                hold = self._timing(subscriber)[0]
                 if hold is not None:
                     # A late tick inside quiet hours: nothing now, one digest when they end.
                     held[subscriber.id] = _held(subscriber, state, hold)
@@ -108,9 +172,7 @@ def compose_due(db: Database, config: Config, now: datetime, *, batch: int = 100
                 if composed is None:
                     idle.append(_held(subscriber, state, now + RETRY_AFTER_ERROR))
                     continue
-                _, after_news, no_news = timings[
-                    (subscriber.schedule, subscriber.timezone, subscriber.quiet_hours)
-                ]
+                _, after_news, no_news = self._timing(subscriber)
                 # An instant subscriber with nothing new is due again at once (it is not
                 # claimed until news arrives); one that just got a digest waits a minute.
                 due = after_news if composed.sent else no_news
@@ -121,16 +183,16 @@ def compose_due(db: Database, config: Config, now: datetime, *, batch: int = 100
             outbox.insert_deliveries(session, rows)
             subscribers.advance_many(session, sent)
             subscribers.advance_many(session, idle)
-            queued += len(rows)
-        if len(claimed) < batch:
-            return queued
+        self.done = len(claimed) < self.batch
+        return len(rows)
 
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection during one batch: its thousands of short-lived records
-    (acyclic, freed by reference counting) triggered full collections of the whole heap, an
-    eighth of a compose pass. Collection resumes after the batch, as it was."""
+    """No cyclic garbage collection during a compose pass: its short-lived records (acyclic,
+    freed by reference counting) triggered full collections of the whole heap, an eighth of a
+    pass; paused per batch only, each batch's end still paid one (a tenth). Collection resumes
+    after the pass, as it was."""
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -15,6 +15,7 @@ imports only the module of the function it runs, plus the process's main script:
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import functools
 import logging
 import multiprocessing
@@ -24,6 +25,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
@@ -61,7 +63,23 @@ class _Collect(logging.Handler):
         _records.append(record)
 
 
-def _start_worker(level: int) -> None:
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    """Be killed when the parent dies (Linux): a worker left behind by a SIGKILLed parent would
+    finish whatever it holds (a compose pass commits batch after batch) with nobody to tell."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: workers end when their queue closes
+        return
+    if os.getppid() != parent:  # the parent died before the prctl took effect
+        os._exit(1)
+
+
+def _start_worker(level: int, parent: int) -> None:
+    _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     os.nice(NICE)
     root = logging.getLogger()
@@ -97,7 +115,7 @@ class WorkerPool:
                     self.workers,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_start_worker,
-                    initargs=(logging.getLogger().getEffectiveLevel(),),
+                    initargs=(logging.getLogger().getEffectiveLevel(), os.getpid()),
                 )
             return self._pool
 
@@ -131,6 +149,20 @@ class WorkerPool:
         pool = self._pool
         processes = getattr(pool, "_processes", None) or {}
         return [p.pid for p in processes.values() if p.pid is not None]
+
+    def cpu_seconds(self) -> float:
+        """CPU time the live workers have used (Linux's /proc; 0 elsewhere): for benchmarks
+        and metrics, since the parent's own counters leave its workers out until they exit."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for pid in self.pids():
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:  # exited, or no /proc
+                continue
+            fields = stat.rsplit(")", 1)[1].split()  # the name in ( ) may hold spaces
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+        return total
 
     def close(self) -> None:
         with self._lock:

@@ -6,6 +6,10 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -88,3 +92,48 @@ async def test_poll_parses_in_workers_and_logs_their_warnings(
     assert health["b"].last_error_kind == "not_a_feed"
     kept = [r for r in caplog.records if r.name == "newsbrief.feeds.parse"]
     assert any("lists 5 entries: kept the newest 3" in r.getMessage() for r in kept)
+
+
+ORPHAN_PARENT = """
+import asyncio, os, sys, time
+sys.path.insert(0, {root!r})
+from newsbrief.workers import WorkerPool
+
+async def main():
+    pool = WorkerPool(1, "test worker")
+    pid = await pool.run(os.getpid)
+    print(pid, flush=True)
+    time.sleep(60)
+
+if __name__ == "__main__":  # a spawned worker imports this file too
+    asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_die_with_their_parent(tmp_path: Path) -> None:
+    """A SIGKILLed parent leaves no worker behind (one would go on composing batches)."""
+    script = tmp_path / "parent.py"
+    script.write_text(ORPHAN_PARENT.format(root=str(Path(__file__).resolve().parents[1])))
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        line = parent.stdout.readline()
+        assert line.strip().isdigit(), f"the parent failed to start its worker: {line!r}"
+        worker = int(line)
+        assert worker != parent.pid and os.getppid() != worker
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(10)
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:
+            if Path(f"/proc/{worker}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                break  # dead, waiting for init to reap it
+            time.sleep(0.05)
+        alive = Path(f"/proc/{worker}").exists()
+        state = Path(f"/proc/{worker}/stat").read_text().split()[2] if alive else "gone"
+        assert state in ("gone", "Z"), f"worker {worker} outlived its parent ({state})"
+    finally:
+        parent.kill()
+        parent.wait()
+        if parent.stdout is not None:
+            parent.stdout.close()

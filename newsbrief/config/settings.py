@@ -289,8 +289,8 @@ class PollingConfig(Section):
     max_entries: int = Field(default=200, ge=1)
     """Entries kept of one poll (the newest): a feed that lists 50,000 cannot flood the queue."""
     parse_workers: int | None = Field(default=None, ge=0, le=64)
-    """Processes that parse fetched feeds beside the event loop's (at a lower priority); None:
-    one per core, at most 4; 0: parse in this process."""
+    """Worker processes beside the event loop's (at a lower priority) that parse fetched feeds
+    and, on PostgreSQL, compose digests; None: one per core, at most 4; 0: both in-process."""
 
 
 class SchedulerConfig(Section):
