@@ -141,7 +141,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if sent else 1
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def full_parser() -> argparse.ArgumentParser:
+    """Every ``newsbrief`` command: the core ones and those that run ticks and the bot."""
     parser, sub = build_parser()
     run_cmd = sub.add_parser("run", help="run the ticks and the Telegram bot (long polling)")
     run_cmd.add_argument(
@@ -164,7 +165,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="offline demo on the bundled sample feeds (no token)")
     demo.add_argument("--samples", default=str(SAMPLES), help=argparse.SUPPRESS)
     demo.set_defaults(handler=cmd_demo)
-    return run(parser, argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(full_parser(), argv)
 
 
 if __name__ == "__main__":
