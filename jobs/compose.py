@@ -65,8 +65,11 @@ async def compose_tick(ctx: JobContext) -> int:
     process keeps its own for the bot. SQLite has one writer: the batches run here.
     """
     if ctx.parsers is None or not ctx.db.is_postgres:
-        return await asyncio.to_thread(compose_batch, ctx)
-    return await compose_in_workers(ctx.parsers, ctx.db, ctx.config, ctx.clock())
+        queued = await asyncio.to_thread(compose_batch, ctx)
+    else:
+        queued = await compose_in_workers(ctx.parsers, ctx.db, ctx.config, ctx.clock())
+    ctx.metrics.messages_queued.inc(queued)
+    return queued
 
 
 async def compose_in_workers(

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from bot.senders import Sender
+from jobs.metrics import Metrics
 from newsbrief.config.settings import Config
 from newsbrief.fetcher import Fetcher
 from newsbrief.store.db import Database
@@ -40,6 +41,8 @@ class JobContext:
     cpu: ThreadPoolExecutor = field(default_factory=_cpu_pool)
     parsers: WorkerPool | None = None
     """Processes that parse feeds (``polling.parse_workers``); None: the ``cpu`` thread."""
+    metrics: Metrics = field(default_factory=Metrics)
+    """This process's counters (``/metrics``)."""
     extras: dict[str, Any] = field(default_factory=dict)
     """State a tick keeps between runs in this process (e.g. the story index)."""
 

@@ -470,6 +470,7 @@ class Deliverer:
                 result = SendResult(SendOutcome.RETRY, error=f"{type(exc).__name__}: {exc}")
             lane.pacer.finished(chat.key[1], chat.interval, asyncio.get_running_loop().time())
             answered = True
+            self.ctx.metrics.sent(sender.platform, result.outcome)
             # Recorded in its own transaction before the next send may start (see max_in_flight).
             go_on = await asyncio.to_thread(self._record, delivery, result)
             run.sent += result.outcome is SendOutcome.SENT

@@ -113,6 +113,8 @@ async def _write(
         if batch:
             records = await asyncio.to_thread(_store, ctx, batch)
             for outcome, record in zip(batch, records, strict=True):
+                ctx.metrics.fetched(outcome)
+                ctx.metrics.entries_new.inc(record.new)
                 summary.feeds += 1
                 summary.new += record.new
                 summary.updated += record.updated

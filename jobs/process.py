@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -103,7 +104,11 @@ async def process_tick(ctx: JobContext) -> int:
     if not pending:
         return 0
     pages = await fetch_pages(ctx, pending)
-    return await ctx.run_cpu(process_batch, ctx, pending, pages)
+    started = time.perf_counter()
+    done = await ctx.run_cpu(process_batch, ctx, pending, pages)
+    ctx.metrics.processing_seconds.inc(time.perf_counter() - started)
+    ctx.metrics.entries_processed.inc(len(pending))
+    return done
 
 
 def read_page(body: bytes, url: str | None) -> Extracted | None:

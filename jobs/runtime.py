@@ -11,8 +11,9 @@ import contextlib
 import dataclasses
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,18 +36,24 @@ from jobs.compose import compose_for, compose_tick
 from jobs.config_watch import WATCH_SECONDS, ConfigWatch
 from jobs.context import JobContext
 from jobs.deliver import Deliverer
+from jobs.metrics import Metrics, Readiness, health_pages, record_tick
 from jobs.poll import PollSummary, poll_tick
 from jobs.process import process_tick
+from jobs.retention import retention_tick
 from jobs.robots import robot_senders, sync_robots
 from newsbrief.config.settings import Config
 from newsbrief.fetcher import Fetcher
 from newsbrief.store import feeds
 from newsbrief.store.db import Database, DatabaseUnavailable
+from newsbrief.store.urls import redacted
 from newsbrief.workers import WorkerPool, auto_workers
 
 log = logging.getLogger(__name__)
 
 ROLES = ("poll", "process", "compose", "deliver", "bot", "callbacks")
+RETENTION_SECONDS = 3600
+RETENTION_DELAY = 60
+"""Seconds after start before the first retention run: the ticks that matter go first."""
 FIRST_RETRY = 2.0
 MAX_RETRY = 60.0
 """Seconds between attempts to reach the database or Telegram: doubling from FIRST_RETRY."""
@@ -227,10 +234,16 @@ class Runtime:
             self.deliverer.gate = gate
             gating = asyncio.create_task(gate.run(self.deliverer.wake))
         scheduled = {*roles, "deliver"} if gating is not None else set(roles)
+        metrics = self.ctx.metrics
+        readiness = Readiness(
+            self.db,
+            {name: seconds for name, (_, seconds) in ticks.items() if name in scheduled},
+            asyncio.get_running_loop().time,
+        )
         for name, (tick, seconds) in ticks.items():
             if name in scheduled:
                 scheduler.add_job(
-                    _Guarded(name, tick, self.db.problem).run,
+                    _Guarded(name, tick, self.db.problem, metrics, readiness).run,
                     "interval",
                     seconds=seconds,
                     id=name,
@@ -238,6 +251,15 @@ class Runtime:
                     # A deliver tick runs while there is work; overlapping ones share its queues.
                     max_instances=3 if name == "deliver" else 1,
                 )
+        if {"poll", "process", "compose", "deliver"} & set(roles):
+            # Hourly: the first process of the day to get there prunes, the rest find it done.
+            scheduler.add_job(
+                _Guarded("retention", self._retention, self.db.problem, metrics).run,
+                "interval",
+                seconds=RETENTION_SECONDS,
+                id="retention",
+                next_run_time=_now_for(scheduler) + timedelta(seconds=RETENTION_DELAY),
+            )
         if self.config_watch is not None:  # hand edits of config/, in every process
             scheduler.add_job(
                 _Guarded("config", self.config_watch.tick, self.db.problem).run,
@@ -264,17 +286,31 @@ class Runtime:
             log.warning("no TELEGRAM_BOT_TOKEN: running without the Telegram bot")
         elif self.bot is not None:
             self._in_background(self._connect_sender())
-        callbacks = None
         serve_callbacks = "callbacks" in roles and callbacks_configured(self.config)
-        if serve_callbacks or webhook is not None:
-            # One server for whichever of the routes this process serves.
-            hooks = {WEBHOOK_PATH: webhook.receive} if webhook is not None else {}
-            callbacks = CallbackServer(
-                lambda: self.ctx.config, self.core, self.db, callbacks=serve_callbacks, hooks=hooks
-            )
-            await callbacks.start()
+        # One server for whichever of the routes this process serves; health and metrics in
+        # every process.
+        metrics.watch_database(self.db, self.ctx.clock)
+        server = CallbackServer(
+            lambda: self.ctx.config,
+            self.core,
+            self.db,
+            callbacks=serve_callbacks,
+            hooks={WEBHOOK_PATH: webhook.receive} if webhook is not None else {},
+            pages=health_pages(metrics, readiness),
+        )
+        listening: CallbackServer | None = server
+        try:
+            await server.start()
+        except OSError as exc:
+            if serve_callbacks or webhook is not None:
+                raise
+            # Health and metrics only: not worth stopping the ticks for (several processes on
+            # one host each need a server.port of their own).
+            where = f"{self.config.server.host}:{self.config.server.port}"
+            log.warning("no health or metrics server: cannot listen on %s: %s", where, exc)
+            listening = None
         scheduler.start()
-        log.info("newsbrief running: %s", ", ".join(roles))
+        log.info("newsbrief running: %s", self._banner(roles, app, serve_callbacks, listening))
         try:
             await stop.wait()
         finally:
@@ -283,8 +319,8 @@ class Runtime:
                 gating.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await gating
-            if callbacks is not None:
-                await callbacks.stop()
+            if listening is not None:
+                await listening.stop()
             if webhook is not None:
                 await webhook.stop()
             if starting is not None:
@@ -293,6 +329,41 @@ class Runtime:
                     await starting
             if app is not None:
                 await _stop_application(app)
+
+    async def _retention(self) -> None:
+        """The retention tick, counted in the metrics (it logs its own line)."""
+        deleted = await retention_tick(self.ctx)
+        if deleted:  # this process pruned today
+            for kind, rows in deleted.items():
+                self.ctx.metrics.retention_deleted.labels(kind).inc(rows)
+            self.ctx.metrics.retention_last.set(time.time())
+
+    def _banner(
+        self,
+        roles: tuple[str, ...],
+        app: object,
+        serve_callbacks: bool,
+        server: CallbackServer | None,
+    ) -> str:
+        """What this process does, as the first line an operator reads: the roles that run
+        (``bot`` without a token and ``callbacks`` with none configured do not), what it serves
+        and where, and the size of the config."""
+        running = [
+            role
+            for role in roles
+            if (role != "bot" or app is not None) and (role != "callbacks" or serve_callbacks)
+        ]
+        config = self.config
+        where = str(self.config_file) if self.config_file else "none (defaults and environment)"
+        listening = "no server"
+        if server is not None:
+            paths = [*server.endpoints, *server.hooks, *server.pages]
+            listening = f"server {config.server.host}:{server.port} {' '.join(paths)}"
+        return (
+            f"{', '.join(running) or 'nothing'}; {listening}; config {where}; "
+            f"database {redacted(config.database_url)}; {len(config.feeds)} feeds, "
+            f"{len(config.topics)} topics, {len(config.robots)} robots"
+        )
 
     async def _keep_starting(
         self,
@@ -370,10 +441,14 @@ class _Guarded:
         name: str,
         tick: Callable[[], Awaitable[Any]],
         db_problem: Callable[[BaseException], DatabaseUnavailable | None],
+        metrics: Metrics | None = None,
+        readiness: Readiness | None = None,
     ) -> None:
         self.name = name
         self.tick = tick
         self.db_problem = db_problem
+        self.metrics = metrics
+        self.readiness = readiness
         self.delay = 0.0
         self.resume_at = 0.0
 
@@ -381,8 +456,10 @@ class _Guarded:
         now = asyncio.get_running_loop().time()
         if now < self.resume_at:
             return
+        ok = False
         try:
             result = await self.tick()
+            ok = True
         except asyncio.CancelledError:
             # The process is stopping mid-tick: what it claimed is claimed again after the
             # lease. The scheduler would print the cancellation as a traceback.
@@ -397,6 +474,10 @@ class _Guarded:
             self.resume_at = now + self.delay
             log.error("%s tick: %s; trying again in %.0f s", self.name, problem, self.delay)
             return
+        finally:
+            if self.metrics is not None:
+                seconds = asyncio.get_running_loop().time() - now
+                record_tick(self.metrics, self.readiness, self.name, seconds, ok)
         if self.delay:
             log.info("%s tick: the database is back", self.name)
             self.delay = 0.0

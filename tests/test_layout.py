@@ -44,6 +44,7 @@ CONFINED: dict[str, tuple[str, ...]] = {
     "aiohttp": ("bot/wechat/server.py", "newsbrief/fetcher.py"),
     "telegram": ("bot/telegram/", "jobs/runtime.py"),
     "apscheduler": ("jobs/runtime.py",),
+    "prometheus_client": ("jobs/metrics.py",),
     "cryptography": ("bot/wechat/crypto.py",),
     "feedparser": ("newsbrief/feeds/parse.py",),
     "ruamel": ("newsbrief/config/",),

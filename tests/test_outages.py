@@ -28,6 +28,7 @@ from newsbrief.store import outbox, subscribers
 from newsbrief.store.db import Database
 from tests.conftest import POSTGRES_ADMIN, ROOT, postgres_database, unavailable
 from tests.harness import telegram_chat
+from tests.servers import free_port
 from tests.servers.botapi import BotApiServer
 from tests.servers.feeds import FeedServer, rss
 from tests.servers.webhooks import WebhookServer
@@ -42,12 +43,6 @@ ITEM = {
     "guid": "1",
     "description": "A large language model story.",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_config(path: Path, api_base_url: str, feed: str, wecom: str) -> Path:

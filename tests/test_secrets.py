@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ import pytest
 
 from bot.wechat.crypto import MsgCrypt, plain_signature
 from tests.conftest import ROOT, postgres_database, postgres_reachable
+from tests.servers import free_port
 from tests.servers.botapi import BotApiServer
 from tests.servers.feeds import FeedServer, rss
 from tests.servers.webhooks import Platform, WebhookServer
@@ -84,12 +84,6 @@ def forms(secret: str) -> set[str]:
 
 def leaks(text: str) -> list[str]:
     return sorted(name for name, value in SECRETS.items() if any(f in text for f in forms(value)))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # -- the world a case runs in -------------------------------------------------------------------

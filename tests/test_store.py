@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -14,6 +17,7 @@ from newsbrief.records import Entry, ErrorKind, Feed, FetchResult, PollOutcome
 from newsbrief.store import feeds
 from newsbrief.store.db import MIGRATIONS, Database
 from newsbrief.store.tables import Base
+from tests.conftest import postgres_database
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 POLLING = PollingConfig(jitter=0, adaptive=False)
@@ -134,3 +138,36 @@ def test_subscriptions_move_onto_their_subscribers_in_order(database_url: str) -
             assert list(subscribers.get(s, 1).topics) == ["crypto", "sports", "ai"]
     finally:
         database.dispose()
+
+
+@pytest.mark.postgres
+def test_processes_starting_at_once_migrate_a_new_database_once() -> None:
+    """Six processes starting together on an empty PostgreSQL database: one migrates, the
+    others wait for it and find nothing to do (without the lock, five failed on pg_type)."""
+    made = postgres_database()
+    url = next(made)
+    try:
+        databases = [Database(url) for _ in range(6)]
+        start = threading.Barrier(len(databases))
+        errors: list[BaseException] = []
+
+        def upgrade(db: Database) -> None:
+            start.wait()
+            try:
+                db.upgrade()
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=upgrade, args=(db,), daemon=True) for db in databases]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 60
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        assert not any(t.is_alive() for t in threads), "the migrations are stuck on each other"
+        assert errors == []
+        assert {db.current_revision() for db in databases} == {databases[0].current_revision()}
+        for db in databases:
+            db.dispose()
+    finally:
+        made.close()

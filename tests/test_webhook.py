@@ -12,7 +12,6 @@ import asyncio
 import logging
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -41,6 +40,7 @@ from newsbrief.store.db import Database
 from newsbrief.store.tables import DeliveryRow, TelegramUpdateRow
 from tests.conftest import postgres_database
 from tests.harness import eventually
+from tests.servers import free_port
 from tests.servers.botapi import BotApiServer
 from tests.slow_updates import DELAY_ENV
 
@@ -49,12 +49,6 @@ SECRET = "Wh-s3cret_Token-4242"
 TOKEN = "246810:webhook-test-token"
 CHAT = 5150
 START_REPLY = "👋 Welcome to newsbrief!"  # how the English /start reply begins
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def webhook_config(database_url: str, botapi: BotApiServer, port: int, **telegram: Any) -> Config:

@@ -76,6 +76,8 @@ Hook = Callable[[Mapping[str, str], bytes, str | None], Awaitable[tuple[int, str
 """A POST route of another channel on this server (Telegram's webhook): headers, body and
 the peer's address in; the status and text to answer with out."""
 HOOK_MAX_BYTES = 1 << 20
+Page = Callable[[], Awaitable[tuple[int, str, bytes]]]
+"""A GET route of this process's own (health, metrics): the status, content type and body."""
 
 
 def callbacks_configured(config: Config) -> bool:
@@ -145,6 +147,7 @@ class CallbackServer:
         clock: Callable[[], float] = time.time,
         callbacks: bool = True,
         hooks: Mapping[str, Hook] | None = None,
+        pages: Mapping[str, Page] | None = None,
     ) -> None:
         self.config = config
         self.core = core
@@ -153,6 +156,7 @@ class CallbackServer:
         self.clock = clock
         self.endpoints = {e.path: e for e in build_endpoints(config())} if callbacks else {}
         self.hooks = dict(hooks or {})
+        self.pages = dict(pages or {})
         self._running: dict[str, asyncio.Task[str]] = {}
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -164,6 +168,8 @@ class CallbackServer:
             app.router.add_post(path, self._post)
         for path, hook in self.hooks.items():
             app.router.add_post(path, _hooked(hook))
+        for path, page in self.pages.items():
+            app.router.add_get(path, _paged(page))
         return app
 
     async def start(self) -> None:
@@ -180,7 +186,7 @@ class CallbackServer:
             "callback server on %s:%s: %s",
             server.host,
             self.port,
-            ", ".join([*(repr(e) for e in self.endpoints.values()), *self.hooks]),
+            ", ".join([*(repr(e) for e in self.endpoints.values()), *self.hooks, *self.pages]),
         )
 
     async def stop(self) -> None:
@@ -350,6 +356,14 @@ class CallbackServer:
                 outbox.mark_sent(session, delivery.id, None, now)
             outbox.release(session, [d.id for d in claimed[used:]])
         return text
+
+
+def _paged(page: Page) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def get(request: web.Request) -> web.Response:
+        status, content_type, body = await page()
+        return web.Response(status=status, body=body, headers={"Content-Type": content_type})
+
+    return get
 
 
 def _hooked(hook: Hook) -> Callable[[web.Request], Awaitable[web.Response]]:

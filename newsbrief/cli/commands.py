@@ -31,13 +31,18 @@ from newsbrief.config.settings import (
     load_config,
 )
 from newsbrief.redaction import Redactor
-from newsbrief.store import feeds, outbox, stats, subscribers
+from newsbrief.store import backup, feeds, outbox, stats, subscribers
 from newsbrief.store.db import Database, DatabaseUnavailable
 from newsbrief.store.urls import redacted, sqlite_file
 
 Handler = Callable[[argparse.Namespace], int]
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
+BACKUP_EXITS = {
+    backup.Problem.TARGET: 1,
+    backup.Problem.UNSUPPORTED: EXIT_CONFIG,
+    backup.Problem.DATABASE: EXIT_DATABASE,
+}
 BUNDLED_CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbrief.yaml"
 """The shipped config and its taxonomy: what ``demo`` and ``analyze`` use when given none."""
 
@@ -155,6 +160,24 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    """A consistent copy of the SQLite database, safe while ``run`` writes to it."""
+    config = load_or_exit(args)
+    try:
+        made = backup.backup(config.database_url, Path(args.path), force=args.force)
+    except backup.BackupError as exc:
+        print(f"newsbrief backup: {logs.redact(str(exc))}", file=sys.stderr)
+        return BACKUP_EXITS[exc.problem]
+    rows = sum(made.tables.values())
+    print(
+        f"{made.path}: {made.size / 1e6:,.1f} MB in {made.seconds:.1f} s, "
+        f"{len(made.tables)} tables, {rows:,} rows, integrity ok"
+    )
+    for table, count in made.tables.items():
+        print(f"  {table:<24} {count:>12,}")
+    return 0
+
+
 def _when(value: datetime | None) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "never"
 
@@ -211,6 +234,51 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
     for d in data:
         error = f"  ({d['last_error']})" if d["last_error"] else ""
         print(f"{d['id']:>6} {d['status']:<8} {d['platform']}:{d['chat_id']} {d['key']}{error}")
+    return 0
+
+
+def _age(now: datetime, then: datetime | None) -> str:
+    if then is None:
+        return "never"
+    seconds = max(0, int((now - then).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """The deployment at a glance: the figures ``/metrics`` reads from the database."""
+    now = datetime.now(UTC)
+    # Read only: no sync with this config's feeds (one run with the wrong config must not
+    # mark every feed removed).
+    with open_database(args) as (_, db), db.session() as session:
+        found = stats.pipeline(session, now)
+    data = asdict(found)
+    data["processing_lag_seconds"] = (
+        (now - found.oldest_waiting).total_seconds() if found.oldest_waiting else 0.0
+    )
+    data["oldest_pending_age_seconds"] = {
+        platform: (now - at).total_seconds() for platform, at in found.oldest_pending.items()
+    }
+    if args.json:
+        print_json(data)
+        return 0
+    feed_states = ", ".join(f"{n} {state}" for state, n in sorted(found.feeds.items()))
+    lag = f", oldest fetched {_age(now, found.oldest_waiting)}" if found.oldest_waiting else ""
+    outbox_line = ", ".join(
+        f"{platform} {n} (oldest {_age(now, found.oldest_pending.get(platform))})"
+        for platform, n in sorted(found.outbox.items())
+    )
+    sent = ", ".join(f"{platform} {n}" for platform, n in sorted(found.sent_24h.items()))
+    print(f"feeds      {feed_states or 'none'}; last poll {_age(now, found.last_poll)}")
+    print(f"entries    {found.entries_waiting} waiting to be processed{lag}")
+    print(f"stories    {found.stories}")
+    print(f"outbox     {outbox_line or 'empty'}")
+    print(
+        f"sent 24h   {sent or 'none'}; last digest {_age(now, found.last_digest)}, "
+        f"last send {_age(now, found.last_sent)}"
+    )
     return 0
 
 
@@ -300,6 +368,14 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[
     )
     db.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)
 
+    backup_cmd = sub.add_parser(
+        "backup",
+        help="copy the SQLite database into PATH, safely while `run` writes (PostgreSQL: pg_dump)",
+    )
+    backup_cmd.add_argument("path", metavar="PATH", help="the backup file to write")
+    backup_cmd.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    backup_cmd.set_defaults(handler=cmd_backup)
+
     feeds_cmd = sub.add_parser("feeds", help="feeds and their health").add_subparsers(
         dest="action", required=True
     )
@@ -329,6 +405,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[
     deliveries.add_argument("--status", choices=["pending", "sending", "sent", "failed", "paused"])
     deliveries.add_argument("--limit", type=int, default=100)
     deliveries.set_defaults(handler=cmd_deliveries)
+    status = sub.add_parser(
+        "status", help="feeds, backlog, stories, outbox and sends at a glance (as /metrics)"
+    )
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=cmd_status)
     channels = sub.add_parser(
         "channels", help="group robots (WeCom, DingTalk, Feishu) and their health"
     )

@@ -138,7 +138,8 @@ class WeChatConfig(Section):
 
 
 class ServerConfig(Section):
-    """The inbound HTTP server for WeCom and WeChat callbacks."""
+    """Each ``run`` process's HTTP server: health, metrics, WeCom/WeChat callbacks and the
+    Telegram webhook. Several processes on one host need a port each."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)

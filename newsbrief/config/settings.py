@@ -311,6 +311,29 @@ class SchedulerConfig(Section):
     after a crash it is handled again, by any bot process, once this passes."""
 
 
+class RetentionConfig(Section):
+    """Days each kind of row is kept before the daily prune deletes it; 0 keeps it forever.
+
+    The prune never deletes what something still needs, whatever the window (see
+    ``newsbrief.store.retention``): an entry among its feed's newest ``polling.max_entries``
+    (so a feed that still lists it cannot bring it back as new), an entry not processed yet,
+    a story that still has articles, is queued in an unsent message, could still be read by
+    a subscriber's next digest, or is the newest of all."""
+
+    entries: int = Field(default=30, ge=0)
+    """Fetched entries and the articles made of them (their full text)."""
+    stories: int = Field(default=90, ge=0)
+    """Stories and their topic rows, once their articles are gone."""
+    deliveries: int = Field(default=30, ge=0)
+    """Outbox messages in a final state (``sent``, ``failed``), from when sent or last tried."""
+    callback_replies: int = Field(default=7, ge=0)
+    """WeCom/WeChat MsgIds and their replies (retries come within seconds; also dropped after
+    a day as new messages arrive)."""
+    telegram_updates: int = Field(default=7, ge=0)
+    """Webhook updates handled (Telegram resends within a day; also dropped after a day while
+    the webhook runs)."""
+
+
 class Config(BaseSettings):
     model_config = SettingsConfigDict(
         extra="forbid",
@@ -335,6 +358,7 @@ class Config(BaseSettings):
     fetch: FetchConfig = FetchConfig()
     polling: PollingConfig = PollingConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    retention: RetentionConfig = RetentionConfig()
     subscriber_defaults: SubscriberDefaults = SubscriberDefaults()
     topics: tuple[_ConfigTopic, ...] = ()
     feeds: tuple[FeedConfig, ...] = ()

@@ -85,6 +85,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+MIGRATION_LOCK = 0x6E62_6D69  # "nbmi": the advisory lock key of migrations
+
+
 class Database:
     def __init__(self, url: str) -> None:
         try:
@@ -125,6 +128,11 @@ class Database:
             if write_lock and self.engine.dialect.name == "sqlite":
                 session.execute(text("BEGIN IMMEDIATE"))
             yield session
+
+    def ping(self) -> None:
+        """Raise unless the database answers a trivial query now (for ``/readyz``)."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
     @property
     def is_postgres(self) -> bool:
@@ -170,6 +178,13 @@ class Database:
         config.set_main_option("script_location", str(MIGRATIONS))
         try:
             with self.engine.begin() as connection:
+                if self.is_postgres:
+                    # Processes starting at once on a new database would each create the
+                    # tables (a duplicate key in pg_type); the first migrates, the rest wait
+                    # and then find nothing to do. Released at commit.
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                    )
                 config.attributes["connection"] = connection
                 command.upgrade(config, revision)
         except Exception as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -15,6 +15,7 @@ from newsbrief.records import DeliveryStatus
 from newsbrief.store.tables import (
     ArticleRow,
     DeliveryRow,
+    DigestCursorRow,
     EntryRow,
     FeedRow,
     StoryRow,
@@ -45,6 +46,18 @@ def _count(session: Session, query: object) -> int:
     return int(session.scalar(query) or 0)  # type: ignore[call-overload]
 
 
+def feeds_by_status(session: Session) -> dict[str, int]:
+    """Feeds per status (see ``Stats.feeds``)."""
+    feeds: Counter[str] = Counter()
+    for enabled, reason, errors, success in session.execute(
+        select(
+            FeedRow.enabled, FeedRow.disabled_reason, FeedRow.error_count, FeedRow.last_success_at
+        )
+    ):
+        feeds[feed_status(enabled, reason, errors, success is not None)] += 1
+    return dict(feeds)
+
+
 def collect(session: Session, now: datetime) -> Stats:
     since = now - DAY
     topics: Counter[str] = Counter()
@@ -58,19 +71,12 @@ def collect(session: Session, now: datetime) -> Stats:
             topic = item.get("topic") if isinstance(item, dict) else item
             if isinstance(topic, str):
                 topics[topic] += 1
-    feeds: Counter[str] = Counter()
-    for enabled, reason, errors, success in session.execute(
-        select(
-            FeedRow.enabled, FeedRow.disabled_reason, FeedRow.error_count, FeedRow.last_success_at
-        )
-    ):
-        feeds[feed_status(enabled, reason, errors, success is not None)] += 1
     outbox = DeliveryRow.status
     return Stats(
         subscribers=subscribers,
         paused=paused,
         topics=sorted(topics.items(), key=lambda kv: (-kv[1], kv[0])),
-        feeds=dict(feeds),
+        feeds=feeds_by_status(session),
         stories_24h=_count(session, select(func.count()).where(StoryRow.created_at >= since)),
         articles_24h=_count(session, select(func.count()).where(ArticleRow.created_at >= since)),
         outbox_pending=_count(
@@ -148,4 +154,67 @@ def chat_health(session: Session, platform: str, chat_id: str, now: datetime) ->
         ),
         last_sent_at=session.scalar(select(func.max(DeliveryRow.sent_at)).where(mine)),
         last_error=last_error,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    """How work flows through the whole deployment now: what ``/metrics`` and ``newsbrief
+    status`` show. From the database, so every process reports the same figures."""
+
+    feeds: dict[str, int]
+    """Feeds per status (see ``Stats.feeds``)."""
+    entries_waiting: int
+    """Fetched entries not yet processed."""
+    oldest_waiting: datetime | None
+    """When the oldest of them was fetched: the processing lag."""
+    stories: int
+    outbox: dict[str, int]
+    """Messages waiting or being sent, per platform."""
+    oldest_pending: dict[str, datetime]
+    """When the oldest of them was queued, per platform."""
+    sent_24h: dict[str, int]
+    """Messages sent in the last 24 hours, per platform."""
+    last_poll: datetime | None
+    last_digest: datetime | None
+    last_sent: datetime | None
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """min()/max() of a UTC column keep its type, so arrive aware; a naive one is UTC too."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def pipeline(session: Session, now: datetime) -> Pipeline:
+    waiting = session.execute(
+        select(func.count(), func.min(EntryRow.fetched_at)).where(EntryRow.processed_at.is_(None))
+    ).one()
+    open_ = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+    outbox: dict[str, int] = {}
+    oldest: dict[str, datetime] = {}
+    for platform, count, first in session.execute(
+        select(DeliveryRow.platform, func.count(), func.min(DeliveryRow.created_at))
+        .where(DeliveryRow.status.in_(open_))
+        .group_by(DeliveryRow.platform)
+    ):
+        outbox[platform] = int(count)
+        oldest[platform] = _utc(first) or now
+    sent = session.execute(
+        select(DeliveryRow.platform, func.count())
+        .where(DeliveryRow.status == DeliveryStatus.SENT, DeliveryRow.sent_at >= now - DAY)
+        .group_by(DeliveryRow.platform)
+    )
+    return Pipeline(
+        feeds=feeds_by_status(session),
+        entries_waiting=int(waiting[0]),
+        oldest_waiting=_utc(waiting[1]),
+        stories=_count(session, select(func.count()).select_from(StoryRow)),
+        outbox=outbox,
+        oldest_pending=oldest,
+        sent_24h={platform: int(count) for platform, count in sent},
+        last_poll=_utc(session.scalar(select(func.max(FeedRow.last_checked_at)))),
+        last_digest=_utc(session.scalar(select(func.max(DigestCursorRow.last_digest_at)))),
+        last_sent=_utc(session.scalar(select(func.max(DeliveryRow.sent_at)))),
     )

@@ -302,3 +302,13 @@ class TelegramUpdateRow(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """While a bot process handles it; after a crash, any bot process takes it once this passes."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MaintenanceRow(Base):
+    """When a deployment-wide chore (``task``) last ran: one row each, claimed by an atomic
+    update, so of all processes only one runs it per period (``store.retention.claim_daily``)."""
+
+    __tablename__ = "maintenance"
+
+    task: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
