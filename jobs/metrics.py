@@ -59,6 +59,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._pipeline: _PipelineCollector | None = None
         r = self.registry
         self.fetches = Counter(
             "newsbrief_fetches", "Feed fetches by outcome", ["outcome"], registry=r
@@ -124,8 +125,11 @@ class Metrics:
             self.rate_limited.labels(platform).inc()
 
     def watch_database(self, db: Database, clock: Callable[[], datetime]) -> None:
-        """Report the deployment's pipeline from ``db`` at each scrape."""
-        self.registry.register(_PipelineCollector(db, clock))
+        """Report the deployment's pipeline from ``db`` at each scrape (once per process,
+        however often the runtime starts)."""
+        if self._pipeline is None:
+            self._pipeline = _PipelineCollector(db, clock)
+            self.registry.register(self._pipeline)
 
     def render(self) -> bytes:
         """The text exposition format (blocking: the pipeline figures query the database)."""

@@ -807,6 +807,10 @@ class BotApiServer:
         self._payloads: dict[tuple[int, int], JsonDict] = {}  # every message, Telegram-shaped
         self._sent: dict[tuple[int, int], SentMessage] = {}
         self._sent_order: list[SentMessage] = []
+        self.on_sent: tuple[int, Callable[[], None]] | None = None
+        """(n, action): run ``action`` once, on the server's thread, as the n-th message (or the
+        first after it) is stored and before it is answered: a test acts at that moment however
+        busy the machine is."""
         self._commands: dict[tuple[str, str], list[JsonDict]] = {}
         self._member_status: dict[tuple[int, int], str] = {}
         self._blocked: set[int] = set()
@@ -1613,6 +1617,9 @@ class BotApiServer:
             )
             self._sent[(chat_id, record.message_id)] = record
             self._sent_order.append(record)
+            if self.on_sent is not None and len(self._sent_order) >= self.on_sent[0]:
+                action, self.on_sent = self.on_sent[1], None  # once
+                action()
             self._cond.notify_all()
             return copy.deepcopy(message)
 
