@@ -96,13 +96,6 @@ def test_two_deliverers_share_one_budget_and_a_standby_takes_over(
 ) -> None:
     db = Database(pg_url)
     db.upgrade()
-    now = datetime.now(UTC)
-    with db.session() as session:
-        for n in range(CHATS):
-            sub = telegram_chat(session, str(5000 + n), now)
-            parts = [Message(f"part {i} for {n}") for i in range(PER_CHAT)]
-            outbox.enqueue(session, sub, f"digest:{n}", parts, now)
-    db.dispose()
     total = CHATS * PER_CHAT
     with BotApiServer(token=TOKEN) as botapi:
         botapi.enforce_limits = True
@@ -115,7 +108,8 @@ def test_two_deliverers_share_one_budget_and_a_standby_takes_over(
             second.wait_for(STANDING_BY)
             # Both run; kill the active one a third of the way through, from the server's
             # thread as that message arrives: a test thread starved on a busy machine once
-            # woke to find every message sent and no takeover to see.
+            # woke to find every message sent and no takeover to see. The digests are queued
+            # only now, so a slow start of the second cannot leave it nothing to take over.
             kills: list[float] = []
 
             def kill_first() -> None:
@@ -123,6 +117,12 @@ def test_two_deliverers_share_one_budget_and_a_standby_takes_over(
                 kills.append(time.monotonic())
 
             botapi.on_sent = (total // 3, kill_first)
+            now = datetime.now(UTC)
+            with db.session() as session:
+                for n in range(CHATS):
+                    sub = telegram_chat(session, str(5000 + n), now)
+                    parts = [Message(f"part {i} for {n}") for i in range(PER_CHAT)]
+                    outbox.enqueue(session, sub, f"digest:{n}", parts, now)
             deadline = time.monotonic() + 30
             while not kills:
                 assert time.monotonic() < deadline, "the first process sends too little"
@@ -143,6 +143,7 @@ def test_two_deliverers_share_one_budget_and_a_standby_takes_over(
         finally:
             first.stop()
             code = second.stop() if second is not None else 0
+            db.dispose()
     received = botapi.all_messages()
     copies = Counter((m.chat_id, m.text) for m in received)
     print(
