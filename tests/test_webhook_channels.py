@@ -263,12 +263,12 @@ def test_recorded_error_bodies_are_classified() -> None:
 # -- end to end through the outbox --------------------------------------------------------------
 
 
-def make_sender(platform: str, server: WebhookServer) -> WebhookSender:
+def make_sender(platform: str, server: WebhookServer, scale: float = SCALE) -> WebhookSender:
     sender_cls = SENDERS[platform]
     creds = {ROBOT: RobotCredentials(SecretStr(KEY), SecretStr(SECRET))}
     if platform == "wecom":
         creds = {ROBOT: RobotCredentials(SecretStr(KEY))}
-    return sender_cls(server.base_url, creds, interval=sender_cls.default_interval * SCALE)
+    return sender_cls(server.base_url, creds, interval=sender_cls.default_interval * scale)
 
 
 @dataclass
@@ -435,12 +435,27 @@ def delivery(platform: str, n: int, message: Message) -> Delivery:
     return Delivery(n, f"k:{n}", 1, platform, ROBOT, None, message, DeliveryStatus.SENDING)
 
 
+# The senders keep 5% of a minute in hand for network jitter: 3 s for real, only as much of it as
+# this scale leaves in the test, so a busy test machine needs a little more than SCALE.
+PACING_SCALE = 0.05
+
+
 @pytest.mark.parametrize(("platform", "budget"), [("wecom", 20), ("dingtalk", 20), ("feishu", 100)])
 async def test_pacing_keeps_a_robot_within_its_budget(platform: str, budget: int) -> None:
-    with WebhookServer(platform, time_scale=SCALE) as server:  # type: ignore[arg-type]
+    with WebhookServer(platform, time_scale=PACING_SCALE) as server:  # type: ignore[arg-type]
         server.add_robot(KEY, None if platform == "wecom" else SECRET)
-        sender = make_sender(platform, server)
+        server.add_robot("warm-up", None if platform == "wecom" else SECRET)
+        sender = make_sender(platform, server, PACING_SCALE)
         try:
+            # The first request opens the connection: one to another robot, so that its
+            # set-up cannot make this robot's first message arrive late and shorten the window.
+            sender.robots["warm"] = RobotCredentials(
+                SecretStr("warm-up"), None if platform == "wecom" else SecretStr(SECRET)
+            )
+            warm = Delivery(
+                0, "warm", 1, platform, "warm", None, Message("热身", None), DeliveryStatus.SENDING
+            )
+            assert (await sender.send(warm)).outcome is SendOutcome.SENT
             # One more than a (scaled) minute's budget, at the robot's pace: none refused.
             assert set(await _paced_sends(sender, budget + 1, "第")) == {SendOutcome.SENT}
             assert server.codes(KEY) == [0] * (budget + 1)
