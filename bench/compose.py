@@ -2,7 +2,8 @@
 
 Builds a database with N subscribers (each following a random set of 30 of 100 topics, in
 zh-Hans, zh-Hant or English, a tenth with keyword filters) and 500 new stories (1-3 topics
-each, Chinese and English), then times one compose pass: claim, match, rank, group, plan the
+each, Chinese and English) for returning readers (a first digest is a shorter, one-message
+digest), then times one compose pass: claim, match, rank, group, plan the
 parts within Telegram's limit, write the outbox and advance every cursor. As a baseline in
 the same process it times the one-subscriber path (``/digest``) on a sample.
 
@@ -126,7 +127,7 @@ def populate(db: Database, count: int, now: datetime, rng: random.Random) -> Non
                     }
                 )
                 cursors.append(
-                    {"subscriber_id": sid, "position": 0, "next_due_at": now, "digests_sent": 0}
+                    {"subscriber_id": sid, "position": 0, "next_due_at": now, "digests_sent": 1}
                 )
             session.execute(insert(SubscriberRow), subs)
             session.execute(insert(DigestCursorRow), cursors)
@@ -215,7 +216,7 @@ def main() -> None:
             session.execute(
                 DigestCursorRow.__table__.update()
                 .where(DigestCursorRow.subscriber_id.in_(sample))
-                .values(position=0, next_due_at=now, digests_sent=0, overflow=None)
+                .values(position=0, next_due_at=now, digests_sent=1, overflow=None)
             )
             session.execute(DeliveryRow.__table__.delete())
 
@@ -240,7 +241,7 @@ def main() -> None:
             digests = session.scalar(
                 select(func.count())
                 .select_from(DigestCursorRow)
-                .where(DigestCursorRow.digests_sent > 0)
+                .where(DigestCursorRow.digests_sent > 1)
             )
             payload_bytes = session.scalar(
                 select(

@@ -1,6 +1,7 @@
 """A digest as a list of blocks, and the split of those blocks into messages within a limit.
 
-A block is a short string: ``title:<count>``, ``topic:<topic id>``, ``story:<story id>``,
+A block is a short string: ``title:<count>`` (``title:<count>@<edition>`` when dated, see
+``newsbrief.editions.edition_token``), ``topic:<topic id>``, ``story:<story id>``,
 ``more:<count>`` or ``continued``. Parts are planned on blocks, not text, so a digest can be
 stored in the outbox by reference and rendered when it is sent (see ``bot.render.materialize``); each
 channel's renderer says how big a block is in its own units.
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from newsbrief.records import Digest
+from newsbrief.editions import edition_token, parse_edition_token
+from newsbrief.records import Digest, Edition
 
 Block = str
 CONTINUED: Block = "continued"
@@ -18,6 +20,16 @@ CONTINUED: Block = "continued"
 
 Section = tuple[Block, Sequence[Block]]
 """A topic heading and its items."""
+
+
+def title_block(count: int, edition: Edition | None = None) -> Block:
+    return f"title:{count}@{edition_token(edition)}" if edition else f"title:{count}"
+
+
+def parse_title(arg: str) -> tuple[int, Edition | None]:
+    """A title block's argument (after ``title:``) -> (story count, edition)."""
+    count, _, token = arg.partition("@")
+    return int(count), parse_edition_token(token) if token else None
 
 
 def digest_sections(digest: Digest) -> list[Section]:
@@ -33,6 +45,7 @@ def plan(
     more: int,
     size: Callable[[Block], int],
     limit: int,
+    title: Block | None = None,
 ) -> list[list[Block]]:
     """Greedy packing of a digest (title, sections, "and N more") into parts of at most
     ``limit`` units, cut only between items.
@@ -40,7 +53,7 @@ def plan(
     A heading never ends a part: it moves to the next one with the item it introduces. Every
     part after the first starts with a "continued" line.
     """
-    title = f"title:{items}"
+    title = title or title_block(items)
     tail = [f"more:{more}"] if more else []
     whole = [title, *(b for head, blocks in sections if blocks for b in (head, *blocks)), *tail]
     if sum(map(size, whole)) <= limit:

@@ -9,6 +9,14 @@ repeats or loses nothing (the key (subscriber, cursor range, part) makes a repea
 ``/digest`` goes through the same code for one subscriber (``compose_for``, which the runtime
 hands to the command core).
 
+A subscriber's first digest (``digests_sent`` 0) is one message: the best
+``subscriber_defaults.first_digest_items`` stories of the backlog, fewer if they do not fit the
+platform's message, the rest counted ("and N more", which ``/digest`` then pages through). It
+waits until the entries fetched by the time the subscriber subscribed are processed, at most
+``FIRST_DIGEST_WAIT``: a backlog still being processed would otherwise go out as one digest
+now and another, with a different count, a minute later. A robot's digests are at least
+``robots[].min_interval`` apart, what came in between merged into the next.
+
 Telegram parts are stored by reference (language and blocks: story ids, topic ids) and rendered
 when sent (``bot.render.materialize``): 100,000 digests over the same 500 stories would
 otherwise write gigabytes of HTML.
@@ -28,12 +36,13 @@ from typing import Any
 
 import numpy as np
 
-from bot.parts import Block, plan
+from bot.parts import Block, plan, title_block
 from bot.render import BY_REFERENCE, renderer_for, topic_namer
 from bot.telegram.render import HtmlBlocks
 from jobs.context import JobContext
 from newsbrief.config.settings import Config
 from newsbrief.digests import NO_KEYWORDS, Sections, StoryPool
+from newsbrief.editions import edition_at
 from newsbrief.records import (
     CursorState,
     DeliveryStatus,
@@ -55,6 +64,11 @@ RETRY_AFTER_ERROR = timedelta(minutes=5)
 WINDOW = 5000
 """A digest looks at most at the newest this many stories: someone back after months gets the
 best of the recent news, not the archive."""
+FIRST_DIGEST_WAIT = timedelta(minutes=10)
+"""Longest a first digest waits for the backlog to be processed (a stuck process stage must
+not keep a new subscriber waiting for ever)."""
+FIRST_DIGEST_RECHECK = timedelta(seconds=15)
+"""A waiting first digest is looked at again this much later (at the next tick, in practice)."""
 
 
 async def compose_tick(ctx: JobContext) -> int:
@@ -134,6 +148,12 @@ class _Pass:
         self.db, self.config, self.now, self.batch = db, config, now, batch
         self.composers: dict[tuple[int, int], Composer] = {}
         self.timings: dict[tuple[str, str, str | None], Timing] = {}
+        self.robot_gaps: dict[tuple[str, str], timedelta] = {
+            (robot.platform, robot.id): timedelta(minutes=robot.min_interval)
+            for robot in config.robots
+            if robot.min_interval
+        }
+        self._unprocessed: tuple[int | None] | None = None  # looked up once a pass, when needed
         self.done = False
 
     def _timing(self, subscriber: Subscriber) -> Timing:
@@ -144,6 +164,29 @@ class _Pass:
                 subscriber, self.now, self.config.subscriber_defaults.schedule
             )
         return found
+
+    def _first_hold(self, session: Any, state: CursorState) -> datetime | None:
+        """Until when a first digest waits for the backlog it was subscribed to; None: now."""
+        wait = subscribers.first_wait(state.overflow)
+        if wait is None or state.digests_sent:
+            return None
+        deadline = wait.since + FIRST_DIGEST_WAIT
+        if self.now >= deadline:
+            return None
+        if self._unprocessed is None:
+            self._unprocessed = (subscribers.oldest_unprocessed_entry(session),)
+        oldest = self._unprocessed[0]
+        if oldest is None or oldest > wait.entries:
+            return None
+        return min(self.now + FIRST_DIGEST_RECHECK, deadline)
+
+    def _after_digest(self, subscriber: Subscriber, due: datetime | None) -> datetime | None:
+        """When a subscriber that just got a digest is due again: a robot not before its
+        ``min_interval`` (an instant one would otherwise post every minute of a busy hour)."""
+        gap = self.robot_gaps.get((subscriber.platform, subscriber.chat_id))
+        if gap is None or due is None:
+            return due
+        return max(due, self.now + gap)
 
     def next_batch(self) -> int | None:
         """Compose one batch; returns the messages it queued, None when nothing was due."""
@@ -166,6 +209,8 @@ class _Pass:
             held: dict[int, dict[str, Any]] = {}
             for subscriber, state in claimed:
                 hold = self._timing(subscriber)[0]
+                if hold is None and not state.digests_sent:
+                    hold = self._first_hold(session, state)
                 if hold is not None:
                     # A late tick inside quiet hours: nothing now, one digest when they end.
                     held[subscriber.id] = _held(subscriber, state, hold)
@@ -177,8 +222,14 @@ class _Pass:
                     continue
                 _, after_news, no_news = self._timing(subscriber)
                 # An instant subscriber with nothing new is due again at once (it is not
-                # claimed until news arrives); one that just got a digest waits a minute.
-                due = after_news if composed.sent else no_news
+                # claimed until news arrives); one that just got a digest waits a minute. So
+                # does any subscriber still without a first digest (see claim_due).
+                if composed.sent:
+                    due = self._after_digest(subscriber, after_news)
+                elif not state.digests_sent and after_news is not None:
+                    due = now
+                else:
+                    due = no_news
                 # Nothing followed: due again when it follows something.
                 composed.cursor["next_due_at"] = due if subscriber.subscriptions else None
                 rows += composed.deliveries
@@ -234,7 +285,8 @@ def compose_for(
     with db.session(write_lock=True) as session:
         state = subscribers.cursor(session, subscriber.id)
         head = articles.head_position(session)
-        low = int(state.overflow["after"]) if state.overflow else state.position
+        paging = _paging(state.overflow)
+        low = int(paging["after"]) if paging else state.position
         composer = Composer(config, story_store.story_window(session, min(low, head), head, WINDOW))
         composed = composer.compose(subscriber, state, now, on_demand=on_demand)
         outbox.insert_deliveries(session, composed.deliveries)
@@ -302,27 +354,66 @@ class Composer:
         *,
         on_demand: bool = False,
     ) -> Composed:
-        max_items = self._max_items(subscriber)
+        max_items = self._items(subscriber, state)
         pool, position, overflow = self.pool, state.position, state.overflow
-        subs, filters = subscriber.subscriptions, subscriber.filters
-        masks, kept, more = pool.select(subs, filters, position, max_items)
         head = max(pool.head, position)
         key = f"digest:{subscriber.id}:{position}-{head}"
+        if not state.digests_sent and (first := self._first(subscriber, state, key, now)):
+            return first
+        subs, filters = subscriber.subscriptions, subscriber.filters
+        masks, kept, more = pool.select(subs, filters, position, max_items)
+        paging = _paging(overflow)
         if masks:
             shown = pool.pick(kept, self._ids) if more else []
             overflow = {"after": position, "upto": head, "shown": shown} if more else None
-        elif on_demand and overflow:
+        elif on_demand and paging:
             # Nothing new: /digest shows the next page of what the last digest left out.
-            shown = list(overflow["shown"])
-            after = int(overflow["after"])
+            shown = list(paging["shown"])
+            after = int(paging["after"])
             masks, kept, more = pool.select(subs, filters, after, max_items, pool.ids(shown))
-            key = f"more:{subscriber.id}:{after}-{overflow['upto']}:{len(shown)}"
+            key = f"more:{subscriber.id}:{after}-{paging['upto']}:{len(shown)}"
             shown += pool.pick(kept, self._ids)
-            overflow = {**overflow, "shown": shown} if more else None
+            overflow = {**paging, "shown": shown} if more else None
         sections = [(t, pool.pick(m, self._ranks)) for t, m in masks]
         return self._composed(
             subscriber, state, sections, kept.bit_count(), more, key, now, overflow
         )
+
+    def _first(
+        self, subscriber: Subscriber, state: CursorState, key: str, now: datetime
+    ) -> Composed | None:
+        """A first digest: the best ``_items`` stories after the cursor that fit in one message
+        (the most that do, found by bisection when all of them do not), the rest counted and
+        left for ``/digest`` to page through. None when no story matches."""
+        pool, position, items = self.pool, state.position, self._items(subscriber, state)
+        subs, filters = subscriber.subscriptions, subscriber.filters
+
+        def attempt(count: int) -> tuple[int, int, list[dict[str, Any]]]:
+            masks, kept, more = pool.select(subs, filters, position, count)
+            sections = [(t, pool.pick(m, self._ranks)) for t, m in masks]
+            rows = self._rows(subscriber, sections, kept.bit_count(), more, key, now)
+            return kept, more, rows
+
+        best = attempt(items)
+        if not best[0]:
+            return None
+        if len(best[2]) > 1:
+            fits = None
+            low, high = 1, best[0].bit_count() - 1
+            while low <= high:
+                middle = (low + high) // 2
+                tried = attempt(middle)
+                if len(tried[2]) == 1:
+                    fits, low = tried, middle + 1
+                else:
+                    high = middle - 1
+            # None: not even one story fits alone (a huge one); it goes as it comes.
+            best = fits or attempt(1)
+        kept, more, rows = best
+        head = max(pool.head, position)
+        shown = pool.pick(kept, self._ids)
+        overflow = {"after": position, "upto": head, "shown": shown} if more else None
+        return Composed(rows, self.cursor(subscriber, state, overflow, now, True), True)
 
     def compose_many(
         self, claimed: Sequence[tuple[Subscriber, CursorState]], now: datetime
@@ -359,6 +450,13 @@ class Composer:
 
     def _max_items(self, subscriber: Subscriber) -> int:
         return subscriber.max_items or self.config.subscriber_defaults.max_items
+
+    def _items(self, subscriber: Subscriber, state: CursorState) -> int:
+        """Most stories in this digest: fewer in a first one (``first_digest_items``)."""
+        items = self._max_items(subscriber)
+        if state.digests_sent:
+            return items
+        return min(items, self.config.subscriber_defaults.first_digest_items)
 
     def _composed(
         self,
@@ -414,6 +512,7 @@ class Composer:
                 more,
                 html.sizes.__getitem__,
                 html.limit,
+                title_block(count, edition_at(now, subscriber.timezone)),
             )
             return self.by_reference(subscriber, parts, key, now)
         name, ranked = self.topic_name, self.pool.ranked
@@ -426,6 +525,7 @@ class Composer:
             ),
             cursor=self.pool.head,
             more=more,
+            edition=edition_at(now, subscriber.timezone),
         )
         messages = renderer_for(subscriber.platform)(digest)
         parse_mode = messages[0].parse_mode if messages else None
@@ -437,6 +537,12 @@ class Composer:
         lang = subscriber.lang
         bodies = [("", {"lang": lang, "blocks": part}) for part in parts]
         return _deliveries(subscriber, bodies, "HTML", key, now)
+
+
+def _paging(overflow: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the last digest left out, for ``/digest`` to page through; None when the cursor's
+    ``overflow`` holds nothing of the kind (nothing left out, or a first digest's wait)."""
+    return overflow if overflow and "after" in overflow else None
 
 
 def _deliveries(
@@ -486,7 +592,7 @@ class _PlainBatch:
         sel = self.selection = pool.select_plain(
             [subscriber.subscriptions for subscriber, _ in plain],
             [state.position for _, state in plain],
-            [composer._max_items(subscriber) for subscriber, _ in plain],
+            [composer._items(subscriber, state) for subscriber, state in plain],
             [subscriber.filters for subscriber, _ in plain],
         )
         self.row_of = {subscriber.id: row for row, (subscriber, _) in enumerate(plain)}
@@ -538,12 +644,14 @@ class _PlainBatch:
             overflow = {"after": position, "upto": upto, "shown": shown}
         cursor = composer.cursor(subscriber, state, overflow, now, True)
         html = composer.html(subscriber.lang)
-        title = f"title:{count}"
+        title = title_block(count, edition_at(now, subscriber.timezone))
         tail = [f"more:{more}"] if more else []
         size = self.body[row] + html.sizes[title] + (html.sizes[tail[0]] if more else 0)
         if size <= html.limit:
             blocks = self.tokens[self.bounds[row] : self.bounds[row + 1]].tolist()
             rows = composer.by_reference(subscriber, [[title, *blocks, *tail]], key, now)
+        elif not state.digests_sent:  # a first digest is one message: fewer stories
+            return composer.compose(subscriber, state, now)
         else:
             rows = composer._rows(subscriber, self.selection.sections(row), count, more, key, now)
         return Composed(rows, cursor, True)

@@ -49,6 +49,7 @@ from typing import Protocol
 from bot.render import materialize
 from bot.senders import Pacer, Sender, Window
 from jobs.context import JobContext
+from jobs.robot_alerts import tell_admins_robot_paused
 from newsbrief.records import Delivery, Priority, SendOutcome, SendResult
 from newsbrief.store import outbox, subscribers
 
@@ -520,6 +521,10 @@ class Deliverer:
                     outbox.hold_chat(session, platform, chat, now + wait, reason)
                 case SendOutcome.CHAT_GONE:
                     log.warning("chat %s:%s paused: %s", platform, chat, result.error)
+                    # Before the pause is stored: a robot paused already is not announced again.
+                    tell_admins_robot_paused(
+                        session, self.ctx.config, platform, chat, result.error or "", now
+                    )
                     subscribers.pause_chat(session, platform, chat, result.error or "chat gone")
                     outbox.pause_chat(session, platform, chat, result.error or "chat gone")
                 case SendOutcome.MIGRATED if result.migrate_to:

@@ -1,4 +1,9 @@
-"""The ``newsbrief`` entry point: the core commands plus those that run ticks and the bot."""
+"""The ``newsbrief`` entry point: the core commands plus those that run ticks and the bot.
+
+The runtime (Telegram, APScheduler, aiohttp, the article pipeline) is imported inside the
+commands that run it: building the parser must stay light, so that ``--help``, ``config
+check`` or ``feeds list`` start in a fraction of a second.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,10 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from jobs import watchdog
-from jobs.demo import run_demo
-from jobs.poll import PollSummary
-from jobs.runtime import ROLES, Runtime
 from newsbrief.cli.commands import (
+    EXIT_CONFIG,
     build_parser,
     config_or_bundled,
     load_or_exit,
@@ -23,15 +26,16 @@ from newsbrief.cli.commands import (
     setup_logging,
     sources_line,
 )
-from newsbrief.config.channels import MissingCredentials
-from newsbrief.config.settings import (
-    Config,
-    config_source,
-)
-from newsbrief.store import run_lock
 from newsbrief.store.urls import sqlite_file
 
+if TYPE_CHECKING:
+    from jobs.poll import PollSummary
+    from jobs.runtime import Runtime
+    from newsbrief.config.settings import Config
+
 SAMPLES = Path(__file__).resolve().parent.parent / "config" / "samples"
+ROLES = ("poll", "process", "compose", "deliver", "bot", "callbacks")
+"""``jobs.runtime.ROLES``, spelled out so that the parser needs no runtime (a test checks)."""
 
 log = logging.getLogger("newsbrief")
 
@@ -55,14 +59,21 @@ def start_logged(args: argparse.Namespace, *, long_running: bool = False) -> Con
 
 def make_runtime(config: Config, config_file: Path | None = None) -> Runtime:
     """The runtime, or exit 2 with the name of a missing robot key variable."""
+    from jobs.runtime import Runtime
+    from newsbrief.config.channels import MissingCredentials
+
     try:
         return Runtime(config, config_file=config_file)
     except MissingCredentials as exc:
         print(f"config error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise SystemExit(EXIT_CONFIG) from None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from jobs import watchdog
+    from newsbrief.config.settings import config_source
+    from newsbrief.store import run_lock
+
     config = start_logged(args, long_running=True)
     roles = tuple(args.role) if args.role and "all" not in args.role else ROLES
     if (database := sqlite_file(config.database_url)) is not None:
@@ -70,7 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             run_lock.hold(database)  # held until this process ends
         except run_lock.DatabaseBusy as exc:
             print(f"newsbrief run: {exc}", file=sys.stderr)
-            return 2
+            return EXIT_CONFIG
     runtime = make_runtime(config, config_file=config_source(args.config))
 
     async def main() -> None:
@@ -96,6 +107,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
+    from jobs.progress import Progress, poll_progress
+
     if not args.once:
         args.role = ["poll"]
         return cmd_run(args)
@@ -105,7 +118,8 @@ def cmd_poll(args: argparse.Namespace) -> int:
     async def main() -> PollSummary:
         try:
             runtime.start()
-            return await runtime.poll_once(all_feeds=args.all)
+            async with Progress(poll_progress(runtime, all_feeds=args.all)):
+                return await runtime.poll_once(all_feeds=args.all)
         finally:
             await runtime.aclose()
 
@@ -114,6 +128,8 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
+    from jobs.progress import Progress, digest_progress
+
     if not args.once:
         args.role = ["process", "compose", "deliver"]
         return cmd_run(args)
@@ -123,7 +139,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
     async def main() -> tuple[int, int]:
         try:
             runtime.start()
-            return await runtime.digest_once()
+            async with Progress(digest_progress(runtime)):
+                return await runtime.digest_once()
         finally:
             await runtime.aclose()
 
@@ -134,6 +151,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from jobs.demo import run_demo
+
     args.config = config_or_bundled(args)
     config = load_or_exit(args)
     setup_logging(config, args.verbose)

@@ -128,7 +128,9 @@ def _store(ctx: JobContext, batch: Sequence[PollOutcome]) -> list[PollRecord]:
         records = feeds.record_polls(session, batch, now, ctx.config.polling)
         for outcome, record in zip(batch, records, strict=True):
             if failure := outcome.failure:
-                log.warning("feed %s: %s", record.feed_id, failure[1])
+                # Each attempt at DEBUG: the tick's summary counts them, `feeds list` names them,
+                # and a feed that keeps failing is reported once, when it is disabled.
+                log.debug("feed %s: %s", record.feed_id, failure[1])
             if record.disabled:
                 log.error("feed %s disabled: %s", record.feed_id, record.disabled)
                 message = feed_disabled(
@@ -144,5 +146,5 @@ def _store(ctx: JobContext, batch: Sequence[PollOutcome]) -> list[PollRecord]:
                         now,
                     )
             elif record.new or record.updated:
-                log.info("feed %s: %d new, %d updated", record.feed_id, record.new, record.updated)
+                log.debug("feed %s: %d new, %d updated", record.feed_id, record.new, record.updated)
     return records

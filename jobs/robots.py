@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.robots.senders import SENDERS
 from bot.senders import Sender
-from newsbrief.config.channels import WEBHOOK_PLATFORMS, robot_credentials
+from newsbrief.config.channels import ROBOT_SCHEDULE, WEBHOOK_PLATFORMS, robot_credentials
 from newsbrief.config.settings import Config
 from newsbrief.store import subscribers
 from newsbrief.store.db import Database
@@ -39,7 +39,10 @@ def robot_senders(config: Config, environ: Mapping[str, str] = os.environ) -> di
 def sync_robots(db: Database, config: Config, now: datetime) -> None:
     """Make the robots' subscribers follow the config: topics, schedule, language, timezone.
 
-    A robot that left the config is paused (its queued messages wait), not deleted.
+    A robot without a schedule gets the calm ``ROBOT_SCHEDULE``, not the subscribers' default
+    (``instant``): a group is many readers in one chat. Its first digest still comes as soon as
+    the backlog is processed, as one message (see ``jobs.compose``). A robot that left the
+    config is paused (its queued messages wait), not deleted.
     """
     wanted: set[tuple[str, str]] = set()
     with db.session() as session:
@@ -60,7 +63,7 @@ def _sync(session: Any, config: Config, now: datetime, wanted: set[tuple[str, st
             None,
             lang=robot.language or defaults.language,
             timezone=robot.timezone or defaults.timezone,
-            schedule=robot.schedule or defaults.schedule,
+            schedule=robot.schedule or ROBOT_SCHEDULE,
             now=now,
             backlog=timedelta(hours=defaults.backlog_hours),
         )
@@ -70,7 +73,7 @@ def _sync(session: Any, config: Config, now: datetime, wanted: set[tuple[str, st
             now,
             lang=robot.language or defaults.language,
             timezone=robot.timezone or defaults.timezone,
-            schedule=robot.schedule or defaults.schedule,
+            schedule=robot.schedule or ROBOT_SCHEDULE,
         )
         have = set(subscriber.topics)
         subscribers.unsubscribe(session, subscriber.id, have - set(robot.topics))

@@ -17,8 +17,13 @@ from types import TracebackType
 from newsbrief.redaction import Redactor
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-QUIET = ("httpx", "httpcore", "alembic", "apscheduler.executors", "apscheduler.scheduler")
-"""Libraries whose INFO lines are one per request or run: WARNING and up only."""
+QUIET = ("httpx", "httpcore", "alembic", "aiohttp.access", "telegram.ext")
+"""Libraries whose INFO lines are one per request or run (a line per HTTP request): WARNING and
+up only, also with ``-v``, which is for newsbrief's own detail."""
+SCHEDULER = "apscheduler"
+"""ERROR and up only: its INFO lines are a job added or run, its warnings a tick that ran past
+its interval ("skipped: maximum number of running instances reached"), which the next run
+catches up on by design. Each tick that did something logs a summary line of its own."""
 
 
 class SecretFilter(logging.Filter):
@@ -55,6 +60,7 @@ def setup_logging(redact: Redactor, verbose: bool = False, level: int = logging.
     logging.basicConfig(level=logging.DEBUG if verbose else level, handlers=[handler], force=True)
     for noisy in QUIET:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger(SCHEDULER).setLevel(logging.ERROR)
     guard_handlers()
     logging.captureWarnings(True)
     sys.excepthook = _excepthook

@@ -34,6 +34,12 @@ class Feed:
     max_interval: int | None = None
     announce_updates: bool = False
     fulltext: str = "auto"
+    name: str | None = None
+    """Shown instead of the feed's own title (``feeds[].name``)."""
+    include: tuple[str, ...] = ()
+    """Keep only entries whose title or text holds one of these (``feeds[].include``)."""
+    exclude: tuple[str, ...] = ()
+    """Drop entries whose title or text holds one of these (``feeds[].exclude``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +152,8 @@ class Entry:
     content_html: str
     published_at: datetime | None = None
     author: str | None = None
+    image_url: str | None = None
+    """The entry's picture: an image enclosure, media:content/thumbnail, else its first <img>."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +274,34 @@ class StoryItem:
     topics: tuple[str, ...]
     source_count: int = 1
     published_at: datetime | None = None
+    others: tuple[Source, ...] = ()
+    """The other feeds that carried it, first reported first (at most ``MAX_OTHER_SOURCES``)."""
+    image_url: str | None = None
+    """Its lead image: a public http(s) URL, or None."""
+
+
+MAX_OTHER_SOURCES = 5
+"""Other sources a story names; the rest are only counted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Another feed's report of a story: the feed's display name and that article's link."""
+
+    name: str
+    url: str | None
+
+
+Period = Literal["morning", "midday", "evening"]
+
+
+@dataclass(frozen=True, slots=True)
+class Edition:
+    """A digest's date and part of day, in its reader's timezone ("12月2日 晚报")."""
+
+    month: int
+    day: int
+    period: Period
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +322,8 @@ class Digest:
     """The highest story sequence number this digest covers."""
     more: int = 0
     """Matching stories left out because of the per-digest item limit."""
+    edition: Edition | None = None
+    """When it was composed, for its header; None shows an undated header."""
 
     @property
     def item_count(self) -> int:

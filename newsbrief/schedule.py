@@ -1,7 +1,10 @@
 """When a subscriber's next digest is due: pure functions over aware datetimes.
 
 Schedules are short strings a subscriber can type: ``instant`` (batched per minute), ``hourly``,
-``every 3h``, ``daily 08:30,20:00``, ``weekly mon,thu 08:30`` (or ``weekly 周一 08:30``), ``off``.
+``every 3h``, ``daily 08:30,20:00``, ``weekdays 08:00`` (Monday to Friday), ``weekly mon,thu 08:30``
+(or ``weekly 周一 08:30``), ``off``. ``parse_schedule_phrase`` also reads what people type, such as
+``每天早上8点和晚上8点``, ``工作日 9点``, ``每週一 9:00`` or ``every day 8am``, and ``describe_schedule``
+shows a schedule back in the reader's language.
 Quiet hours are a local span such as ``23:00-07:00``; nothing is due inside it, and what was held
 goes out as one digest when it ends.
 
@@ -33,6 +36,7 @@ from newsbrief.records import Subscriber
 _EVERY = re.compile(r"^every\s+(\d{1,3})\s*h$")
 _DAILY = re.compile(r"^daily\s+(.+)$")
 _WEEKLY = re.compile(r"^weekly(?:\s+(.*))?$")
+_WEEKDAYS = re.compile(r"^weekdays\s+(.+)$")
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _QUIET = re.compile(r"^(\S+?)\s*(?:-|–|—|~|to|至|到)\s*(\S+)$")
 
@@ -43,6 +47,8 @@ _DAYS.update({"friday": 4, "saturday": 5, "sunday": 6})
 for _prefix in ("周", "星期", "礼拜"):
     _DAYS.update({_prefix + c: i for i, c in enumerate("一二三四五六日")})
     _DAYS[_prefix + "天"] = 6
+
+_WORKWEEK = (0, 1, 2, 3, 4)
 
 _HOUR = timedelta(hours=1)
 _SECOND = timedelta(seconds=1)
@@ -63,6 +69,8 @@ class Schedule:
         clock = ",".join(t.strftime("%H:%M") for t in self.times)
         if self.kind == "daily":
             return f"daily {clock}"
+        if self.kind == "weekly" and self.weekdays == _WORKWEEK:
+            return f"weekdays {clock}"
         if self.kind == "weekly":
             return f"weekly {','.join(_DAY_NAMES[d] for d in self.weekdays)} {clock}"
         return self.kind
@@ -114,6 +122,10 @@ def parse_schedule(text: str) -> Schedule:
         return Schedule("every", hours=hours)
     if m := _DAILY.match(value):
         return Schedule("daily", times=_clocks(m.group(1).replace(" ", "").split(",")))
+    if m := _WEEKDAYS.match(value):
+        return Schedule(
+            "weekly", times=_clocks(m.group(1).replace(" ", "").split(",")), weekdays=_WORKWEEK
+        )
     if m := _WEEKLY.match(value):
         days: set[int] = set()
         clocks: list[str] = []
@@ -132,7 +144,7 @@ def parse_schedule(text: str) -> Schedule:
         return Schedule("weekly", times=_clocks(clocks), weekdays=tuple(sorted(days)))
     raise ValueError(
         f"unknown schedule {text!r}: use instant, hourly, every 3h, daily 08:30,20:00, "
-        "weekly mon,thu 08:30 or off"
+        "weekdays 08:00, weekly mon,thu 08:30 or off"
     )
 
 
@@ -145,6 +157,85 @@ def parse_quiet(text: str) -> QuietHours | None:
     if not m:
         raise ValueError(f"{text!r} is not quiet hours like 23:00-07:00 (or off)")
     return QuietHours(_clock(m.group(1)), _clock(m.group(2)))
+
+
+# How a schedule reads back, per language: (instant, off, hourly, every N, daily, workweek,
+# weekend, day names, weekly prefix, the day and time list separators).
+_WORDS = {
+    "zh-Hans": (
+        "实时",
+        "关闭",
+        "每小时",
+        "每 {n} 小时",
+        "每天",
+        "工作日",
+        "周末",
+        "一二三四五六日",
+        "每",
+        "、",
+        "、",
+    ),
+    "zh-Hant": (
+        "即時",
+        "關閉",
+        "每小時",
+        "每 {n} 小時",
+        "每天",
+        "工作日",
+        "週末",
+        "一二三四五六日",
+        "每",
+        "、",
+        "、",
+    ),
+    "en": (
+        "instant",
+        "off",
+        "hourly",
+        "every {n} h",
+        "daily",
+        "weekdays",
+        "weekends",
+        "",
+        "weekly",
+        ", ",
+        ", ",
+    ),
+}
+_EN_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_WEEKEND = (5, 6)
+
+
+def describe_schedule(schedule: str, lang: str) -> str:
+    """A schedule the way a reader of ``lang`` says it: ``每天 08:30``, ``每週一 09:00``, ``every 3 h``.
+
+    ``schedule`` is the canonical string stored for a subscriber; one that does not parse is
+    shown as it is (better a raw value than nothing in /settings). Unknown languages read English.
+    """
+    try:
+        parsed = _cached_schedule(schedule)  # /list shows one per subscriber
+    except ValueError:
+        return schedule
+    words = _WORDS.get(lang, _WORDS["en"])
+    instant, off, hourly, every, daily, workweek, weekend, days, each, day_sep, clock_sep = words
+    clocks = clock_sep.join(t.strftime("%H:%M") for t in parsed.times)
+    if parsed.kind == "instant":
+        return instant
+    if parsed.kind == "off":
+        return off
+    if parsed.kind == "every":
+        return hourly if parsed.hours == 1 else every.format(n=parsed.hours)
+    if parsed.kind == "daily":
+        return f"{daily} {clocks}"
+    if parsed.weekdays == _WORKWEEK:
+        return f"{workweek} {clocks}"
+    if parsed.weekdays == _WEEKEND:
+        return f"{weekend} {clocks}"
+    if days:  # Chinese: 每周一、周四 09:00
+        week = "週" if lang == "zh-Hant" else "周"
+        names = day_sep.join(week + days[d] for d in parsed.weekdays)
+        return f"{each}{names} {clocks}"
+    return f"{each} {day_sep.join(_EN_DAYS[d] for d in parsed.weekdays)} {clocks}"
 
 
 def _aware(at: datetime, name: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -29,6 +30,11 @@ SEED_SHAPED = FIXTURES / "seed_shaped.txt"
 # (tests/test_workers.py), which ask for them in their config. Processes the tests start inherit
 # this too.
 os.environ.setdefault("NEWSBRIEF_POLLING__PARSE_WORKERS", "0")
+# The validated-taxonomy cache (newsbrief/config/taxonomy_cache.py) of the tests' many topic
+# files goes to the temporary folder, not the user's ~/.cache.
+os.environ.setdefault(
+    "NEWSBRIEF_CACHE_DIR", str(Path(tempfile.gettempdir()) / f"newsbrief-test-cache-{os.getuid()}")
+)
 POSTGRES_ADMIN = os.environ.get(
     "NEWSBRIEF_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
 )

@@ -77,7 +77,7 @@ async def test_addfeed_discovers_writes_the_yaml_and_takes_effect(admin_harness:
     )
     original, _ = snapshot(h)
     reply = await h.say(f"/addfeed {h.feeds.url('/site.html')} crypto", expect=1, chat=ADMIN)
-    assert reply == f"✅ Added 127-0-0-1: Chain News\n{h.feeds.url('/rss/chain.xml')}"
+    assert reply == f"✅ Added chain-news: Chain News\n{h.feeds.url('/rss/chain.xml')}"
     text, ids = snapshot(h)
     assert text.startswith(original)  # everything that was there, comments included, is kept
     added = text[len(original) :]
@@ -220,7 +220,7 @@ async def test_admin_edits_round_trip_with_comments_kept(admin_harness: Harness)
     main0, tax0 = config.read_text("utf-8"), taxonomy.read_text("utf-8")
 
     reply = await h.say(f"/addfeed {h.feeds.url('/site.html')} space", expect=1, chat=ADMIN)
-    assert reply.startswith("✅ Added 127-0-0-1: Chain News")
+    assert reply.startswith("✅ Added chain-news: Chain News")
     main1 = config.read_text("utf-8")
     assert main1.startswith(main0) and "topics: [space]" in main1[len(main0) :]
 

@@ -72,11 +72,13 @@ def test_add_discovers_and_appends(
 ) -> None:
     before = config.read_bytes()
     assert feeds_cmd(config, "add", site.url("/"), "--topic", "ai", "tech", "--interval", "15") == 0
-    assert capsys.readouterr().out == f"added 127-0-0-1: {site.url('/feed.xml')} (Loopback blog)\n"
+    assert (
+        capsys.readouterr().out == f"added loopback-blog: {site.url('/feed.xml')} (Loopback blog)\n"
+    )
     assert config.read_bytes().startswith(before)
     feed = load_config(config).feeds[-1]
     assert (feed.id, feed.url, feed.topics, feed.interval) == (
-        "127-0-0-1",
+        "loopback-blog",
         site.url("/feed.xml"),
         ("ai", "tech"),
         15,
@@ -86,7 +88,7 @@ def test_add_discovers_and_appends(
     after = config.read_bytes()
     for url in (site.url("/"), site.url("/feed.xml")):
         assert feeds_cmd(config, "add", url, "--id", "again") == 1
-        assert "already present as '127-0-0-1'" in capsys.readouterr().err
+        assert "already present as 'loopback-blog'" in capsys.readouterr().err
     assert config.read_bytes() == after
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert
@@ -11,6 +12,7 @@ from bot.telegram.render import render_digest
 from jobs.compose import compose_due, compose_for
 from newsbrief.config.settings import Config
 from newsbrief.digests import StoryPool
+from newsbrief.editions import edition_at
 from newsbrief.records import Keywords, Subscriber, Subscription
 from newsbrief.store import outbox, subscribers
 from newsbrief.store import stories as story_store
@@ -150,7 +152,7 @@ def test_a_traditional_reader_reads_traditional(db: Database) -> None:
     compose_due(db, CONFIG, NOW)
     (text,) = texts(db, reader)
     assert "人工智能發展迅速" in text and "這個模型很強" in text
-    assert "新聞簡報" in text and "发展" not in text
+    assert "11月28日 午報" in text and "发展" not in text  # 12:00 in Shanghai: the midday edition
 
 
 def test_daily_subscribers_wait_and_quiet_hours_hold(db: Database) -> None:
@@ -169,6 +171,8 @@ def test_parts_rendered_when_sent_match_the_digest_rendered_at_once(db: Database
     add_stories(db, *((i, f"标题{i}", long, ["ai"], 1) for i in range(1, 31)))
     config = Config(feeds=[], topics=CONFIG.topics)
     reader = subscriber(db, 1, ["ai"])
+    with db.session() as session:  # a returning reader: a first digest is one message
+        session.get_one(DigestCursorRow, reader.id).digests_sent = 1
     compose_due(db, config, NOW)
     with db.session() as session:
         stories = story_store.story_window(session, 0, 100, 100)
@@ -182,6 +186,7 @@ def test_parts_rendered_when_sent_match_the_digest_rendered_at_once(db: Database
         max_items=20,
     )
     assert digest is not None and more == 10
+    digest = replace(digest, edition=edition_at(NOW, "Asia/Shanghai"))
     at_once = [m.text for m in render_digest(digest)]
     with db.session() as session:
         rows = sorted(

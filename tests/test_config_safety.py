@@ -283,7 +283,7 @@ def test_defaults_only_when_asked(tmp_path: Path) -> None:
         assert "ok (0 feeds, 0 topics)" in done.stdout
         assert f"database: sqlite:///{tmp_path.resolve()}/data/newsbrief.db" in done.stdout
     both = newsbrief("--no-config", "--config", "x.yaml", "config", "check", cwd=tmp_path)
-    assert both.returncode == 2 and "not allowed with argument" in both.stderr
+    assert both.returncode == 64 and "not allowed with argument" in both.stderr  # EX_USAGE
 
 
 def test_a_relative_database_path_is_taken_from_the_config_folder(tmp_path: Path) -> None:

@@ -135,9 +135,9 @@ def test_a_burst_of_300_chats_gets_every_answer_without_a_429(database_url: str)
     assert result.answered == chats, f"{chats - result.answered} chats lacked an answer"
     assert result.answers == 2 * chats  # none twice
     assert result.too_many == 0
-    welcome = t("welcome", "en", help=t("help", "en"))
-    assert all(texts[0] == welcome for texts in answers.values())
-    assert all(texts[1] != welcome for texts in answers.values())
+    welcome = t("welcome", "en", help="").rstrip()  # then the first steps
+    assert all(texts[0].startswith(welcome) for texts in answers.values())
+    assert all(not texts[1].startswith(welcome) for texts in answers.values())
 
 
 def test_a_lapsed_claim_taken_by_another_sender_is_not_its_old_holders(db: Database) -> None:

@@ -17,6 +17,7 @@ from newsbrief.records import Subscriber
 from newsbrief.schedule import (
     QuietHours,
     Schedule,
+    describe_schedule,
     due_now,
     in_quiet,
     next_digest,
@@ -71,9 +72,52 @@ def test_parse_schedule_forms_and_canonical_text() -> None:
     assert parse_schedule("weekly Monday 08:30") == parse_schedule("weekly mon 08:30")
 
 
+def test_weekdays_is_monday_to_friday_and_reads_back() -> None:
+    weekdays = parse_schedule("weekdays 08:00, 19:30")
+    assert weekdays == Schedule("weekly", times=(time(8), time(19, 30)), weekdays=(0, 1, 2, 3, 4))
+    assert str(weekdays) == "weekdays 08:00,19:30"
+    assert str(parse_schedule("weekly fri,thu,wed,tue,mon 08:00")) == "weekdays 08:00"
+    friday_evening = utc(2026, 3, 6, 12)  # 20:00 in Shanghai, after the last time of the week
+    assert next_due(weekdays, "Asia/Shanghai", friday_evening) == utc(2026, 3, 9, 0)  # Monday
+    assert next_due(weekdays, "Asia/Shanghai", utc(2026, 3, 9, 0)) == utc(2026, 3, 9, 11, 30)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "zh_hans", "zh_hant", "en"),
+    [
+        ("instant", "实时", "即時", "instant"),
+        ("off", "关闭", "關閉", "off"),
+        ("hourly", "每小时", "每小時", "hourly"),
+        ("every 3h", "每 3 小时", "每 3 小時", "every 3 h"),
+        ("daily 08:30", "每天 08:30", "每天 08:30", "daily 08:30"),
+        ("daily 20:00,08:30", "每天 08:30、20:00", "每天 08:30、20:00", "daily 08:30, 20:00"),
+        ("weekdays 08:00", "工作日 08:00", "工作日 08:00", "weekdays 08:00"),
+        ("weekly sat,sun 10:00", "周末 10:00", "週末 10:00", "weekends 10:00"),
+        ("weekly mon 09:00", "每周一 09:00", "每週一 09:00", "weekly Mon 09:00"),
+        (
+            "weekly thu,sun 09:00",
+            "每周四、周日 09:00",
+            "每週四、週日 09:00",
+            "weekly Thu, Sun 09:00",
+        ),
+    ],
+)
+def test_describe_schedule_in_each_language(
+    schedule: str, zh_hans: str, zh_hant: str, en: str
+) -> None:
+    assert describe_schedule(schedule, "zh-Hans") == zh_hans
+    assert describe_schedule(schedule, "zh-Hant") == zh_hant
+    assert describe_schedule(schedule, "en") == describe_schedule(schedule, "ru") == en
+
+
+def test_describe_schedule_shows_an_unreadable_value_as_stored() -> None:
+    assert describe_schedule("fortnightly", "zh-Hans") == "fortnightly"
+
+
 @pytest.mark.parametrize(
     ("text", "hint"),
     [
+        ("weekdays 8", "'8' is not a time like 08:30"),
         ("daily 25:00", "'25:00' is not a time like 08:30"),
         ("every 0h", "every Nh takes N from 1 to 168"),
         ("weekly", "weekly needs days and times"),

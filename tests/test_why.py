@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -82,12 +83,14 @@ def article(h: Harness, link: str) -> tuple[ArticleRow, EntryRow]:
 
 
 def stamp(at: datetime | None) -> str:
+    """On the subscriber's clock (the default zone): 2026-01-01 20:00 (Beijing time)."""
     assert at is not None
-    return at.strftime("%Y-%m-%d %H:%M UTC")
+    return at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M (Beijing time)")
 
 
 async def test_why_explains_a_delivered_a_merged_and_two_dropped_articles(h: Harness) -> None:
-    assert await h.say("/subscribe ai", expect=1, chat=CHAT) == "✅ Following: AI"
+    subscribed = await h.say("/subscribe ai", expect=1, chat=CHAT)
+    assert subscribed.splitlines()[0] == "✅ Following: AI"
     await h.say("/subscribe crypto +etf", expect=2, chat=CHAT)
     await h.say("/filter -scam", expect=3, chat=CHAT)
 

@@ -36,6 +36,7 @@ from newsbrief.feeds.discovery import DiscoveryError, discover_feed
 from newsbrief.records import Message
 from newsbrief.store import feeds as feed_store
 from newsbrief.store import outbox, stats
+from newsbrief.store.feed_history import remembered_in
 
 if TYPE_CHECKING:
     from bot.commands.core import CommandCore
@@ -98,9 +99,12 @@ async def addfeed(core: CommandCore, command: Command, args: list[str], lang: st
         feed = await discover_feed(core.fetcher, url)
     except (ValueError, DiscoveryError) as exc:
         return Reply(t("addfeed_failed", lang, reason=esc(str(exc))))
-    entry = {"url": feed.url, "topics": [topic.id for topic in found]}
+    # The id comes from the feed's title, and never is a removed feed's (feed_ids, edit).
+    entry = {"url": feed.url, "topics": [topic.id for topic in found], "title": feed.title}
     existing = [(f.id, f.url) for f in core.config().feeds]
-    (plan,) = plan_additions(existing, [entry])
+    retired = await asyncio.to_thread(remembered_in, core.db)
+    (plan,) = plan_additions(existing, [entry], retired=retired)
+    entry = plan.entry
     if plan.duplicate is not None:
         return Reply(t("addfeed_duplicate", lang, reason=esc(plan.duplicate)))
     try:
@@ -120,6 +124,11 @@ async def addfeed(core: CommandCore, command: Command, args: list[str], lang: st
             feed=esc(str(feed_id)),
             title=esc(feed.title),
             url=esc(feed.url),
+        )
+        + (
+            t("addfeed_id_taken", lang, wanted=esc(plan.passed_over), feed=esc(str(feed_id)))
+            if plan.passed_over
+            else ""
         )
     )
 
@@ -176,7 +185,10 @@ async def topic(core: CommandCore, command: Command, args: list[str], lang: str)
     file = core.config_file
     try:
         if action == "add":
+            # Quoted words arrive whole (``"United Nations"``: ``bot.commands.io.split_words``).
             topic_id, zh, en, keywords = args[1], args[2], args[3], args[4:]
+            if _han(en) and not _han(zh):  # "AI 人工智能": the names came English first
+                zh, en = en, zh
             if not ID_PATTERN.match(topic_id):
                 return Reply(t("topic_bad_id", lang, id=esc(topic_id)))
             if (existing := core.config().topic(topic_id)) is not None:
@@ -320,6 +332,11 @@ def edit_refused(exc: ConfigEditError, lang: str) -> str:
     if exc.kind == "unwritable":
         return t("config_unwritable", lang, file=file, reason=esc(exc.detail))
     return t("config_layout", lang, file=file, reason=esc(exc.detail))
+
+
+def _han(text: str) -> bool:
+    """Whether ``text`` has a Chinese character: which of two names is the Chinese one."""
+    return any("\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" for c in text)
 
 
 def _file(path: Path) -> str:

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import functools
 import logging
 import re
-import zoneinfo
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -25,18 +23,26 @@ from typing import Protocol
 
 from bot.commands.admin import ADMIN_ASYNC_HANDLERS, ADMIN_HANDLERS
 from bot.commands.io import ALIASES, Command, Reply, parse
+from bot.hints import HintRate
 from bot.i18n import LANG_NAMES, LANGS, normalize_lang, t
 from bot.telegram.limits import MAX_CALLBACK_BYTES, MAX_TEXT_UTF16
 from bot.telegram.render import esc, visible_len
+from bot.when import local_date, local_time, zone_label
 from newsbrief.articles.topics import TopicMatcher
 from newsbrief.config.secrets import redactors
 from newsbrief.config.settings import Config
 from newsbrief.feeds.discovery import PageFetcher
 from newsbrief.records import Button, Keywords, Subscriber, Topic, WhyPath
-from newsbrief.schedule import parse_quiet, parse_schedule
-from newsbrief.store import lookup, subscribers
+from newsbrief.schedule import (
+    describe_schedule,
+    next_digest,
+    subscriber_timing,
+)
+from newsbrief.store import followers, lookup, subscribers
 from newsbrief.store.db import Database
 from newsbrief.text.chinese import to_simplified, to_traditional
+from newsbrief.time_phrases import parse_quiet_phrase, parse_schedule_phrase
+from newsbrief.timezones import describe_zone, parse_timezone, zone_names
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,13 @@ _CHANNEL_NAME = re.compile(r"@[A-Za-z][A-Za-z0-9_]{3,31}")
 MAX_KEYWORDS = 20
 MAX_KEYWORD_CHARS = 40
 SEARCH_DAYS = 14
+START_TOPICS = 6
+"""Topic buttons under the /start welcome (the most followed); /topics has them all."""
+POPULAR_TTL = timedelta(minutes=10)
+"""How long /start reuses its count of followers per topic (a scan of every subscriber)."""
+SOON = timedelta(minutes=5)
+"""A digest due within this is "in a few minutes": the compose tick and the outbox take that."""
+_ALL_WORDS = frozenset({"all", "everything", "*", "全部", "所有", "全部话题", "全部話題"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,23 +117,6 @@ def _keyword(word: str) -> str:
     return word[:MAX_KEYWORD_CHARS]
 
 
-# Schedule and quiet-hours words in Chinese, mapped to what ``newsbrief.schedule`` parses.
-_SCHEDULE_WORDS = {
-    "即时": "instant",
-    "即時": "instant",
-    "实时": "instant",
-    "實時": "instant",
-    "每小时": "hourly",
-    "每小時": "hourly",
-    "每天": "daily",
-    "每日": "daily",
-    "每周": "weekly",
-    "每週": "weekly",
-    "关闭": "off",
-    "關閉": "off",
-    "关": "off",
-    "關": "off",
-}
 _LANG_WORDS = {
     "zh": "zh-Hans",
     "zh-hans": "zh-Hans",
@@ -142,43 +138,15 @@ _LANG_WORDS = {
     "英語": "en",
     "英语": "en",
 }
-_CITIES = {
-    "北京": "Asia/Shanghai",
-    "上海": "Asia/Shanghai",
-    "深圳": "Asia/Shanghai",
-    "广州": "Asia/Shanghai",
-    "中国": "Asia/Shanghai",
-    "beijing": "Asia/Shanghai",
-    "china": "Asia/Shanghai",
-    "香港": "Asia/Hong_Kong",
-    "台北": "Asia/Taipei",
-    "臺北": "Asia/Taipei",
-    "台湾": "Asia/Taipei",
-    "台灣": "Asia/Taipei",
-    "新加坡": "Asia/Singapore",
-    "东京": "Asia/Tokyo",
-    "東京": "Asia/Tokyo",
-    "伦敦": "Europe/London",
-    "倫敦": "Europe/London",
-    "纽约": "America/New_York",
-    "紐約": "America/New_York",
-    "旧金山": "America/Los_Angeles",
-    "舊金山": "America/Los_Angeles",
-    "utc": "UTC",
-}
-
-
-@functools.cache
-def _zones() -> dict[str, str]:
-    """Every IANA zone by its name and by its city, case-folded (``new york`` too)."""
-    zones: dict[str, str] = {}
-    for name in sorted(zoneinfo.available_timezones()):
-        zones.setdefault(name.casefold(), name)
-        city = name.rsplit("/", 1)[-1].casefold()
-        zones.setdefault(city, name)
-        zones.setdefault(city.replace("_", " "), name)
-    zones.update({k.casefold(): v for k, v in _CITIES.items()})
-    return zones
+# Schedule presets under /schedule: canonical forms, labelled in the reader's language.
+_SCHEDULE_PRESETS = (
+    "instant",
+    "hourly",
+    "daily 08:00",
+    "daily 08:00,20:00",
+    "weekdays 08:00",
+    "off",
+)
 
 
 class CommandCore:
@@ -204,6 +172,8 @@ class CommandCore:
         self._topic_matcher = TopicMatcher(())
         self.on_config_change = on_config_change
         self._topic_index: tuple[object, dict[str, Topic]] | None = None
+        self._hints = HintRate()
+        self._popular: tuple[Config, datetime, list[str]] | None = None
 
     async def handle(
         self,
@@ -216,7 +186,15 @@ class CommandCore:
         try:
             name, args = parse(command.text, KNOWN, bare=command.chat_type == "private")
             if not name:
-                return None
+                # Chatter in a group is not for the bot; a private chat gets a hint, rated.
+                if command.chat_type != "private" or command.from_button or not args:
+                    return None
+                if not self._hints.allow((command.platform, command.chat_id), self.clock()):
+                    return None
+                lang = await asyncio.to_thread(self._language, command)
+                return self._without_secrets(
+                    await asyncio.to_thread(self._hint, command, args, lang)
+                )
             lang = await asyncio.to_thread(self._language, command)
             reply = await self._dispatch(name, args, command, lang, is_chat_admin, channel_admin)
             return self._without_secrets(reply)
@@ -310,6 +288,28 @@ class CommandCore:
             return Reply(t("unknown_command_close", lang, command=suggestion))
         return Reply(t("unknown_command", lang))
 
+    def _hint(self, command: Command, words: list[str], lang: str) -> Reply:
+        """Free text in a private chat: the topic or command it may have meant, else where to
+        start (``/start`` for a stranger, ``/help`` for a subscriber)."""
+        found, unknown = self.resolve_topics(words) if len(words) <= 3 else ([], words)
+        if found and not unknown:  # "AI", "比特币": a topic's name alone
+            buttons = tuple(
+                (Button(t("hint_follow", lang, name=topic.display(lang)), data),)
+                for topic in found
+                if len((data := f"/subscribe {topic.id}").encode()) <= MAX_CALLBACK_BYTES
+            )
+            ids = esc(" ".join(topic.id for topic in found))
+            names = self._names([topic.id for topic in found], lang)
+            return Reply(t("hint_topic", lang, names=names, ids=ids), buttons=buttons)
+        first = words[0].casefold()
+        if len(first) >= 3:  # shorter words are close to too much ("hi" and "id")
+            commands = [n for n in (*KNOWN, *ALIASES) if n != "tg"]
+            close = difflib.get_close_matches(first, commands, n=1, cutoff=0.75)
+            if close:
+                command_name = "/" + ALIASES.get(close[0], close[0])
+                return Reply(t("hint_command", lang, command=command_name))
+        return Reply(t("hint" if self._find(command) else "hint_new", lang))
+
     # -- helpers ---------------------------------------------------------------------------
 
     def is_admin(self, command: Command) -> bool:
@@ -323,6 +323,10 @@ class CommandCore:
         if found is not None:
             return found.lang
         return normalize_lang(command.language_hint, self.config().subscriber_defaults.language)
+
+    def _timezone(self, command: Command) -> str:
+        found = self._find(command)
+        return found.timezone if found else self.config().subscriber_defaults.timezone
 
     def _find(self, command: Command) -> Subscriber | None:
         with self.db.session() as session:
@@ -394,21 +398,115 @@ class CommandCore:
         names = [esc(t_.display(lang)) if (t_ := config.topic(i)) else esc(i) for i in topic_ids]
         return t("list_sep", lang).join(names)
 
+    def _popular_topics(self) -> list[Topic]:
+        """The configured topics, the most followed first (config order among equals)."""
+        config, now = self.config(), self.clock()
+        cached = self._popular
+        if cached is None or cached[0] is not config or abs(now - cached[1]) >= POPULAR_TTL:
+            with self.db.session() as session:
+                counts = followers.topic_followers(session)
+            order = [topic.id for topic in sorted(config.topics, key=lambda tp: -counts[tp.id])]
+            self._popular = cached = (config, now, order)
+        return [found for i in cached[2] if (found := config.topic(i)) is not None]
+
+    def _topic_buttons(
+        self, subscriber: Subscriber | None, prefix: str, lang: str
+    ) -> tuple[tuple[Button, ...], ...]:
+        """The most followed topics as buttons that follow them, two a row, ✓ on the ones
+        followed, then one to see them all."""
+        mine = set(subscriber.topics if subscriber else ())
+        buttons: list[Button] = []
+        for topic in self._popular_topics():
+            data = f"/subscribe {prefix}{topic.id}"
+            if len(data.encode()) <= MAX_CALLBACK_BYTES:
+                label = ("✓ " if topic.id in mine else "") + topic.display(lang)
+                buttons.append(Button(label, data))
+            if len(buttons) == START_TOPICS:
+                break
+        rows = [tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
+        if buttons:
+            rows.append((Button(t("start_all_topics", lang), f"/topics {prefix}".rstrip()),))
+        return tuple(rows)
+
+    def _welcome(self, subscriber: Subscriber, prefix: str) -> Reply:
+        """What /start answers: the three first steps, with language and topic buttons."""
+        lang = subscriber.lang
+        popular = self._popular_topics()
+        if popular:
+            names = t("list_sep", lang).join(esc(topic.display(lang)) for topic in popular[:3])
+            pick = t("start_topics", lang, names=names, example=esc(popular[0].id))
+        else:
+            pick = t("topics_empty", lang)
+        steps = t("start_steps", lang, topics=pick, next=self._first_step(subscriber, lang))
+        buttons = (*_lang_buttons(prefix), *self._topic_buttons(subscriber, prefix, lang))
+        return Reply(t("welcome", lang, help=steps), buttons=buttons)
+
+    def _rhythm(self, subscriber: Subscriber, lang: str) -> str:
+        """The schedule as the subscriber says it, with their zone where times are local."""
+        schedule, _ = subscriber_timing(subscriber, self.config().subscriber_defaults.schedule)
+        if schedule.kind == "instant":
+            return t("rhythm_instant", lang)
+        text = esc(describe_schedule(str(schedule), lang))
+        if schedule.kind in ("daily", "weekly"):
+            zone = esc(zone_label(subscriber.timezone, lang))
+            return t("time_in_zone", lang, time=text, zone=zone)
+        return text
+
+    def _first_step(self, subscriber: Subscriber, lang: str) -> str:
+        """What happens after /start: when the first digest comes once a topic is followed."""
+        schedule, _ = subscriber_timing(subscriber, self.config().subscriber_defaults.schedule)
+        if schedule.kind == "off":
+            return t("start_next_off", lang)
+        return t("start_next", lang, schedule=self._rhythm(subscriber, lang))
+
+    def _next_delivery(self, found: Subscriber, lang: str) -> str:
+        """One line: when this chat's next (or first) digest comes, on its own clock. The
+        cursor's due moment is the compose tick's own plan, so this is what will happen."""
+        if found.paused:
+            return t("next_paused", lang)
+        if not found.topics:
+            return t("next_no_topics", lang)
+        fallback = self.config().subscriber_defaults.schedule
+        schedule, _ = subscriber_timing(found, fallback)
+        now = self.clock()
+        with self.db.session() as session:
+            state = subscribers.cursor(session, found.id)
+        due = state.next_due_at or next_digest(found, now, fallback)
+        if schedule.kind == "off" or due is None:
+            return t("next_off", lang)
+        soon = due <= now + SOON
+        if soon and schedule.kind == "instant" and state.digests_sent:
+            return t("next_instant", lang)
+        when = t("next_soon", lang) if soon else local_time(due, found.timezone, lang, now)
+        key = "next_digest" if state.digests_sent else "next_first"
+        return t(key, lang, when=when, schedule=self._rhythm(found, lang))
+
     # -- commands --------------------------------------------------------------------------
 
     def start(self, command: Command, args: list[str], lang: str) -> Reply:
-        buttons = _lang_buttons(_prefix(args))
         subscriber, created = self._ensure(command, lang)
         if not created:
             with self.db.session() as session:
                 if subscribers.resume(session, subscriber.id):
                     return Reply(t("welcome_back", subscriber.lang), wake_delivery=True)
-        return Reply(
-            t("welcome", subscriber.lang, help=t("help", subscriber.lang)), buttons=buttons
-        )
+        return self._welcome(subscriber, _prefix(args))
 
     def help(self, command: Command, args: list[str], lang: str) -> Reply:
+        if self.is_admin(command):  # their own commands too, which the menu does not show
+            return Reply(t("help", lang) + "\n\n" + t("help_admin", lang))
         return Reply(t("help", lang))
+
+    def show_id(self, command: Command, args: list[str], lang: str) -> Reply:
+        """The sender's user id and the chat's id: what ``admins:`` in the config takes."""
+        lines = [
+            t("id_user", lang, user=esc(command.sender_id or "—")),
+            t("id_chat", lang, chat=esc(command.chat_id)),
+        ]
+        if command.thread_id is not None:
+            lines.append(t("id_thread", lang, thread=command.thread_id))
+        if command.platform == "telegram" and command.sender_id:  # admins are Telegram users
+            lines.append(t("id_admins", lang, user=esc(command.sender_id)))
+        return Reply("\n".join(lines))
 
     def topics(
         self, command: Command, args: list[str], lang: str, notice: str | None = None
@@ -473,17 +571,32 @@ class CommandCore:
         ids = [topic.id for topic in found]
         with self.db.session() as session:
             added = subscribers.subscribe(session, subscriber.id, ids, self.clock(), keywords)
+        now_following = self._find(command) or subscriber
+        if command.from_button:  # a topic button of /start: the keyboard stays for more
+            plain = t("list_sep", lang).join(topic.display(lang) for topic in found)
+            notice = t("subscribed" if added else "already_subscribed", lang, names=plain)
+            mine = self._names(now_following.topics, lang)
+            text = t("subscribed", lang, names=mine) + "\n" + t("start_more", lang)
+            return Reply(
+                text + "\n" + self._next_delivery(now_following, lang),
+                buttons=self._topic_buttons(now_following, _prefix(args), lang),
+                notice=notice,
+            )
         if keywords:
             words = _keywords_text(keywords, lang)
-            return Reply(t("subscribed_keywords", lang, names=self._names(ids, lang), words=words))
-        if not added:
-            return Reply(t("already_subscribed", lang, names=self._names(ids, lang)))
-        return Reply(t("subscribed", lang, names=self._names(added, lang)))
+            text = t("subscribed_keywords", lang, names=self._names(ids, lang), words=words)
+        elif not added:
+            text = t("already_subscribed", lang, names=self._names(ids, lang))
+        else:
+            text = t("subscribed", lang, names=self._names(added, lang))
+        return Reply(text + "\n" + self._next_delivery(now_following, lang))
 
     def unsubscribe(self, command: Command, args: list[str], lang: str) -> Reply:
         names = [a for a in args if not a.startswith("@")]
         if not names:
             return Reply(t("unsubscribe_usage", lang))
+        if len(names) == 1 and names[0].casefold() in _ALL_WORDS:
+            return self._unsubscribe_all(command, lang)
         found, unknown = self.resolve_topics(names)
         if unknown:
             return self._unknown_topics(unknown, lang)
@@ -496,6 +609,18 @@ class CommandCore:
         if not removed:
             return Reply(t("not_subscribed", lang, names=self._names(ids, lang)))
         return Reply(t("unsubscribed", lang, names=self._names(removed, lang)))
+
+    def _unsubscribe_all(self, command: Command, lang: str) -> Reply:
+        """``/unsubscribe all``, ``退订 全部``: every topic goes; the reply names them, so they
+        can be followed again. Settings stay (``/stop`` deletes those)."""
+        subscriber = self._find(command)
+        removed: list[str] = []
+        if subscriber is not None and subscriber.topics:
+            with self.db.session() as session:
+                removed = subscribers.unsubscribe(session, subscriber.id, subscriber.topics)
+        if not removed:
+            return Reply(t("list_empty", lang))
+        return Reply(t("unsubscribed_all", lang, names=self._names(removed, lang)))
 
     def show_list(self, command: Command, args: list[str], lang: str) -> Reply:
         found = self._find(command)
@@ -513,7 +638,9 @@ class CommandCore:
                 break
             parts.append(name)
         names = t("list_sep", lang).join(parts)
-        lines = [t("list", lang, names=names, schedule=esc(found.schedule))]
+        lines = [t("list", lang, names=names, schedule=self._rhythm(found, lang))]
+        if not found.paused:  # the extras say it is paused
+            lines.append(self._next_delivery(found, lang))
         lines += self._extras(found, lang)
         return Reply(_fit(lines))
 
@@ -542,24 +669,25 @@ class CommandCore:
             "settings",
             lang,
             lang_name=LANG_NAMES[found.lang] if found.lang in LANG_NAMES else esc(found.lang),
-            schedule=esc(found.schedule),
+            schedule=self._rhythm(found, lang),
             timezone=esc(found.timezone),
             quiet=esc(quiet),
             filters=filters,
             items=found.max_items or defaults.max_items,
             state=t("state_paused" if found.paused else "state_active", lang),
         )
-        return Reply(text)
+        return Reply(text + "\n" + self._next_delivery(found, lang))
 
     def digest(self, command: Command, args: list[str], lang: str) -> Reply:
         found = self._find(command)
         if found is None or not found.topics:
             return Reply(t("digest_no_topics", lang))
-        if found.paused:
-            return Reply(t("digest_paused", lang))
+        # Pausing stops the scheduled digests; one asked for is still answered.
         queued = self.compose(self.db, self.config(), found, self.clock(), on_demand=True)
         if not queued:
             return Reply(t("digest_nothing", lang))
+        if found.paused:  # queued ahead of the digest: why the schedule stays quiet
+            return Reply(t("digest_while_paused", lang), wake_delivery=True)
         return Reply("", wake_delivery=True)
 
     def schedule(self, command: Command, args: list[str], lang: str) -> Reply:
@@ -568,52 +696,55 @@ class CommandCore:
         found = self._find(command)
         current = found.schedule if found else self.config().subscriber_defaults.schedule
         if not words:
-            presets = ("instant", "hourly", "daily 08:00", "daily 08:00,20:00", "off")
-            buttons = tuple((Button(p, f"/schedule {prefix}{p}"),) for p in presets)
-            return Reply(t("schedule_usage", lang, current=esc(current)), buttons=buttons)
-        text = " ".join(_SCHEDULE_WORDS.get(w, w) for w in words)
+            # Labels read in the user's language; the data stays canonical (and short enough).
+            buttons = tuple(
+                (Button(describe_schedule(p, lang), f"/schedule {prefix}{p}"),)
+                for p in _SCHEDULE_PRESETS
+            )
+            current_text = esc(describe_schedule(current, lang))
+            return Reply(t("schedule_help", lang, current=current_text), buttons=buttons)
         try:
-            parsed = str(parse_schedule(text))
+            parsed = str(parse_schedule_phrase(" ".join(words)))
         except ValueError:
-            return Reply(t("schedule_invalid", lang, value=_quote(words)))
+            return Reply(t("schedule_unreadable", lang, value=_quote(words)))
         subscriber, _ = self._ensure(command, lang)
         with self.db.session() as session:
             subscribers.update(session, subscriber.id, self.clock(), schedule=parsed)
         key = "schedule_off" if parsed == "off" else "schedule_set"
-        return Reply(t(key, lang, schedule=esc(parsed)))
+        return Reply(t(key, lang, schedule=esc(describe_schedule(parsed, lang))))
 
     def timezone(self, command: Command, args: list[str], lang: str) -> Reply:
         words = [a for a in args if not a.startswith("@")]
         found = self._find(command)
         current = found.timezone if found else self.config().subscriber_defaults.timezone
+        now = self.clock()
         if not words:
-            return Reply(t("timezone_usage", lang, current=esc(current)))
-        wanted = " ".join(words).casefold()
-        zones = _zones()
-        zone = zones.get(wanted) or zones.get(to_simplified(wanted))
+            return Reply(t("timezone_help", lang, current=esc(describe_zone(current, now))))
+        zone = parse_timezone(" ".join(words))
         if zone is None:
+            zones = zone_names()
+            wanted = " ".join(words).casefold()
             close = difflib.get_close_matches(wanted, list(zones), n=1, cutoff=0.75)
             if close:
                 return Reply(
                     t("timezone_close", lang, value=_quote(words), close=esc(zones[close[0]]))
                 )
-            return Reply(t("timezone_invalid", lang, value=_quote(words)))
+            return Reply(t("timezone_unknown", lang, value=_quote(words)))
         subscriber, _ = self._ensure(command, lang)
         with self.db.session() as session:
-            subscribers.update(session, subscriber.id, self.clock(), timezone=zone)
-        return Reply(t("timezone_set", lang, timezone=esc(zone)))
+            subscribers.update(session, subscriber.id, now, timezone=zone)
+        return Reply(t("timezone_set", lang, timezone=esc(describe_zone(zone, now))))
 
     def quiet(self, command: Command, args: list[str], lang: str) -> Reply:
         words = [a for a in args if not a.startswith("@")]
         if not words:
             found = self._find(command)
             current = (found.quiet_hours if found else None) or t("off", lang)
-            return Reply(t("quiet_usage", lang, current=esc(current)))
-        text = " ".join(_SCHEDULE_WORDS.get(w, w) for w in words)
+            return Reply(t("quiet_help", lang, current=esc(current)))
         try:
-            parsed = parse_quiet(text)
+            parsed = parse_quiet_phrase(" ".join(words))
         except ValueError:
-            return Reply(t("quiet_invalid", lang, value=_quote(words)))
+            return Reply(t("quiet_unreadable", lang, value=_quote(words)))
         subscriber, _ = self._ensure(command, lang)
         value = str(parsed) if parsed else None
         with self.db.session() as session:
@@ -633,9 +764,9 @@ class CommandCore:
         subscriber, _ = self._ensure(command, wanted)
         with self.db.session() as session:
             subscribers.update(session, subscriber.id, self.clock(), lang=wanted)
-        if command.from_button:
-            text = t("welcome", wanted, help=t("help", wanted))
-            return Reply(text, buttons=buttons, notice=t("lang_set", wanted))
+        if command.from_button:  # the /start message: redrawn in the language chosen
+            welcome = self._welcome(replace(subscriber, lang=wanted), _prefix(args))
+            return replace(welcome, notice=t("lang_set", wanted))
         return Reply(t("lang_set", wanted))
 
     def filter(self, command: Command, args: list[str], lang: str) -> Reply:
@@ -680,6 +811,7 @@ class CommandCore:
         if not words:
             return Reply(t("search_usage", lang))
         since = self.clock() - timedelta(days=SEARCH_DAYS)
+        tz = self._timezone(command)
         with self.db.session() as session:
             hits = lookup.search(session, words[:5], since, limit=8)
         if not hits:
@@ -689,7 +821,7 @@ class CommandCore:
             title = esc(_short(hit.title, 120))
             if hit.url and hit.url.startswith(("http://", "https://")):
                 title = f'<a href="{esc(hit.url)}">{title}</a>'
-            when = hit.created_at.strftime("%m-%d")
+            when = local_date(hit.created_at, tz)
             lines.append(f"• {title} <i>{esc(_short(hit.feed_id, 30))} {when}</i>")
         return Reply("\n".join(lines))
 
@@ -703,7 +835,8 @@ class CommandCore:
             path = lookup.why(session, url, subscriber, self._matcher().explain)
         if path is None:
             return Reply(t("why_unknown", lang, url=esc(_short(url, 200))))
-        return Reply(_explain(path, lang, self._names))
+        tz = subscriber.timezone if subscriber else self.config().subscriber_defaults.timezone
+        return Reply(_explain(path, lang, self._names, tz))
 
     def _matcher(self) -> TopicMatcher:
         """The running taxonomy's matcher, rebuilt when the config changes."""
@@ -780,15 +913,15 @@ def _changes(name: str, args: list[str]) -> bool:
 MAX_WHY_TERMS = 6
 
 
-def _explain(path: WhyPath, lang: str, names: Callable[[list[str], str], str]) -> str:
-    """The path of one article, a line per stage, in the reader's language."""
+def _explain(path: WhyPath, lang: str, names: Callable[[list[str], str], str], tz: str) -> str:
+    """The path of one article, a line per stage, in the reader's language and timezone."""
     lines = [
         t(
             "why_fetched",
             lang,
             title=esc(_short(path.title, 120)),
             feed=esc(path.feed_id),
-            fetched=path.fetched_at.strftime("%Y-%m-%d %H:%M UTC"),
+            fetched=local_time(path.fetched_at, tz, lang),
         )
     ]
     if path.merged_into is not None:
@@ -817,7 +950,7 @@ def _explain(path: WhyPath, lang: str, names: Callable[[list[str], str], str]) -
         lines.append(t("why_no_topics", lang))
     verdict = path.verdict
     if verdict.kind == "sent" and verdict.at is not None:
-        lines.append(t("why_sent", lang, at=verdict.at.strftime("%Y-%m-%d %H:%M UTC")))
+        lines.append(t("why_sent", lang, at=local_time(verdict.at, tz, lang)))
     elif verdict.kind == "queued":
         lines.append(t("why_queued", lang))
     elif verdict.kind == "no_subscriber":
@@ -862,6 +995,7 @@ _HANDLERS: dict[str, Callable[[CommandCore, Command, list[str], str], Reply]] = 
     "resume": CommandCore.resume,
     "stop": CommandCore.stop,
     "bind": CommandCore.bind,
+    "id": CommandCore.show_id,
     "tg": CommandCore.toggle,
     **ADMIN_HANDLERS,
 }

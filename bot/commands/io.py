@@ -2,6 +2,7 @@
 
 Commands are recognised with or without a leading "/" and by their Chinese aliases
 (``订阅 AI`` is ``/subscribe AI``): WeChat-family channels deliver commands as plain text.
+Quotes keep words with spaces whole (``/topic add un 联合国 "United Nations"``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ ALIASES: dict[str, str] = {
     "language": "lang",
     "tz": "timezone",
     "unbind": "unbind",
+    "myid": "id",
+    "我的id": "id",
     # Simplified and Traditional Chinese
     "开始": "start",
     "開始": "start",
@@ -42,7 +45,7 @@ ALIASES: dict[str, str] = {
     "列表": "list",
     "我的订阅": "list",
     "我的訂閱": "list",
-    "摘要": "digest",
+    "摘要": "digest",  # also what a WeCom or WeChat member sends for the rest of a digest
     "简报": "digest",
     "簡報": "digest",
     "设置": "settings",
@@ -115,6 +118,46 @@ def clean(word: str) -> str:
     )
 
 
+_QUOTES = {'"': '"', "“": "”", "„": "“", "＂": "＂", "「": "」", "『": "』"}
+"""Opening quote -> its closing one. Single quotes are apostrophes ("don't"), not quotes."""
+_SEPARATORS = frozenset(",，、")
+
+
+def split_words(text: str) -> list[str]:
+    """Words split at spaces and commas (``ai,crypto``, ``ai、加密``); a quoted run is one word
+    without its quotes: ``"United Nations"``, ``“United Nations”``, ``「联合国 安理会」``,
+    ``+"New York"`` (quotes may start inside a word). A quote that is never closed is kept as
+    an ordinary character."""
+    if not any(q in text for q in _QUOTES):  # the usual case, at C speed
+        return text.replace("，", " ").replace(",", " ").replace("、", " ").split()
+    words: list[str] = []
+    word: list[str] = []
+    started = False  # a word is open (it may be "" so far: an empty quote is a word)
+    i, n = 0, len(text)
+    unclosed: set[str] = set()  # closing quotes not found again: no rescan per opening one
+    while i < n:
+        c = text[i]
+        close = _QUOTES.get(c)
+        end = text.find(close, i + 1) if close is not None and close not in unclosed else -1
+        if end == -1 and close is not None:
+            unclosed.add(close)
+        if end != -1:
+            word.append(text[i + 1 : end])
+            started, i = True, end + 1
+            continue
+        if c.isspace() or c in _SEPARATORS:
+            if started:
+                words.append("".join(word))
+            word, started = [], False
+        else:
+            word.append(c)
+            started = True
+        i += 1
+    if started:
+        words.append("".join(word))
+    return words
+
+
 def parse(text: str, known: Collection[str], *, bare: bool = False) -> tuple[str, list[str]]:
     """``/subscribe@bot ai, crypto`` -> ("subscribe", ["ai", "crypto"]).
 
@@ -123,7 +166,7 @@ def parse(text: str, known: Collection[str], *, bare: bool = False) -> tuple[str
     glued to its argument (``订阅AI``). Returns ("", words) for anything else.
     """
     # Split first (at C speed), then clean only the words that count, each cut short.
-    raw = text[:MAX_TEXT_CHARS].replace("，", " ").replace(",", " ").replace("、", " ").split()
+    raw = split_words(text[:MAX_TEXT_CHARS])
     words = [w for w in (clean(w[:MAX_ARG_CHARS]) for w in raw[: 1 + MAX_ARGS]) if w]
     if not words:
         return "", words

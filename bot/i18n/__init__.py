@@ -17,7 +17,145 @@ LANG_NAMES = {"zh-Hans": "简体中文", "zh-Hant": "繁體中文", "en": "Engli
 CATALOGUE: dict[str, dict[str, str]] = {
     "welcome": {
         "zh-Hans": "👋 欢迎使用 newsbrief！我会把你订阅的话题整理成简报发给你。\n\n{help}",
+        "zh-Hant": "👋 歡迎使用 newsbrief！我會把你訂閱的話題整理成簡報傳給你。\n\n{help}",
         "en": "👋 Welcome to newsbrief! I collect the news on the topics you follow into digests.\n\n{help}",
+    },
+    # -- the first minute: /start's steps, hints for free text, when digests come ----------
+    "start_steps": {
+        "zh-Hans": "① 语言：点下方按钮切换（/lang）\n② {topics}\n③ {next}\n\n发送 /help 查看全部命令。",
+        "zh-Hant": "① 語言：點下方按鈕切換（/lang）\n② {topics}\n③ {next}\n\n傳送 /help 查看全部命令。",
+        "en": "① Language: tap a button below (/lang)\n② {topics}\n③ {next}\n\nSend /help for every command.",
+    },
+    "start_topics": {
+        "zh-Hans": "话题：点下方按钮订阅，订阅最多的在前（{names}），或发送 <code>/subscribe {example}</code>（也可写 <code>订阅 {example}</code>）；/topics 查看全部",
+        "zh-Hant": "話題：點下方按鈕訂閱，訂閱最多的在前（{names}），或傳送 <code>/subscribe {example}</code>（也可寫 <code>訂閱 {example}</code>）；/topics 查看全部",
+        "en": "Topics: tap one below to follow it, most followed first ({names}), or send <code>/subscribe {example}</code>; /topics lists them all",
+    },
+    "start_next": {
+        "zh-Hans": "然后：订阅后几分钟内收到第一份简报（有新闻的话），之后的推送时间：{schedule}（/schedule 可改）",
+        "zh-Hant": "然後：訂閱後幾分鐘內收到第一份簡報（有新聞的話），之後的推送時間：{schedule}（/schedule 可改）",
+        "en": "Then: your first digest comes within a few minutes of following a topic (if there is news), then {schedule} (/schedule changes it)",
+    },
+    "start_next_off": {
+        "zh-Hans": "然后：定时推送已关闭，发送 /digest 随时获取简报（/schedule 可改）",
+        "zh-Hant": "然後：定時推送已關閉，傳送 /digest 隨時取得簡報（/schedule 可改）",
+        "en": "Then: scheduled digests are off; send /digest whenever you like (/schedule changes it)",
+    },
+    "start_all_topics": {"zh-Hans": "📚 全部话题", "zh-Hant": "📚 全部話題", "en": "📚 All topics"},
+    "start_more": {
+        "zh-Hans": "点下方按钮继续订阅。",
+        "zh-Hant": "點下方按鈕繼續訂閱。",
+        "en": "Tap below to follow more.",
+    },
+    "rhythm_instant": {"zh-Hans": "有新闻就推送", "zh-Hant": "有新聞就推送", "en": "as news comes"},
+    "next_first": {
+        "zh-Hans": "📬 第一份简报：{when}；之后：{schedule}",
+        "zh-Hant": "📬 第一份簡報：{when}；之後：{schedule}",
+        "en": "📬 First digest: {when}; then {schedule}",
+    },
+    "next_digest": {
+        "zh-Hans": "📬 下一份简报：{when}（{schedule}）",
+        "zh-Hant": "📬 下一份簡報：{when}（{schedule}）",
+        "en": "📬 Next digest: {when} ({schedule})",
+    },
+    "next_soon": {
+        "zh-Hans": "几分钟内（有新闻的话）",
+        "zh-Hant": "幾分鐘內（有新聞的話）",
+        "en": "within a few minutes (if there is news)",
+    },
+    "next_instant": {
+        "zh-Hans": "📬 有新闻就推送，通常几分钟内送达",
+        "zh-Hant": "📬 有新聞就推送，通常幾分鐘內送達",
+        "en": "📬 News comes as it happens, within a few minutes",
+    },
+    "next_off": {
+        "zh-Hans": "📬 定时推送已关闭，发送 /digest 随时获取",
+        "zh-Hant": "📬 定時推送已關閉，傳送 /digest 隨時取得",
+        "en": "📬 No scheduled digests; send /digest whenever you like",
+    },
+    "next_paused": {
+        "zh-Hans": "⏸ 推送已暂停（/resume 恢复；/digest 仍可随时获取）",
+        "zh-Hant": "⏸ 推送已暫停（/resume 恢復；/digest 仍可隨時取得）",
+        "en": "⏸ Digests are paused (/resume to go on; /digest still works)",
+    },
+    "next_no_topics": {
+        "zh-Hans": "📬 订阅话题后开始推送（/topics）",
+        "zh-Hant": "📬 訂閱話題後開始推送（/topics）",
+        "en": "📬 Digests start once you follow a topic (/topics)",
+    },
+    "time_today": {"zh-Hans": "今天", "zh-Hant": "今天", "en": "today"},
+    "time_tomorrow": {"zh-Hans": "明天", "zh-Hant": "明天", "en": "tomorrow"},
+    "time_yesterday": {"zh-Hans": "昨天", "zh-Hant": "昨天", "en": "yesterday"},
+    "time_date": {
+        "zh-Hans": "{month}月{day}日",
+        "zh-Hant": "{month}月{day}日",
+        "en": "{mon} {day}",
+    },
+    "time_in_zone": {
+        "zh-Hans": "{time}（{zone}）",
+        "zh-Hant": "{time}（{zone}）",
+        "en": "{time} ({zone})",
+    },
+    # Zones people call by a name; the others are shown by their IANA name.
+    "zone_name_Asia/Shanghai": {"zh-Hans": "北京时间", "zh-Hant": "北京時間", "en": "Beijing time"},
+    "zone_name_Asia/Hong_Kong": {
+        "zh-Hans": "香港时间",
+        "zh-Hant": "香港時間",
+        "en": "Hong Kong time",
+    },
+    "zone_name_Asia/Taipei": {"zh-Hans": "台北时间", "zh-Hant": "台北時間", "en": "Taipei time"},
+    "zone_name_Asia/Tokyo": {"zh-Hans": "东京时间", "zh-Hant": "東京時間", "en": "Tokyo time"},
+    "zone_name_Asia/Singapore": {
+        "zh-Hans": "新加坡时间",
+        "zh-Hant": "新加坡時間",
+        "en": "Singapore time",
+    },
+    "zone_name_UTC": {"zh-Hans": "UTC", "zh-Hant": "UTC", "en": "UTC"},
+    "hint_new": {
+        "zh-Hans": "👋 你好！我只听得懂命令。发送 /start 开始订阅新闻，或 /help 查看全部命令。",
+        "zh-Hant": "👋 你好！我只聽得懂命令。傳送 /start 開始訂閱新聞，或 /help 查看全部命令。",
+        "en": "👋 Hi! I only understand commands. Send /start to begin, or /help for every command.",
+    },
+    "hint": {
+        "zh-Hans": "👋 我只听得懂命令：/topics 选话题，/digest 看最新简报，/help 查看全部命令。",
+        "zh-Hant": "👋 我只聽得懂命令：/topics 選話題，/digest 看最新簡報，/help 查看全部命令。",
+        "en": "👋 I only understand commands: /topics to pick topics, /digest for the news now, /help for every command.",
+    },
+    "hint_topic": {
+        "zh-Hans": "想订阅 {names}？点下方按钮，或发送 <code>订阅 {ids}</code>。发送 /help 查看全部命令。",
+        "zh-Hant": "想訂閱 {names}？點下方按鈕，或傳送 <code>訂閱 {ids}</code>。傳送 /help 查看全部命令。",
+        "en": "Follow {names}? Tap below, or send <code>/subscribe {ids}</code>. /help lists every command.",
+    },
+    "hint_follow": {"zh-Hans": "订阅 {name}", "zh-Hant": "訂閱 {name}", "en": "Follow {name}"},
+    "hint_command": {
+        "zh-Hans": "不认识这句话。你是不是想用 {command}？发送 /help 查看全部命令。",
+        "zh-Hant": "不認識這句話。你是不是想用 {command}？傳送 /help 查看全部命令。",
+        "en": "I don't understand that. Did you mean {command}? /help lists every command.",
+    },
+    "id_user": {
+        "zh-Hans": "🆔 你的用户 ID：<code>{user}</code>",
+        "zh-Hant": "🆔 你的使用者 ID：<code>{user}</code>",
+        "en": "🆔 Your user id: <code>{user}</code>",
+    },
+    "id_chat": {
+        "zh-Hans": "💬 本聊天 ID：<code>{chat}</code>",
+        "zh-Hant": "💬 本聊天 ID：<code>{chat}</code>",
+        "en": "💬 This chat's id: <code>{chat}</code>",
+    },
+    "id_thread": {
+        "zh-Hans": "🧵 话题帖 ID：<code>{thread}</code>",
+        "zh-Hant": "🧵 話題串 ID：<code>{thread}</code>",
+        "en": "🧵 Forum topic id: <code>{thread}</code>",
+    },
+    "id_admins": {
+        "zh-Hans": "要让这个账号成为管理员，把 <code>{user}</code> 加到配置文件的 <code>admins:</code> 列表里。",
+        "zh-Hant": "要讓這個帳號成為管理員，把 <code>{user}</code> 加到設定檔的 <code>admins:</code> 清單裡。",
+        "en": "To make this account an admin, add <code>{user}</code> to <code>admins:</code> in the config.",
+    },
+    "unsubscribed_all": {
+        "zh-Hans": "已退订全部话题：{names}。想重新订阅时发送 /topics。",
+        "zh-Hant": "已退訂全部話題：{names}。想重新訂閱時傳送 /topics。",
+        "en": "Stopped following every topic: {names}. Send /topics to follow some again.",
     },
     "welcome_back": {
         "zh-Hans": "👋 欢迎回来！暂停期间积压的消息会继续发送。",
@@ -29,7 +167,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "/topics 话题 — 全部话题，点按钮订阅或退订\n"
             "/subscribe &lt;话题…&gt; 订阅 — 如 <code>/subscribe ai crypto</code>，"
             "可加关键词 <code>+词 -词</code>\n"
-            "/unsubscribe &lt;话题…&gt; 退订\n"
+            "/unsubscribe &lt;话题…&gt; 退订 — <code>退订 全部</code> 退订全部话题\n"
             "/list 列表 — 我的订阅\n"
             "/digest 摘要 — 立即获取最新简报\n"
             "/schedule 时间 — 推送时间：instant、hourly、every 3h、daily 08:30,20:00、off\n"
@@ -42,6 +180,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "/settings 设置 — 全部设置\n"
             "/pause 暂停 · /resume 恢复 · /stop 停止（删除我的全部数据）\n"
             "/bind 绑定 @频道 — 在私聊中管理你是管理员的频道\n"
+            "/id — 我的用户 ID 和本聊天 ID\n"
             "/help 帮助"
         ),
         "zh-Hant": (
@@ -49,7 +188,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "/topics 話題 — 全部話題，點按鈕訂閱或退訂\n"
             "/subscribe &lt;話題…&gt; 訂閱 — 如 <code>/subscribe ai crypto</code>，"
             "可加關鍵字 <code>+詞 -詞</code>\n"
-            "/unsubscribe &lt;話題…&gt; 退訂\n"
+            "/unsubscribe &lt;話題…&gt; 退訂 — <code>退訂 全部</code> 退訂全部話題\n"
             "/list 列表 — 我的訂閱\n"
             "/digest 摘要 — 立即取得最新簡報\n"
             "/schedule 時間 — 推送時間：instant、hourly、every 3h、daily 08:30,20:00、off\n"
@@ -62,6 +201,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "/settings 設定 — 全部設定\n"
             "/pause 暫停 · /resume 恢復 · /stop 停止（刪除我的全部資料）\n"
             "/bind 綁定 @頻道 — 在私訊中管理你是管理員的頻道\n"
+            "/id — 我的使用者 ID 和本聊天 ID\n"
             "/help 幫助"
         ),
         "en": (
@@ -69,7 +209,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "/topics — all topics; tap to follow or stop following\n"
             "/subscribe &lt;topic…&gt; — follow topics, e.g. <code>/subscribe ai crypto</code>; "
             "add <code>+word -word</code> to narrow them\n"
-            "/unsubscribe &lt;topic…&gt; — stop following topics\n"
+            "/unsubscribe &lt;topic…&gt; — stop following topics; <code>/unsubscribe all</code> for every one\n"
             "/list — what you follow\n"
             "/digest — what is new, now\n"
             "/schedule — when digests come: instant, hourly, every 3h, daily 08:30,20:00, off\n"
@@ -82,6 +222,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "/settings — all your settings\n"
             "/pause · /resume · /stop (forget me: deletes your data)\n"
             "/bind @channel — manage a channel you admin from this chat\n"
+            "/id — your user id and this chat's id\n"
             "/help — this help"
         ),
     },
@@ -213,10 +354,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "state_active": {"zh-Hans": "正常推送", "zh-Hant": "正常推送", "en": "active"},
     "off": {"zh-Hans": "关闭", "zh-Hant": "關閉", "en": "off"},
     "none": {"zh-Hans": "无", "zh-Hant": "無", "en": "none"},
-    "digest_paused": {
-        "zh-Hans": "推送已暂停。发送 /resume 恢复后再获取简报。",
-        "zh-Hant": "推送已暫停。傳送 /resume 恢復後再取得簡報。",
-        "en": "Digests are paused. Send /resume first.",
+    "digest_while_paused": {
+        "zh-Hans": "⏸ 定时推送仍在暂停（/resume 恢复），这是你要的简报：",
+        "zh-Hant": "⏸ 定時推送仍在暫停（/resume 恢復），這是你要的簡報：",
+        "en": "⏸ Scheduled digests stay paused (/resume to go on); here is the one you asked for:",
     },
     "schedule_usage": {
         "zh-Hans": (
@@ -239,6 +380,48 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh-Hans": "看不懂推送时间 {value}。可以用：instant、hourly、every 3h、daily 08:30,20:00、weekly mon 08:30、off。",
         "zh-Hant": "看不懂推送時間 {value}。可以用：instant、hourly、every 3h、daily 08:30,20:00、weekly mon 08:30、off。",
         "en": "I can't read the schedule {value}. Use instant, hourly, every 3h, daily 08:30,20:00, weekly mon 08:30 or off.",
+    },
+    "schedule_help": {
+        "zh-Hans": (
+            "当前推送时间：<b>{current}</b>\n可以这样写：<code>/schedule 每天 8点</code>、"
+            "<code>每天 08:30 和 20:00</code>、<code>工作日 早上8点</code>、<code>每周一 9点</code>、"
+            "<code>每3小时</code>、<code>实时</code>（有新闻就推）或 <code>关闭</code>（只在 /digest 时发送）"
+        ),
+        "zh-Hant": (
+            "目前推送時間：<b>{current}</b>\n可以這樣寫：<code>/schedule 每天 8點</code>、"
+            "<code>每天 08:30 和 20:00</code>、<code>工作日 早上8點</code>、<code>每週一 9點</code>、"
+            "<code>每3小時</code>、<code>即時</code>（有新聞就推）或 <code>關閉</code>（只在 /digest 時傳送）"
+        ),
+        "en": (
+            "Schedule now: <b>{current}</b>\nFor example: <code>/schedule daily 8am</code>, "
+            "<code>daily 08:30,20:00</code>, <code>weekdays 9am</code>, <code>weekly mon,thu 09:00</code>, "
+            "<code>every 3h</code>, <code>instant</code> (as news comes) or <code>off</code> (only on /digest)"
+        ),
+    },
+    "schedule_unreadable": {
+        "zh-Hans": "看不懂推送时间 {value}，推送时间没有改。可以这样写：<code>每天 8点</code>、<code>每天 08:30 和 20:00</code>、<code>工作日 早上8点</code>、<code>每周一 9点</code>、<code>每3小时</code>、<code>实时</code>、<code>关闭</code>。",
+        "zh-Hant": "看不懂推送時間 {value}，推送時間沒有改。可以這樣寫：<code>每天 8點</code>、<code>每天 08:30 和 20:00</code>、<code>工作日 早上8點</code>、<code>每週一 9點</code>、<code>每3小時</code>、<code>即時</code>、<code>關閉</code>。",
+        "en": "I can't read the schedule {value}; it is unchanged. For example: <code>daily 8am</code>, <code>daily 08:30,20:00</code>, <code>weekdays 9am</code>, <code>weekly mon,thu 09:00</code>, <code>every 3h</code>, <code>instant</code>, <code>off</code>.",
+    },
+    "timezone_unknown": {
+        "zh-Hans": "不认识时区 {value}，时区没有改。可以这样写：<code>北京时间</code>、<code>UTC+8</code>、<code>东八区</code>、<code>东京</code>、<code>Asia/Shanghai</code>。",
+        "zh-Hant": "不認識時區 {value}，時區沒有改。可以這樣寫：<code>台北</code>、<code>UTC+8</code>、<code>東八區</code>、<code>香港時間</code>、<code>Asia/Taipei</code>。",
+        "en": "Unknown timezone {value}; it is unchanged. For example: <code>Europe/London</code>, <code>new york</code>, <code>UTC-5</code>, <code>GMT+8</code>.",
+    },
+    "timezone_help": {
+        "zh-Hans": "当前时区：<b>{current}</b>\n可以这样写：<code>/timezone 北京时间</code>、<code>UTC+8</code>、<code>东八区</code>、<code>东京</code> 或 <code>Asia/Shanghai</code>。",
+        "zh-Hant": "目前時區：<b>{current}</b>\n可以這樣寫：<code>/timezone 台北</code>、<code>UTC+8</code>、<code>東八區</code>、<code>香港時間</code> 或 <code>Asia/Taipei</code>。",
+        "en": "Timezone now: <b>{current}</b>\nFor example: <code>/timezone Europe/London</code>, a city such as <code>Tokyo</code>, or an offset such as <code>UTC-5</code>.",
+    },
+    "quiet_help": {
+        "zh-Hans": "当前免打扰：<b>{current}</b>\n可以这样写：<code>/quiet 23点到7点</code>、<code>晚上11点到早上7点</code>、<code>23:00-07:00</code> 或 <code>关闭</code>。期间的新闻会在结束后一起发送。",
+        "zh-Hant": "目前免打擾：<b>{current}</b>\n可以這樣寫：<code>/quiet 23點到7點</code>、<code>晚上11點到早上7點</code>、<code>23:00-07:00</code> 或 <code>關閉</code>。期間的新聞會在結束後一起傳送。",
+        "en": "Quiet hours now: <b>{current}</b>\nFor example: <code>/quiet 23:00-07:00</code>, <code>11pm-7am</code> or <code>off</code>. What comes meanwhile is sent when they end.",
+    },
+    "quiet_unreadable": {
+        "zh-Hans": "看不懂免打扰时段 {value}，没有改。可以这样写：<code>23点到7点</code>、<code>晚上11点到早上7点</code>、<code>23:00-07:00</code> 或 <code>关闭</code>。",
+        "zh-Hant": "看不懂免打擾時段 {value}，沒有改。可以這樣寫：<code>23點到7點</code>、<code>晚上11點到早上7點</code>、<code>23:00-07:00</code> 或 <code>關閉</code>。",
+        "en": "I can't read the quiet hours {value}; they are unchanged. For example: <code>23:00-07:00</code>, <code>11pm-7am</code> or <code>off</code>.",
     },
     "schedule_set": {
         "zh-Hans": "✅ 推送时间：{schedule}",
@@ -549,6 +732,7 @@ COMMAND_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "en": "Stop and forget me",
     },
     "bind": {"zh-Hans": "管理我的频道", "zh-Hant": "管理我的頻道", "en": "Manage my channel"},
+    "id": {"zh-Hans": "我的用户 ID", "zh-Hant": "我的使用者 ID", "en": "My user id"},
 }
 """The menu every user sees; admin commands work without being advertised."""
 

@@ -3,6 +3,38 @@
 from __future__ import annotations
 
 ADMIN_CATALOGUE: dict[str, dict[str, str]] = {
+    "help_admin": {
+        "zh-Hans": (
+            "<b>管理员命令</b>\n"
+            "/feeds 订阅源 — 订阅源的健康状况\n"
+            "/addfeed 网址 [话题…] — 添加订阅源（网址可以是网站首页）\n"
+            "/rmfeed 编号 — 删除订阅源\n"
+            "/topic add|rm|alias — 新增、删除话题或添加别名（含空格的词加引号）\n"
+            "/stats 统计 — 运行统计\n"
+            "/broadcast 内容 — 发给全部订阅者\n"
+            "/reload 重载 — 重新读取配置文件"
+        ),
+        "zh-Hant": (
+            "<b>管理員命令</b>\n"
+            "/feeds 訂閱源 — 訂閱源的健康狀況\n"
+            "/addfeed 網址 [話題…] — 新增訂閱源（網址可以是網站首頁）\n"
+            "/rmfeed 編號 — 刪除訂閱源\n"
+            "/topic add|rm|alias — 新增、刪除話題或新增別名（含空格的詞加引號）\n"
+            "/stats 統計 — 執行統計\n"
+            "/broadcast 內容 — 傳給全部訂閱者\n"
+            "/reload 重載 — 重新讀取設定檔"
+        ),
+        "en": (
+            "<b>Admin commands</b>\n"
+            "/feeds — feed health\n"
+            "/addfeed URL [topic…] — add a feed (a site's page will do)\n"
+            "/rmfeed ID — remove a feed\n"
+            "/topic add|rm|alias — add or delete a topic, or give it aliases (quote words with spaces)\n"
+            "/stats — statistics\n"
+            "/broadcast TEXT — to every subscriber\n"
+            "/reload — read the config files again"
+        ),
+    },
     "admins_only": {
         "zh-Hans": "这是管理员命令，你没有权限。",
         "en": "That is an admin command; you are not an admin.",
@@ -90,19 +122,25 @@ ADMIN_CATALOGUE: dict[str, dict[str, str]] = {
     "topic_usage": {
         "zh-Hans": (
             "用法：\n"
-            "<code>/topic add 编号 中文名 英文名 [关键词…]</code> — 新增话题\n"
+            "<code>/topic add 编号 中文名 英文名 [关键词…]</code> — 新增话题；含空格的名称或关键词加引号，"
+            '如 <code>/topic add un 联合国 "United Nations" "UN Security Council" 安理会</code>'
+            "（也可用 “ ” 或 「 」）\n"
             "<code>/topic rm 话题</code> — 删除话题\n"
             "<code>/topic alias 话题 别名…</code> — 添加别名（可用于订阅，也用于匹配文章）"
         ),
         "zh-Hant": (
             "用法：\n"
-            "<code>/topic add 編號 中文名 英文名 [關鍵詞…]</code> — 新增話題\n"
+            "<code>/topic add 編號 中文名 英文名 [關鍵詞…]</code> — 新增話題；含空格的名稱或關鍵詞加引號，"
+            '如 <code>/topic add un 聯合國 "United Nations" "UN Security Council" 安理會</code>'
+            "（也可用 “ ” 或 「 」）\n"
             "<code>/topic rm 話題</code> — 刪除話題\n"
             "<code>/topic alias 話題 別名…</code> — 新增別名（可用於訂閱，也用於比對文章）"
         ),
         "en": (
             "Usage:\n"
-            "<code>/topic add ID zh-name en-name [keyword…]</code> — a new topic\n"
+            "<code>/topic add ID zh-name en-name [keyword…]</code> — a new topic; quote names and "
+            'keywords that have spaces, e.g. <code>/topic add un 联合国 "United Nations" '
+            '"UN Security Council"</code> (“ ” and 「 」 work too)\n'
             "<code>/topic rm TOPIC</code> — delete a topic\n"
             "<code>/topic alias TOPIC ALIAS…</code> — more names (accepted in commands and matched in articles)"
         ),
@@ -223,5 +261,66 @@ ADMIN_CATALOGUE: dict[str, dict[str, str]] = {
         "zh-Hans": "今天已经广播过同样的内容（{total} 个订阅者），没有重复发送。",
         "zh-Hant": "今天已經廣播過同樣的內容（{total} 個訂閱者），沒有重複傳送。",
         "en": "The same text was broadcast today already ({total} subscribers); not sent again.",
+    },
+    "addfeed_id_taken": {
+        "zh-Hans": "\nℹ️ 编号 <code>{wanted}</code> 属于一个已删除的订阅源（它的文章仍记在这个编号下），所以新订阅源用 <code>{feed}</code>。",
+        "zh-Hant": "\nℹ️ 編號 <code>{wanted}</code> 屬於一個已刪除的訂閱源（它的文章仍記在這個編號下），所以新訂閱源用 <code>{feed}</code>。",
+        "en": "\nℹ️ <code>{wanted}</code> is the id of a removed feed (its stored entries are still filed under it), so this one is <code>{feed}</code>.",
+    },
+    # -- a group robot refused by its platform (bot.admin_notices.robot_paused) -------------
+    "robot_paused": {
+        "zh-Hans": "⚠️ 群机器人 <b>{robot}</b>（{platform}）被平台拒绝，已暂停：{reason}\n👉 {advice}\n它的简报会保留。修好后：如果改了 <code>{env}</code>，请重启 newsbrief；否则发 /reload（或重启）即可重试。",
+        "zh-Hant": "⚠️ 群組機器人 <b>{robot}</b>（{platform}）被平台拒絕，已暫停：{reason}\n👉 {advice}\n它的簡報會保留。修好後：如果改了 <code>{env}</code>，請重新啟動 newsbrief；否則傳送 /reload（或重新啟動）即可重試。",
+        "en": "⚠️ Robot <b>{robot}</b> ({platform}) was refused by its platform and is paused: {reason}\n👉 {advice}\nIts digests wait. Once fixed: if you changed <code>{env}</code>, restart newsbrief; otherwise /reload (or a restart) tries it again.",
+    },
+    "robot_fix_key": {
+        "zh-Hans": "key 不对，或机器人已被移出群。请在群设置里打开这个机器人，重新复制完整的 Webhook 地址（或其中的 key），放进环境变量 <code>{env}</code>；机器人被删了就重新添加一个。",
+        "zh-Hant": "key 不對，或機器人已被移出群組。請在群組設定裡打開這個機器人，重新複製完整的 Webhook 網址（或其中的 key），放進環境變數 <code>{env}</code>；機器人被刪了就重新新增一個。",
+        "en": "The key is wrong or the robot was removed. Open the robot in the group's settings, copy its whole webhook URL (or just the key) again into <code>{env}</code>; if the robot is gone, add a new one.",
+    },
+    "robot_fix_enable": {
+        "zh-Hans": "机器人被停用了。请在群设置里重新启用它。",
+        "zh-Hant": "機器人被停用了。請在群組設定裡重新啟用它。",
+        "en": "The robot is disabled. Turn it back on in the group's settings.",
+    },
+    "robot_fix_member": {
+        "zh-Hans": "机器人已不在群里（或群已解散）。请把机器人重新加进群，并把新的 Webhook 地址放进 <code>{env}</code>。",
+        "zh-Hant": "機器人已不在群組裡（或群組已解散）。請把機器人重新加入群組，並把新的 Webhook 網址放進 <code>{env}</code>。",
+        "en": "The robot is no longer in the group (or the group was dissolved). Add it to the group again and put its new webhook URL into <code>{env}</code>.",
+    },
+    "robot_fix_keyword": {
+        "zh-Hans": "消息里没有机器人安全设置要求的关键词。请把关键词设成每期简报标题都有的词（如“简报”或“digest”），或改用加签。",
+        "zh-Hant": "訊息裡沒有機器人安全設定要求的關鍵詞。請把關鍵詞設成每期簡報標題都有的詞（如「简报」或「digest」），或改用加簽。",
+        "en": "The message lacks the keyword the robot's security setting asks for. Set a keyword every digest title holds (such as 简报 or digest), or use signing instead.",
+    },
+    "robot_fix_sign": {
+        "zh-Hans": "签名校验失败。请重新复制签名密钥到 <code>{secret_env}</code>（钉钉的以 SEC 开头），并检查服务器时间是否准确。",
+        "zh-Hant": "簽名校驗失敗。請重新複製簽名密鑰到 <code>{secret_env}</code>（釘釘的以 SEC 開頭），並檢查伺服器時間是否準確。",
+        "en": "The signature check failed. Copy the signing secret again into <code>{secret_env}</code> (DingTalk's starts with SEC) and check the server's clock.",
+    },
+    "robot_fix_ip": {
+        "zh-Hans": "服务器的 IP 不在机器人的 IP 白名单里。请把它加进白名单，或改用关键词/加签。",
+        "zh-Hant": "伺服器的 IP 不在機器人的 IP 白名單裡。請把它加進白名單，或改用關鍵詞／加簽。",
+        "en": "This server's IP address is not on the robot's IP whitelist. Add it, or switch the robot to a keyword or signing.",
+    },
+    "robot_fix_security": {
+        "zh-Hans": "没有通过机器人的安全设置。请检查关键词、签名密钥 <code>{secret_env}</code>、服务器时间和 IP 白名单。",
+        "zh-Hant": "沒有通過機器人的安全設定。請檢查關鍵詞、簽名密鑰 <code>{secret_env}</code>、伺服器時間和 IP 白名單。",
+        "en": "The robot's security setting refused the message. Check its keyword, the signing secret in <code>{secret_env}</code>, the server's clock and the IP whitelist.",
+    },
+    "robot_fix_api": {
+        "zh-Hans": "接口地址不对，或机器人已被删除。请检查配置里的 <code>{section}.api_base_url</code> 和 <code>{env}</code> 里的 key。",
+        "zh-Hant": "介面位址不對，或機器人已被刪除。請檢查設定裡的 <code>{section}.api_base_url</code> 和 <code>{env}</code> 裡的 key。",
+        "en": "The API address is wrong or the robot was deleted. Check <code>{section}.api_base_url</code> in the config and the key in <code>{env}</code>.",
+    },
+    "robot_fix_config": {
+        "zh-Hans": "这个进程没有这个机器人的 key。请确认它在配置的 <code>robots</code> 里，并且启动时设置了 <code>{env}</code>。",
+        "zh-Hant": "這個程序沒有這個機器人的 key。請確認它在設定的 <code>robots</code> 裡，並且啟動時設定了 <code>{env}</code>。",
+        "en": "This process has no key for the robot. Check that it is under <code>robots</code> in the config and that <code>{env}</code> was set when newsbrief started.",
+    },
+    "robot_fix_other": {
+        "zh-Hans": "请在群设置里检查这个机器人，并检查 <code>{env}</code> 里的 key。",
+        "zh-Hant": "請在群組設定裡檢查這個機器人，並檢查 <code>{env}</code> 裡的 key。",
+        "en": "Check the robot in the group's settings and the key in <code>{env}</code>.",
     },
 }

@@ -8,6 +8,12 @@ signature, for which room is kept. Parts are cut between items, never inside one
 None of the three dialects documents an escape we could rely on, so markup characters coming
 from feeds are replaced by their full-width look-alikes: a title can then neither open a link,
 nor bold the rest of the message, nor mention ``<@all>``.
+
+Lead image: WeCom shows one well in a ``news`` message (``picurl``, fetched by WeCom), so a
+WeCom digest whose first stories include one with a public http(s) image opens with that story
+as a news card, and the markdown parts list the others. Feishu cards show only images uploaded
+for an ``image_key``, which a webhook robot cannot upload; DingTalk markdown images are not in
+the documented subset: both stay text.
 """
 
 from __future__ import annotations
@@ -16,18 +22,21 @@ import html
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.digest_words import header_parts, sources_line
 from bot.i18n import t
+from bot.parts import parse_title, title_block
 from bot.robots.limits import (
     DINGTALK_MAX_BODY_BYTES,
     FEISHU_MAX_BODY_BYTES,
     WECOM_MARKDOWN_MAX_BYTES,
     WECOM_TEXT_MAX_BYTES,
 )
-from newsbrief.records import Digest, Message, StoryItem
+from newsbrief.articles.images import public_image_url
+from newsbrief.records import Digest, Message, Source, StoryItem
 from newsbrief.text.chinese import to_traditional
 
 JSON_PARSE_MODE = "json"
@@ -37,6 +46,11 @@ FEISHU_SIGN_RESERVE = 96
 """Room for ``"timestamp":"…","sign":"…"``, which the sender adds to a Feishu body (79 bytes)."""
 
 MAX_TITLE_CHARS = 200
+MAX_SOURCE_CHARS = 40
+COVER_FROM_FIRST = 3
+"""A WeCom cover is the first story with an image among the digest's first this many."""
+NEWS_TITLE_BYTES = 128
+NEWS_DESCRIPTION_BYTES = 512
 _TAG = re.compile(r"<[^>]*>")
 _FULLWIDTH = str.maketrans(
     {"[": "［", "]": "］", "*": "＊", "`": "｀", "<": "＜", ">": "＞", "~": "～", "|": "｜"}
@@ -110,7 +124,10 @@ class Dialect:
     envelope: Callable[[str, str], dict[str, Any]]
     """(plain title, markdown content) -> body."""
 
-    def item(self, item: StoryItem, lang: str, summary_chars: int, title_chars: int) -> str:
+    def item(
+        self, item: StoryItem, lang: str, summary_chars: int, title_chars: int, links: bool = True
+    ) -> str:
+        """One story; ``links`` False names its other sources without their links (to fit)."""
         title, summary, source = item.title, item.summary, item.source
         if lang == "zh-Hant":  # as on Telegram: Traditional text, whatever the feed wrote
             title, summary, source = (to_traditional(x) for x in (title, summary, source))
@@ -120,10 +137,23 @@ class Dialect:
         if summary and summary_chars:
             lines.append(self.summary(md_text(clip(summary, summary_chars))))
         source = md_text(clip(source, 80))
-        if item.source_count > 1:
+        if item.others:
+            total = max(item.source_count - 1, len(item.others))
+            source += " · " + sources_line(item.others, total, lang, _md_source(lang, links))
+        elif item.source_count > 1:
             source += " · " + t("also_reported", lang, count=item.source_count - 1)
         lines.append(self.source(source))
         return self.line_sep.join(lines)
+
+
+def _md_source(lang: str, links: bool) -> Callable[[Source], str]:
+    def name(source: Source) -> str:
+        text = to_traditional(source.name) if lang == "zh-Hant" else source.name
+        text = md_text(clip(text, MAX_SOURCE_CHARS)) or "…"
+        url = md_url(source.url) if links else None
+        return f"[{text}]({url})" if url else text
+
+    return name
 
 
 def _wecom_envelope(title: str, content: str) -> dict[str, Any]:
@@ -194,15 +224,26 @@ FEISHU = Dialect(
 DIALECTS = {d.platform: d for d in (WECOM, DINGTALK, FEISHU)}
 
 
+def digest_title(digest: Digest) -> str:
+    """The plain header: ``📰 12月2日 晚报 · 10 条`` (undated without an edition)."""
+    count, edition = parse_title(title_block(digest.item_count, digest.edition)[6:])
+    if edition is None:
+        return md_text(plain(t("digest_title", digest.lang, count=count)))
+    label, counted = header_parts(edition, count, digest.lang)
+    return md_text(f"📰 {label} · {counted}")
+
+
 def _titles(dialect: Dialect, digest: Digest) -> tuple[str, str]:
-    lang = digest.lang
-    title = md_text(plain(t("digest_title", lang, count=digest.item_count)))
-    return title, title + t("continued", lang)
+    title = digest_title(digest)
+    return title, title + t("continued", digest.lang)
 
 
 def render(dialect: Dialect, digest: Digest) -> list[Message]:
     lang = digest.lang
-    first_title, next_title = _titles(dialect, digest)
+    first_title, next_title = _titles(dialect, digest)  # counting the cover story too
+    cover = _cover(digest) if dialect.platform == "wecom" else None
+    if cover is not None:
+        digest = _without(digest, cover)
     # Room for content: the envelope around the longer title, the signature, and the part's
     # own title line are paid for before any item.
     envelope = max(body_bytes(dialect.envelope(t_, "")) for t_ in (first_title, next_title))
@@ -242,7 +283,9 @@ def render(dialect: Dialect, digest: Digest) -> list[Message]:
     if not parts[-1] and pending:
         parts[-1].extend(pending)
 
-    messages = []
+    messages = [_news_message(cover, lang)] if cover is not None else []
+    if cover is not None and not digest.sections and not digest.more:
+        return messages  # the cover was the whole digest
     for index, blocks in enumerate(p for p in parts if p):
         title = first_title if index == 0 else next_title
         if dialect.title_line:
@@ -257,13 +300,14 @@ def _fit(
     dialect: Dialect, item: StoryItem, lang: str, room: int, cost: Callable[[str], int]
 ) -> str:
     """The item as rendered, shortened until it fits a part on its own (a huge summary or URL)."""
-    for summary_chars, title_chars in (
-        (dialect.summary_chars, MAX_TITLE_CHARS),
-        (dialect.summary_chars // 3, MAX_TITLE_CHARS),
-        (0, MAX_TITLE_CHARS),
-        (0, 60),
+    for summary_chars, title_chars, links in (
+        (dialect.summary_chars, MAX_TITLE_CHARS, True),
+        (dialect.summary_chars // 3, MAX_TITLE_CHARS, True),
+        (0, MAX_TITLE_CHARS, True),
+        (0, 60, True),
+        (0, 60, False),
     ):
-        block = dialect.item(item, lang, summary_chars, title_chars)
+        block = dialect.item(item, lang, summary_chars, title_chars, links)
         if cost(block) <= room:
             return block
     # Only a URL of kilobytes gets here: the title goes without its link.
@@ -272,6 +316,56 @@ def _fit(
         lang,
         0,
         60,
+    )
+
+
+def _cover(digest: Digest) -> StoryItem | None:
+    """The story a WeCom digest opens with as a news card: among its first few, the first with
+    a public image and a link to open."""
+    firsts = [item for section in digest.sections for item in section.items][:COVER_FROM_FIRST]
+    for item in firsts:
+        if public_image_url(item.image_url) and md_url(item.url):
+            return item
+    return None
+
+
+def _without(digest: Digest, cover: StoryItem) -> Digest:
+    """The digest minus its cover story."""
+    sections = tuple(
+        replace(section, items=tuple(i for i in section.items if i is not cover))
+        for section in digest.sections
+    )
+    return replace(digest, sections=tuple(s for s in sections if s.items))
+
+
+def _clip_bytes(text: str, limit: int) -> str:
+    """``text`` within ``limit`` UTF-8 bytes, cut at a character with an ellipsis."""
+    if len(text.encode("utf-8")) <= limit:
+        return text
+    cut = text.encode("utf-8")[: limit - 3].decode("utf-8", errors="ignore")
+    return cut.rstrip() + "…"
+
+
+def _news_message(item: StoryItem, lang: str) -> Message:
+    """A WeCom ``news`` body of one article: title, summary and sources, link and picture."""
+    title, summary, source = item.title, item.summary, item.source
+    if lang == "zh-Hant":
+        title, summary, source = (to_traditional(x) for x in (title, summary, source))
+    description = " ".join(summary.split())
+    names = source
+    if item.others:
+        total = max(item.source_count - 1, len(item.others))
+        names += " · " + sources_line(item.others, total, lang, _md_source(lang, False))
+    description = f"{names}\n{description}" if description else names
+    article = {
+        "title": _clip_bytes(" ".join(title.split()) or "…", NEWS_TITLE_BYTES),
+        "description": _clip_bytes(description, NEWS_DESCRIPTION_BYTES),
+        "url": md_url(item.url),
+        "picurl": public_image_url(item.image_url),
+    }
+    body = {"msgtype": "news", "news": {"articles": [article]}}
+    return Message(
+        text=encode_body(body).decode("utf-8"), parse_mode=JSON_PARSE_MODE, disable_preview=True
     )
 
 

@@ -10,15 +10,19 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Mapping, Sequence
+from urllib.parse import urlsplit
 
+from bot.digest_words import header_parts, sources_line
 from bot.i18n import t
-from bot.parts import Block, digest_sections, plan
+from bot.parts import Block, digest_sections, parse_title, plan, title_block
 from bot.telegram.limits import MAX_TEXT_UTF16
-from newsbrief.records import Digest, Message, StoryItem
+from newsbrief.records import Digest, Message, Source, StoryItem
 from newsbrief.text.chinese import to_traditional
 
 MAX_TITLE_CHARS = 300
 MAX_SUMMARY_CHARS = 600
+MAX_SOURCE_CHARS = 40
+MAX_LINK_CHARS = 2048
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -50,10 +54,42 @@ def render_item(item: StoryItem, lang: str) -> str:
     if summary:
         lines.append(esc(_clip(summary, MAX_SUMMARY_CHARS)))
     line = f"<i>{esc(_clip(source, 80))}</i>"
-    if item.source_count > 1:
+    if item.others:
+        line += " · " + sources_line(
+            item.others, max(item.source_count - 1, len(item.others)), lang, _source_link(lang)
+        )
+    elif item.source_count > 1:  # merged before sources were named, or their articles gone
         line += " · " + esc(t("also_reported", lang, count=item.source_count - 1))
     lines.append(line)
     return "\n".join(lines)
+
+
+def link_url(url: str | None) -> str | None:
+    """A URL Telegram accepts in ``<a href>``: http(s), of a sane length."""
+    if not url or len(url) > MAX_LINK_CHARS:
+        return None
+    url = url.strip()
+    return url if urlsplit(url).scheme.lower() in ("http", "https") else None
+
+
+def _source_link(lang: str) -> Callable[[Source], str]:
+    def link(source: Source) -> str:
+        name = to_traditional(source.name) if lang == "zh-Hant" else source.name
+        name = esc(_clip(name, MAX_SOURCE_CHARS))
+        url = link_url(source.url)
+        return f'<a href="{esc(url)}">{name}</a>' if url else name
+
+    return link
+
+
+def title_html(arg: str, lang: str) -> str:
+    """The header of a ``title:`` block: dated (``📰 <b>12月2日 晚报</b> · 10 条``) when the
+    digest was composed with an edition, else the undated catalogue title."""
+    count, edition = parse_title(arg)
+    if edition is None:
+        return t("digest_title", lang, count=count)
+    label, counted = header_parts(edition, count, lang)
+    return f"📰 <b>{esc(label)}</b> · {esc(counted)}"
 
 
 class _Sizes(dict[Block, int]):
@@ -96,7 +132,7 @@ class HtmlBlocks:
                 case "topic":
                     html_text = f"🔹 <b>{esc(self.topic_name(arg, lang))}</b>"
                 case "title":
-                    html_text = t("digest_title", lang, count=int(arg))
+                    html_text = title_html(arg, lang)
                 case "more":
                     html_text = esc(t("more_items", lang, count=int(arg)))
                 case _:
@@ -115,5 +151,7 @@ def render_digest(digest: Digest, limit: int = MAX_TEXT_UTF16) -> list[Message]:
     stories = {item.story_id: item for section in digest.sections for item in section.items}
     names = {s.topic_id: s.topic_name for s in digest.sections}
     html_blocks = HtmlBlocks(digest.lang, lambda topic, _lang: names.get(topic, topic), stories)
-    parts = plan(digest.item_count, digest_sections(digest), digest.more, html_blocks.size, limit)
+    title = title_block(digest.item_count, digest.edition)
+    sections = digest_sections(digest)
+    parts = plan(digest.item_count, sections, digest.more, html_blocks.size, limit, title)
     return [html_blocks.message(part) for part in parts]

@@ -182,7 +182,7 @@ class CallbackServer:
         await site.start()
         sockets = self._runner.addresses
         self.port = int(sockets[0][1]) if sockets else server.port
-        log.info(
+        log.debug(  # `run`'s banner names the server and its paths
             "callback server on %s:%s: %s",
             server.host,
             self.port,

@@ -46,6 +46,7 @@ from readability.htmls import shorten_title
 from trafilatura.readability_lxml import Document as ReadabilityPort
 from trafilatura.utils import load_html
 
+from newsbrief.articles.images import public_image_url
 from newsbrief.text.encodings import decode_document
 from newsbrief.text.html_text import html_to_text
 
@@ -437,7 +438,8 @@ def _extract(tree: Any, text: str, url: str | None) -> Extracted:
         text=body,
         date=_date(getattr(meta, "date", None)),
         author=_clean(getattr(meta, "author", None)) or declared_author,
-        image=_clean(getattr(meta, "image", None)),
+        # og:image and the like; only a public http(s) URL is kept (it may reach a chat).
+        image=public_image_url(_clean(getattr(meta, "image", None)), url),
     )
 
 

@@ -46,15 +46,17 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import re2
 from ahocorasick_rs import AhoCorasick
 from english_words import get_english_words_set
 
 from newsbrief.articles.keywords import segment
-from newsbrief.articles.sections import SectionModel, shipped_model
 from newsbrief.records import Topic, TopicEvidence, TopicTerm
+
+if TYPE_CHECKING:
+    from newsbrief.articles.sections import SectionModel
 
 # Up to this many characters a text counts as a headline: one hit is enough.
 SHORT_TEXT_CHARS = 200
@@ -121,6 +123,10 @@ class TopicMatcher:
     ) -> None:
         """``sections``: the model that picks among competing sections when it is confident
         (``newsbrief.articles.sections``; by default the shipped one); None: the rules alone."""
+        # numpy, for the model: imported here so that reading a config (which compiles the
+        # topics' regexes with this module) does not load it.
+        from newsbrief.articles.sections import shipped_model
+
         self._rules = [_compile(topic) for topic in topics]
         self._sections = shipped_model() if sections == "shipped" else sections
         self._section_groups = _model_groups(self._rules, self._sections)

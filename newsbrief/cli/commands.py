@@ -2,6 +2,9 @@
 
 Commands that run ticks or the bot are added by ``jobs.main`` (the entry point), which sits above
 ``bot`` and ``jobs`` in the layout; this module stays importable without them.
+
+Start-up is kept light: the database layer (SQLAlchemy's ORM, Alembic) is imported by the
+commands that open the database, so ``--help`` and ``config check`` never pay for it.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from newsbrief import logs
 from newsbrief.cli.feeds import add_feed_commands
@@ -31,18 +34,18 @@ from newsbrief.config.settings import (
     load_config,
 )
 from newsbrief.redaction import Redactor
-from newsbrief.store import backup, feeds, outbox, stats, subscribers
-from newsbrief.store.db import Database, DatabaseUnavailable
 from newsbrief.store.urls import redacted, sqlite_file
+
+if TYPE_CHECKING:
+    from newsbrief.store.db import Database
 
 Handler = Callable[[argparse.Namespace], int]
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
-BACKUP_EXITS = {
-    backup.Problem.TARGET: 1,
-    backup.Problem.UNSUPPORTED: EXIT_CONFIG,
-    backup.Problem.DATABASE: EXIT_DATABASE,
-}
+EXIT_USAGE = 64
+"""sysexits.h's EX_USAGE: argparse's own 2 would read as "invalid config" here."""
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE: what a C tool killed by the closed pipe (``| head``) exits with."""
 BUNDLED_CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbrief.yaml"
 """The shipped config and its taxonomy: what ``demo`` and ``analyze`` use when given none."""
 
@@ -99,7 +102,7 @@ def load_or_exit(args: argparse.Namespace) -> Config:
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.isoformat()
+        return _aware(value).isoformat()
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
@@ -141,10 +144,14 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 @contextmanager
 def open_database(args: argparse.Namespace) -> Iterator[tuple[Config, Database]]:
     """The configured database, migrated, for one command."""
+    from newsbrief.store.db import Database
+    from newsbrief.store.revision import at_head
+
     config = load_or_exit(args)
     db = Database(config.database_url)
     try:
-        db.upgrade()
+        if not at_head(db):  # Alembic is slow to import; most runs have nothing to apply
+            db.upgrade()
         yield config, db
     except Exception as exc:
         if (problem := db.problem(exc)) is not None:
@@ -162,12 +169,19 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     """A consistent copy of the SQLite database, safe while ``run`` writes to it."""
+    from newsbrief.store import backup
+
+    exits = {
+        backup.Problem.TARGET: 1,
+        backup.Problem.UNSUPPORTED: EXIT_CONFIG,
+        backup.Problem.DATABASE: EXIT_DATABASE,
+    }
     config = load_or_exit(args)
     try:
         made = backup.backup(config.database_url, Path(args.path), force=args.force)
     except backup.BackupError as exc:
         print(f"newsbrief backup: {logs.redact(str(exc))}", file=sys.stderr)
-        return BACKUP_EXITS[exc.problem]
+        return exits[exc.problem]
     rows = sum(made.tables.values())
     print(
         f"{made.path}: {made.size / 1e6:,.1f} MB in {made.seconds:.1f} s, "
@@ -178,11 +192,29 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
-def _when(value: datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "never"
+def _aware(value: datetime) -> datetime:
+    """The database keeps UTC; a value that arrives without its zone is UTC too."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def when(value: datetime | None, zone: Any = None) -> str:
+    """``value`` in the local zone (or ``zone``), with the zone: ``2026-12-03 08:30 UTC``,
+    ``2026-12-03 16:30 UTC+08:00``. A time without its zone is a guess on a server."""
+    if value is None:
+        return "never"
+    local = _aware(value).astimezone(zone)
+    offset = local.utcoffset() or timedelta()
+    if not offset:
+        return f"{local:%Y-%m-%d %H:%M} UTC"
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    hours, minutes = divmod(abs(minutes), 60)
+    return f"{local:%Y-%m-%d %H:%M} UTC{sign}{hours:02d}:{minutes:02d}"
 
 
 def cmd_feeds_list(args: argparse.Namespace) -> int:
+    from newsbrief.store import feeds
+
     with open_database(args) as (config, db), db.session() as session:
         feeds.sync_feeds(session, config.feed_list(), datetime.now(UTC))
         health = feeds.feed_health(session)
@@ -193,7 +225,7 @@ def cmd_feeds_list(args: argparse.Namespace) -> int:
         rate = f"{h.entries_per_week:g}/week" if h.entries_per_week is not None else "?/week"
         print(
             f"{h.id:<20} {h.status:<9} {h.entries:>6} entries {rate:>10}  "
-            f"last ok {_when(h.last_success_at)}  next {_when(h.next_check_at)}  {h.url}"
+            f"last ok {when(h.last_success_at)}  next {when(h.next_check_at)}  {h.url}"
         )
         if h.last_error:
             print(f"{'':<20} {h.last_error_kind or 'error'} ({h.error_count}x): {h.last_error}")
@@ -201,6 +233,8 @@ def cmd_feeds_list(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds_enable(args: argparse.Namespace) -> int:
+    from newsbrief.store import feeds
+
     with open_database(args) as (_, db), db.session() as session:
         found = feeds.enable(session, args.feed_id, datetime.now(UTC))
     if not found:
@@ -211,6 +245,8 @@ def cmd_feeds_enable(args: argparse.Namespace) -> int:
 
 
 def cmd_deliveries(args: argparse.Namespace) -> int:
+    from newsbrief.store import outbox
+
     with open_database(args) as (_, db), db.session() as session:
         rows = outbox.listing(session, args.status, args.limit)
         data = [
@@ -231,24 +267,32 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
     if args.json:
         print_json(data)
         return 0
-    for d in data:
+    for r, d in zip(rows, data, strict=True):
         error = f"  ({d['last_error']})" if d["last_error"] else ""
-        print(f"{d['id']:>6} {d['status']:<8} {d['platform']}:{d['chat_id']} {d['key']}{error}")
+        at = f"sent {when(r.sent_at)}" if r.sent_at else f"due {when(r.due_at)}"
+        print(
+            f"{d['id']:>6} {d['status']:<8} {at}  {d['platform']}:{d['chat_id']} {d['key']}{error}"
+        )
     return 0
 
 
 def _age(now: datetime, then: datetime | None) -> str:
+    """How long ago, and when: ``5m ago (2026-12-03 08:30 UTC)``."""
     if then is None:
         return "never"
-    seconds = max(0, int((now - then).total_seconds()))
+    seconds = max(0, int((now - _aware(then)).total_seconds()))
+    ago = f"{seconds}s ago"
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
-            return f"{seconds // size}{unit} ago"
-    return f"{seconds}s ago"
+            ago = f"{seconds // size}{unit} ago"
+            break
+    return f"{ago} ({when(then)})"
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     """The deployment at a glance: the figures ``/metrics`` reads from the database."""
+    from newsbrief.store import stats
+
     now = datetime.now(UTC)
     # Read only: no sync with this config's feeds (one run with the wrong config must not
     # mark every feed removed).
@@ -284,6 +328,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_channels(args: argparse.Namespace) -> int:
     """The group robots of the config and their health: like /feeds, for channels."""
+    from newsbrief.store import stats, subscribers
+
     now = datetime.now(UTC)
     with open_database(args) as (config, db), db.session() as session:
         data = []
@@ -342,25 +388,88 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[Any]]:
-    parser = argparse.ArgumentParser(prog="newsbrief", description="Self-hosted news digest bot.")
-    source = parser.add_mutually_exclusive_group()
+class Parser(argparse.ArgumentParser):
+    """argparse with usage errors exiting 64 (EX_USAGE); its subcommands' parsers are one too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+class _Version(argparse.Action):
+    """``--version``: the installed package's version, looked up only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest=argparse.SUPPRESS, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("newsbrief")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            found = "unknown (not installed)"
+        print(f"newsbrief {found}")
+        parser.exit()
+
+
+def _global_options(parser: argparse.ArgumentParser, *, top: bool, json_output: bool) -> None:
+    """The options every command takes, before or after its name. Below the top they
+    default to SUPPRESS: a subcommand's parser then sets only what was given after it, and
+    what was given before it stays."""
+    default: dict[str, Any] = {} if top else {"default": argparse.SUPPRESS}
+    group = parser.add_argument_group("global options (before or after the command)")
+    source = group.add_mutually_exclusive_group()
     source.add_argument(
-        "--config", help="config file (default: $NEWSBRIEF_CONFIG or config/newsbrief.yaml)"
+        "--config",
+        metavar="PATH",
+        help="config file (default: $NEWSBRIEF_CONFIG or config/newsbrief.yaml)",
+        **default,
     )
     source.add_argument(
         "--no-config",
         action="store_true",
         help=f"read no config file: defaults and the environment only (also {NO_CONFIG_ENV}=1)",
+        **default,
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    group.add_argument("-v", "--verbose", action="store_true", help="debug logging", **default)
+    if top or json_output:
+        group.add_argument(
+            "--json", action="store_true", help="JSON output (read commands)", **default
+        )
+
+
+def _subcommand_parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """Every parser below ``parser``, at any depth (``feeds``, ``feeds list``, …)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):  # aliases repeat a parser
+                yield child
+                yield from _subcommand_parsers(child)
+
+
+def add_global_options(parser: argparse.ArgumentParser) -> None:
+    """Give every subcommand the global options (once: parsers are built per call, and tests
+    build one and run it several times). ``--json`` goes to the commands with JSON output,
+    those that set ``json_output``; given before another command, it is a usage error."""
+    if parser.get_default("global_options"):
+        return
+    parser.set_defaults(global_options=True)
+    for child in _subcommand_parsers(parser):
+        _global_options(child, top=False, json_output=bool(child.get_default("json_output")))
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[Any]]:
+    parser = Parser(prog="newsbrief", description="Self-hosted news digest bot.")
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
+    _global_options(parser, top=True, json_output=True)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     config = sub.add_parser("config", help="check the config").add_subparsers(
         dest="action", required=True
     )
     check = config.add_parser("check", help="validate; print each problem as file:line: reason")
-    check.add_argument("--json", action="store_true")
+    check.set_defaults(json_output=True)
     check.set_defaults(handler=cmd_config_check)
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(
@@ -380,7 +489,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[
         dest="action", required=True
     )
     listing = feeds_cmd.add_parser("list", help="each feed's state")
-    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(json_output=True)
     listing.set_defaults(handler=cmd_feeds_list)
     enable = feeds_cmd.add_parser("enable", help="poll a feed disabled after failures again")
     enable.add_argument("feed_id")
@@ -401,27 +510,32 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[
     deliveries = sub.add_parser(
         "deliveries", help="the outbox: what was sent, what waits, what failed"
     )
-    deliveries.add_argument("--json", action="store_true")
+    deliveries.set_defaults(json_output=True)
     deliveries.add_argument("--status", choices=["pending", "sending", "sent", "failed", "paused"])
     deliveries.add_argument("--limit", type=int, default=100)
     deliveries.set_defaults(handler=cmd_deliveries)
     status = sub.add_parser(
         "status", help="feeds, backlog, stories, outbox and sends at a glance (as /metrics)"
     )
-    status.add_argument("--json", action="store_true")
+    status.set_defaults(json_output=True)
     status.set_defaults(handler=cmd_status)
     channels = sub.add_parser(
         "channels", help="group robots (WeCom, DingTalk, Feishu) and their health"
     )
     channels_sub = channels.add_subparsers(dest="channels_command", required=True)
     channels_list = channels_sub.add_parser("list", help="each robot: status, queue, last error")
-    channels_list.add_argument("--json", action="store_true")
+    channels_list.set_defaults(json_output=True)
     channels_list.set_defaults(handler=cmd_channels)
     return parser, sub
 
 
 def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
+    add_global_options(parser)
     args = parser.parse_args(argv)
+    if args.config and args.no_config:
+        parser.error("argument --no-config: not allowed with argument --config")
+    if args.json and not getattr(args, "json_output", False):
+        parser.error(f"{_command(args)} has no --json output")
     if args.no_config:
         # One switch for every loader this process reaches (the CLI's, the runtime's).
         os.environ[NO_CONFIG_ENV] = "1"
@@ -430,9 +544,36 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> i
     # commands log at INFO, the others only when something is wrong (or with -v).
     logs.setup_logging(_redactor(None), args.verbose, logging.WARNING)
     try:
-        return handler(args)
-    except DatabaseUnavailable as exc:
-        print(logs.redact(str(exc)), file=sys.stderr)
-        return EXIT_DATABASE
+        code = handler(args)
+        sys.stdout.flush()  # here, where a closed pipe can still be handled
+        return code
+    except BrokenPipeError:
+        return _pipe_closed()
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if not _unavailable(exc):
+            raise
+        print(logs.redact(str(exc)), file=sys.stderr)
+        return EXIT_DATABASE
+
+
+def _command(args: argparse.Namespace) -> str:
+    words = [args.command, getattr(args, "action", None) or getattr(args, "channels_command", None)]
+    return "newsbrief " + " ".join(w for w in words if w)
+
+
+def _unavailable(exc: Exception) -> bool:
+    from newsbrief.store.db import DatabaseUnavailable
+
+    return isinstance(exc, DatabaseUnavailable)
+
+
+def _pipe_closed() -> int:
+    """The reader left (``newsbrief feeds list | head -1``): no traceback, and no second error
+    when the interpreter flushes stdout at exit. Python's documented recipe: point stdout at
+    /dev/null."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE

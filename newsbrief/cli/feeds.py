@@ -11,14 +11,15 @@ import asyncio
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from newsbrief.config.base import ID_PATTERN, check_http_url, check_id
 from newsbrief.config.edit import ConfigEditError, add_feeds, ensure_writable, plan_additions
 from newsbrief.config.settings import Config, ConfigError, load_config
-from newsbrief.feeds.discovery import DiscoveredFeed, DiscoveryError, discover_feed
 from newsbrief.feeds.opml import OpmlError, export_opml, parse_opml
-from newsbrief.fetcher import Fetcher
+
+if TYPE_CHECKING:
+    from newsbrief.feeds.discovery import DiscoveredFeed
 
 EXIT_ERROR = 1
 EXIT_CONFIG = 2
@@ -30,7 +31,9 @@ def add_feed_commands(feeds_subparsers: argparse._SubParsersAction[Any]) -> None
         "add", help="find a site's feed (or take a feed URL) and add it to the config"
     )
     add.add_argument("url", metavar="URL", help="a feed, or a site page that links to one")
-    add.add_argument("--id", dest="feed_id", metavar="ID", help="default: from the host name")
+    add.add_argument(
+        "--id", dest="feed_id", metavar="ID", help="default: from the feed's title (or host)"
+    )
     _topic_option(add)
     add.add_argument("--interval", type=int, metavar="MIN", help="minutes between checks")
     add.set_defaults(handler=cmd_feeds_add)
@@ -85,10 +88,39 @@ def _existing(config: Config) -> list[tuple[str, str]]:
     return [(f.id, f.url) for f in config.feeds]
 
 
+def _remembered(config: Config) -> list[tuple[str, str]]:
+    """The feeds the database remembers, removed ones included, so that a new feed does not
+    take a removed one's id (``plan_additions``); none before the database exists."""
+    # Imported here: a light command (--help) does not load the store.
+    from newsbrief.store.db import Database
+    from newsbrief.store.feed_history import remembered_feeds
+    from newsbrief.store.urls import sqlite_file
+
+    path = sqlite_file(config.database_url)
+    if path is not None and not path.exists():
+        return []
+    db = Database(config.database_url)
+    try:
+        db.upgrade()
+        with db.session() as session:
+            return remembered_feeds(session)
+    except Exception as exc:
+        if (problem := db.problem(exc)) is None:
+            raise
+        print(f"warning: {problem}; the ids of removed feeds were not checked", file=sys.stderr)
+        return []
+    finally:
+        db.dispose()
+
+
 # -- feeds add --------------------------------------------------------------------------------
 
 
 def cmd_feeds_add(args: argparse.Namespace) -> int:
+    # The fetcher (aiohttp) and the feed parser, for this command only: every command
+    # builds this module's parsers, and `newsbrief --help` must start fast.
+    from newsbrief.feeds.discovery import DiscoveryError
+
     try:
         config = load_config(args.config)
     except ConfigError as exc:
@@ -117,7 +149,8 @@ def cmd_feeds_add(args: argparse.Namespace) -> int:
     }
     if args.interval is not None:
         entry["interval"] = args.interval
-    (early,) = plan_additions(_existing(config), [entry])
+    remembered = _remembered(config)
+    (early,) = plan_additions(_existing(config), [entry], retired=remembered)
     if early.duplicate:
         return _error(f"{url}: {early.duplicate}")
     try:
@@ -130,7 +163,8 @@ def cmd_feeds_add(args: argparse.Namespace) -> int:
     except DiscoveryError as exc:
         return _error(str(exc))
     entry["url"] = found.url
-    (planned,) = plan_additions(_existing(config), [entry])
+    entry["title"] = found.title  # the id comes from it; the feed keeps telling its title
+    (planned,) = plan_additions(_existing(config), [entry], retired=remembered)
     if planned.duplicate:
         return _error(f"{found.url}: {planned.duplicate}")
     try:
@@ -142,10 +176,15 @@ def cmd_feeds_add(args: argparse.Namespace) -> int:
     if not added:  # someone added it in the meantime
         return _error(f"{found.url}: already present")
     print(f"added {added[0]}: {found.url} ({found.title})")
+    if planned.note:
+        print(f"note: {planned.note}")
     return 0
 
 
 async def _discover(config: Config, url: str) -> DiscoveredFeed:
+    from newsbrief.feeds.discovery import discover_feed
+    from newsbrief.fetcher import Fetcher
+
     fetcher = Fetcher(config.fetch)
     try:
         return await discover_feed(fetcher, url)
@@ -200,14 +239,18 @@ def cmd_feeds_import(args: argparse.Namespace) -> int:
             if key in lookup
         ]
         topics = list(dict.fromkeys([*args.topics, *matched]))
-        # A title that is an id already (our own export writes the ids there) is kept as the
-        # id, so stored entries stay attached to their feed across an export and import.
-        wish = feed.title if feed.title and ID_PATTERN.match(feed.title) else None
-        entries.append({"id": wish, "url": feed.url, "topics": topics})
+        # The id our own export writes (or a title that is an id: older exports) is kept, so
+        # stored entries stay attached to their feed across an export and import. Any other
+        # title is the feed's display name, and its id is made from it.
+        wish = feed.feed_id or (feed.title if feed.title and ID_PATTERN.match(feed.title) else None)
+        name = feed.title if feed.title != wish else None
+        entries.append({"id": wish, "url": feed.url, "topics": topics, "name": name})
         titles.append(feed.title)
         report.append(None)
 
-    plan = plan_additions(_existing(config), entries, on_taken_id="derive")
+    plan = plan_additions(
+        _existing(config), entries, on_taken_id="derive", retired=_remembered(config)
+    )
     accepted = [p for p in plan if p.duplicate is None]
     if accepted and not args.dry_run:
         try:
@@ -225,7 +268,7 @@ def cmd_feeds_import(args: argparse.Namespace) -> int:
             line = (
                 f"skipped {p.url}: {p.duplicate}"
                 if p.duplicate
-                else f"{verb} {p.id}: {p.url}{about}"
+                else f"{verb} {p.id}: {p.url}{about}" + (f"\n  note: {p.note}" if p.note else "")
             )
         print(line)
     counted = "to add" if args.dry_run else "added"
@@ -241,10 +284,10 @@ def cmd_feeds_export(args: argparse.Namespace) -> int:
         config = load_config(args.config)
     except ConfigError as exc:
         return _config_error(exc)
-    # The config holds no feed titles; the id stands in (OPML readers show it as the name).
+    # A feed without a display name shows its id (OPML readers need some name).
     data = export_opml(
         config.feeds,
-        {f.id: f.id for f in config.feeds},
+        {f.id: f.name or f.id for f in config.feeds},
         topic_names={t.id: t.names.en for t in config.topics},
     )
     if args.output is None:

@@ -23,6 +23,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -160,6 +161,11 @@ class FeishuConfig(Section):
     _url = field_validator("api_base_url")(check_http_url)
 
 
+ROBOT_SCHEDULE = "daily 09:00"
+"""A robot's schedule when the config gives none: a group shares one chat, so it gets a calm
+daily digest unless the admin asks for more."""
+
+
 class RobotConfig(Section):
     """One group robot: a chat the digests of its topics are pushed to."""
 
@@ -174,7 +180,10 @@ class RobotConfig(Section):
     (DingTalk 加签 ``SEC…``, Feishu 签名校验)."""
     topics: tuple[str, ...] = ()
     schedule: str | None = None
-    """When digests go out; ``subscriber_defaults.schedule`` when empty."""
+    """When digests go out; ``ROBOT_SCHEDULE`` (daily 09:00) when empty."""
+    min_interval: float = Field(default=5, ge=0, le=24 * 60)
+    """Minutes at least between two digests: an ``instant`` robot's news in between is merged
+    into one post, so a busy hour is a few posts, not one per story."""
     timezone: str | None = None
     """The schedule's timezone; ``subscriber_defaults.timezone`` when empty."""
     language: Language | None = None
@@ -233,14 +242,18 @@ class MissingCredentials(ValueError):
 def robot_credentials(
     robots: tuple[RobotConfig, ...], platform: str, environ: Mapping[str, str]
 ) -> dict[str, RobotCredentials]:
-    """The credentials of every robot of ``platform``, read from the environment."""
+    """The credentials of every robot of ``platform``, read from the environment; the key
+    variable may hold the whole webhook URL (see ``read_robot_key``)."""
     found: dict[str, RobotCredentials] = {}
     for robot in robots:
         if robot.platform != platform:
             continue
-        key = environ.get(robot.key_env, "").strip()
-        if not key:
+        raw = environ.get(robot.key_env, "")
+        if not raw.strip():
             raise MissingCredentials(f"robot {robot.id}: {robot.key_env} is not set")
+        key, problem = read_robot_key(robot.platform, raw)
+        if not key:
+            raise MissingCredentials(f"robot {robot.id}: {robot.key_env} {problem}")
         secret: SecretStr | None = None
         if robot.secret_env:
             value = environ.get(robot.secret_env, "").strip()
@@ -264,4 +277,144 @@ def check_robot_ids(robots: tuple[RobotConfig, ...]) -> list[str]:
         other = keys.setdefault((robot.platform, robot.key_env), robot.id)
         if other != robot.id:
             problems.append(f"robot {robot.id}: same key_env {robot.key_env} as robot {other}")
+    return problems
+
+
+# -- webhook keys as admins paste them -------------------------------------------------------
+#
+# Each platform shows the robot as a whole URL, and that is what gets copied; the key is the
+# part after ``key=`` (WeCom), ``access_token=`` (DingTalk) or ``/hook/`` (Feishu, Lark). The
+# shapes below are those of the keys the platforms issue (WeCom and Feishu: UUIDs; DingTalk: 64
+# hex digits, accepted from 32 on since its docs do not fix the length). They are enforced only
+# against the platforms' own API hosts: a test server or a relay set as ``api_base_url`` may
+# issue keys of any shape.
+
+PLATFORM_NAMES: dict[str, str] = {"wecom": "WeCom", "dingtalk": "DingTalk", "feishu": "Feishu"}
+OFFICIAL_HOSTS: dict[str, tuple[str, ...]] = {
+    "wecom": ("qyapi.weixin.qq.com",),
+    "dingtalk": ("oapi.dingtalk.com",),
+    "feishu": ("open.feishu.cn", "open.larksuite.com"),
+}
+_URL_FORMS = {
+    "wecom": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=KEY",
+    "dingtalk": "https://oapi.dingtalk.com/robot/send?access_token=TOKEN",
+    "feishu": "https://open.feishu.cn/open-apis/bot/v2/hook/TOKEN",
+}
+_QUERY_KEY = {"wecom": "key", "dingtalk": "access_token"}
+_FEISHU_HOOK = re.compile(r"/hook/([^/?#]+)")
+_UUID = re.compile(r"[0-9a-z]{8}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{12}", re.I)
+_LONG_HEX = re.compile(r"[0-9a-f]{32,128}", re.I)
+_SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
+    "wecom": (_UUID, "a UUID of 8-4-4-4-12 characters"),
+    "dingtalk": (_LONG_HEX, "an access_token of 64 hexadecimal digits"),
+    "feishu": (_UUID, "a UUID of 8-4-4-4-12 characters"),
+}
+# What may sit in a key at all, whoever issued it: URL-safe characters.
+_KEY_CHARS = re.compile(r"[A-Za-z0-9._~-]+")
+_QUOTES = "'\"“”‘’「」<>`"
+
+
+def read_robot_key(
+    platform: str, raw: str, api_base_url: str | None = None
+) -> tuple[str | None, str | None]:
+    """``(key, problem)`` of what a robot's key variable holds: a bare key, or the webhook URL
+    the platform shows, with whitespace, newlines or quotes around it.
+
+    ``key`` is None when none can be taken out (a URL of another platform, a URL without its
+    key); ``problem`` then says why, and otherwise whether the key cannot be right. Without
+    ``api_base_url`` only the key is taken out; with it, a URL must be of the platform's hosts
+    or of that API root, and when it is the platform's own the key must have its shape.
+    A problem never quotes the value: it reads after the variable's name ("NB_KEY holds …").
+    """
+    name = PLATFORM_NAMES.get(platform, platform)
+    value = raw.strip().strip(_QUOTES).strip()
+    if not value:
+        return None, "is empty"
+    key = value
+    if re.search(r"[/?=&]", value):
+        found, problem = _key_in_url(platform, value, api_base_url)
+        if found is None:
+            return None, problem
+        key = found
+    if not _KEY_CHARS.fullmatch(key):
+        return key, (
+            f"has characters no {name} key has (a space, a line break or punctuation inside "
+            f"it?); paste the key or the whole URL ({_URL_FORMS[platform]})"
+        )
+    shape, described = _SHAPES[platform]
+    official = _host(api_base_url or "") in OFFICIAL_HOSTS.get(platform, ())
+    if official and not shape.fullmatch(key):
+        other = next(
+            (
+                PLATFORM_NAMES[p]
+                for p, (s, _) in _SHAPES.items()
+                if s is not shape and s.fullmatch(key)
+            ),
+            None,
+        )
+        like = f"; it looks like a {other} key" if other else ""
+        return key, (
+            f"does not hold a {name} webhook key ({described}, or the whole URL "
+            f"{_URL_FORMS[platform]}): it has {len(key)} characters{like}"
+        )
+    return key, None
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return ""
+
+
+def _key_in_url(
+    platform: str, value: str, api_base_url: str | None
+) -> tuple[str | None, str | None]:
+    name = PLATFORM_NAMES.get(platform, platform)
+    if value.startswith("?") or ("://" not in value and "/" not in value):
+        parts = urlsplit("?" + value.lstrip("?"))  # just the query: key=… or access_token=…
+    else:
+        try:
+            parts = urlsplit(value if "://" in value else f"https://{value}")
+            host = (parts.hostname or "").lower().rstrip(".")
+        except ValueError:
+            return None, f"holds something like a URL that cannot be read as one ({name})"
+        allowed = {*OFFICIAL_HOSTS.get(platform, ()), _host(api_base_url or "")} - {""}
+        if api_base_url is not None and host not in allowed:
+            owner = next((p for p, hosts in OFFICIAL_HOSTS.items() if host in hosts), None)
+            if owner is not None:
+                return None, (
+                    f"holds a {PLATFORM_NAMES[owner]} webhook URL, but the robot is a {name} "
+                    f"robot (platform: {platform}); paste the URL {name} shows for it"
+                )
+            return None, (
+                f"holds a URL of {host or 'no host'}, not {name}'s webhook ({_URL_FORMS[platform]})"
+            )
+    if platform == "feishu":
+        found = _FEISHU_HOOK.search(parts.path)
+        key = unquote(found.group(1)) if found else None
+    else:
+        values = [v for k, v in parse_qsl(parts.query) if k == _QUERY_KEY[platform]]
+        key = values[0].strip() if values else None
+    if not key:
+        return None, f"holds a {name} URL without the key in it ({_URL_FORMS[platform]})"
+    return key, None
+
+
+def check_robot_keys(
+    robots: tuple[RobotConfig, ...],
+    environ: Mapping[str, str],
+    api_base_urls: Mapping[str, str],
+) -> list[tuple[int, str]]:
+    """``(index, problem)`` for every robot whose key variable holds a key that cannot be
+    right. An unset variable is not a problem here: ``config check`` may run where the secrets
+    are not (the runtime refuses to start without them)."""
+    problems: list[tuple[int, str]] = []
+    for i, robot in enumerate(robots):
+        raw = environ.get(robot.key_env)
+        if raw is None or not raw.strip():
+            continue
+        _, problem = read_robot_key(robot.platform, raw, api_base_urls.get(robot.platform))
+        if problem:
+            problems.append((i, f"robot {robot.id}: {robot.key_env} {problem}"))
     return problems

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import errno
 import io
-import ipaddress
 import json
 import os
 import re
@@ -48,15 +47,13 @@ from ruamel.yaml.tokens import (
     ScalarToken,
 )
 
-from newsbrief.config.base import ID_MAX_LEN
+from newsbrief.config.feed_ids import derive_id
 from newsbrief.config.settings import FeedConfig, config_path, load_config, plain_data
 from newsbrief.text.chinese import to_traditional
 
 if sys.platform != "win32":
     import fcntl
 
-_HOST_PREFIXES = ("www", "m", "feeds", "feed", "rss")
-_SECOND_LEVEL = {"com", "net", "org", "gov", "edu", "ac", "co"}
 # The style of the shipped config, used when the file has no block list to copy it from.
 _DEFAULT_DASH, _DEFAULT_CONTENT = 2, 4
 
@@ -83,6 +80,11 @@ class Addition:
     """The mapping written to the file (``id`` filled in)."""
     duplicate: str | None = None
     """Why the entry is skipped, e.g. ``already present as 'ithome'``; None when it is added."""
+    note: str | None = None
+    """Why the id is not the one the entry wished for or its title gave (a removed feed had
+    it), or that a removed feed's URL got its old id back; None when there is nothing to say."""
+    passed_over: str | None = None
+    """The id this feed would have had but a removed feed holds (the note's subject)."""
 
 
 def url_key(url: str) -> str:
@@ -96,67 +98,88 @@ def url_key(url: str) -> str:
     return f"{netloc}{path}" + (f"?{parts.query}" if parts.query else "")
 
 
-def derive_id(url: str, taken: Iterable[str] = ()) -> str:
-    """A feed id from the URL's host (``www.ithome.com`` -> ``ithome``), unique among ``taken``
-    by a numeric suffix (``ithome-2``)."""
-    host = (urlsplit(url.strip()).hostname or "").lower().rstrip(".")
-    try:
-        ipaddress.ip_address(host)
-        labels = [host]  # an address is all significant
-    except ValueError:
-        labels = host.split(".")
-        while len(labels) > 1 and labels[0] in _HOST_PREFIXES:
-            labels.pop(0)
-        if len(labels) > 1:
-            labels.pop()  # the top-level domain
-        if len(labels) > 1 and labels[-1] in _SECOND_LEVEL:
-            labels.pop()  # co.uk, com.cn
-    # An id by ``ID_PATTERN``: its characters, a letter or digit first, and room for "-N".
-    base = re.sub(r"[^a-z0-9_-]+", "-", "-".join(labels)).strip("-_")[: ID_MAX_LEN - 8] or "feed"
-    used = set(taken)
-    candidate, n = base, 1
-    while candidate in used:
-        n += 1
-        candidate = f"{base}-{n}"
-    return candidate
-
-
 def plan_additions(
     existing: Iterable[tuple[str, str]],
     new: Sequence[Mapping[str, Any]],
     *,
     on_taken_id: Literal["skip", "derive"] = "skip",
+    retired: Iterable[tuple[str, str]] = (),
 ) -> list[Addition]:
     """What ``add_feeds`` does with each of ``new`` given the ``(id, url)`` pairs already there:
     an entry whose URL (see ``url_key``) is taken, by an existing feed or by an earlier entry of
     ``new``, is a duplicate; so is one whose given id is taken, unless ``on_taken_id="derive"``
-    (the id is then only a wish). The others get their id, derived from the host when not
-    given."""
+    (the id is then only a wish). The others get their id; one not given is derived from the
+    entry's ``title`` (the feed's own title: guides the id, is not written) or else its
+    ``name`` (the display name: written), else the host (``feed_ids.derive_id``).
+
+    ``retired`` are the ``(id, url)`` of feeds the database remembers that left the config.
+    Their ids stay theirs: the URL of one comes back under its old id, and another URL never
+    gets one silently (a given id is refused or, as a wish, replaced; a derived one takes the
+    next free id), the ``note`` of its Addition saying so."""
     url_of: dict[str, str] = {}
     id_of: dict[str, str] = {}
     for feed_id, url in existing:
         url_of[feed_id] = url
         id_of.setdefault(url_key(url), feed_id)
+    gone = {feed_id: url for feed_id, url in retired if feed_id not in url_of}
+    gone_id_of = {url_key(url): feed_id for feed_id, url in gone.items()}
     out: list[Addition] = []
     for entry in new:
         url = str(entry.get("url") or "").strip()
         if not url:
             raise ValueError(f"a feed needs a url: {dict(entry)!r}")
         key = url_key(url)
-        given = entry.get("id")
+        given = str(entry["id"]) if entry.get("id") else None
         if key in id_of:
             reason = f"already present as {id_of[key]!r}"
             out.append(Addition(id_of[key], url, dict(entry), reason))
             continue
-        if given and str(given) in url_of and on_taken_id == "skip":
-            reason = f"the id {given!r} is already used by {url_of[str(given)]}"
-            out.append(Addition(str(given), url, dict(entry), reason))
+        if given and given in url_of and on_taken_id == "skip":
+            reason = f"the id {given!r} is already used by {url_of[given]}"
+            out.append(Addition(given, url, dict(entry), reason))
             continue
-        feed_id = str(given) if given and str(given) not in url_of else derive_id(url, url_of)
+        theirs = gone.get(given or "")
+        if given and theirs is not None and url_key(theirs) != key and on_taken_id == "skip":
+            reason = (
+                f"the id {given!r} belonged to a removed feed ({theirs}) whose stored entries "
+                "would pass to this one; choose another id"
+            )
+            out.append(Addition(given, url, dict(entry), reason))
+            continue
+        feed_id, passed_over, note = _choose_id(url, key, given, entry, url_of, gone, gone_id_of)
         url_of[feed_id] = url
         id_of[key] = feed_id
-        out.append(Addition(feed_id, url, _entry(feed_id, url, entry)))
+        out.append(Addition(feed_id, url, _entry(feed_id, url, entry), None, note, passed_over))
     return out
+
+
+def _choose_id(
+    url: str,
+    key: str,
+    given: str | None,
+    entry: Mapping[str, Any],
+    url_of: Mapping[str, str],
+    gone: Mapping[str, str],
+    gone_id_of: Mapping[str, str],
+) -> tuple[str, str | None, str | None]:
+    """``(id, passed over, note)``: the id of a new feed and, when a removed feed's id decided
+    it, that id and why."""
+    back = gone_id_of.get(key)
+    if given and given not in url_of and (given not in gone or given == back):
+        return given, None, None
+    if back is not None and back not in url_of and not given:
+        return back, None, f"{back!r} again: the id this URL had before it was removed"
+    hint = entry.get("title") or entry.get("name") or given
+    title = str(hint) if hint else None
+    wanted = given or derive_id(url, url_of, title=title)
+    feed_id = derive_id(url, {*url_of, *gone}, title=title)
+    if wanted == feed_id or wanted not in gone:
+        return feed_id, None, None
+    return (
+        feed_id,
+        wanted,
+        (f"{wanted!r} belonged to a removed feed ({gone[wanted]}), so this one is {feed_id!r}"),
+    )
 
 
 def _entry(feed_id: str, url: str, entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -165,6 +188,8 @@ def _entry(feed_id: str, url: str, entry: Mapping[str, Any]) -> dict[str, Any]:
     order = list(FeedConfig.model_fields)
     for key in sorted(entry, key=lambda k: order.index(k) if k in order else len(order)):
         value = entry[key]
+        if key == "title":
+            continue  # the feed's own title: it chose the id, the feed keeps telling it
         if key not in out and value is not None and value != [] and value != ():
             out[key] = value
     return out

@@ -42,8 +42,10 @@ from newsbrief.config.channels import (
     WeChatConfig,
     WeComConfig,
     check_robot_ids,
+    check_robot_keys,
 )
-from newsbrief.config.taxonomy import TaxonomyError, load_taxonomy
+from newsbrief.config.taxonomy import TaxonomyError
+from newsbrief.config.taxonomy_cache import load_taxonomy_cached
 from newsbrief.config.yamlfile import YamlFileError, load_yaml
 from newsbrief.records import Feed, Language, Topic, TopicNames
 from newsbrief.schedule import parse_quiet, parse_schedule
@@ -148,9 +150,32 @@ class FeedConfig(Section):
     fulltext: Literal["auto", "always", "never"] = "auto"
     """Fetch the article page for its main text: when the feed's content looks partial
     (``auto``), for every entry (``always``), or not at all (``never``)."""
+    name: str | None = Field(default=None, max_length=200)
+    """Shown for this feed instead of the title it gives itself (digests, /why, feeds list)."""
+    include: tuple[str, ...] = Field(default=(), max_length=200)
+    """Keep only entries whose title or text holds one of these (any case, either script)."""
+    exclude: tuple[str, ...] = Field(default=(), max_length=200)
+    """Drop entries whose title or text holds one of these (any case, either script)."""
 
     _id = field_validator("id")(check_id)
     _url = field_validator("url")(check_http_url)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return " ".join(value.split()) or None if value is not None else None
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _keywords(cls, words: tuple[str, ...]) -> tuple[str, ...]:
+        # Whitespace runs collapsed; an empty keyword would match (or drop) every entry.
+        cleaned = tuple(" ".join(w.split()) for w in words)
+        for word in cleaned:
+            if not word:
+                raise ValueError("an empty keyword would match every entry")
+            if len(word) > 100:
+                raise ValueError(f"keyword longer than 100 characters: {word[:20]!r}…")
+        return tuple(dict.fromkeys(cleaned))
 
     def to_feed(self) -> Feed:
         return Feed(
@@ -162,6 +187,9 @@ class FeedConfig(Section):
             max_interval=self.max_interval,
             announce_updates=self.announce_updates,
             fulltext=self.fulltext,
+            name=self.name,
+            include=self.include,
+            exclude=self.exclude,
         )
 
 
@@ -171,6 +199,9 @@ class SubscriberDefaults(Section):
     language: Language = "zh-Hans"
     max_items: int = Field(default=20, ge=1, le=200)
     """Most stories in one digest; the rest are counted as "and N more"."""
+    first_digest_items: int = Field(default=10, ge=1, le=200)
+    """Most stories in a subscriber's first digest, which is always one message: the best of
+    the backlog (fewer if they do not fit), the rest counted and left for ``/digest``."""
     backlog_hours: float = Field(default=24, ge=0, le=24 * 30)
     """How far back a new subscriber's first digest reaches."""
     quiet_hours: str | None = None
@@ -501,6 +532,11 @@ def load_config(path: str | Path | None = None) -> Config:
         problems += [
             Problem(name, _line_of(raw, ("robots",)), p) for p in check_robot_ids(config.robots)
         ]
+        bases = {p: getattr(config, p).api_base_url for p in ("wecom", "dingtalk", "feishu")}
+        problems += [
+            Problem(name, _line_of(raw, ("robots", i, "key_env")), p)
+            for i, p in check_robot_keys(config.robots, environ, bases)
+        ]
     if problems or config is None:
         problems.sort(key=lambda p: (p.file != name, p.line or 0))
         raise ConfigError(problems)
@@ -546,7 +582,7 @@ def _taxonomy_topics(
         )
         return []
     try:
-        taxonomy = load_taxonomy(path)
+        taxonomy = load_taxonomy_cached(path)  # reading the file is most of a CLI start
     except TaxonomyError as exc:
         problems.extend(Problem(str(path), line, reason) for line, reason in exc.problems)
         return []

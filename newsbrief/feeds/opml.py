@@ -22,6 +22,12 @@ _DECLARED_ENCODING = re.compile(
 )
 
 
+ID_ATTRIBUTE = "newsbriefId"
+"""Where an export keeps each feed's id, so that an import gives the feed the same id (its stored
+entries stay attached) while ``title`` and ``text`` hold its display name. OPML allows any
+attribute on an outline; readers ignore this one."""
+
+
 class OpmlError(ValueError):
     """Not an OPML document we can read; the message is ``source[:line]: reason``."""
 
@@ -38,6 +44,8 @@ class OpmlFeed:
     categories: tuple[str, ...] = ()
     """The folder path of the outline (``Tech/AI``), then the entries of its ``category``
     attribute (OPML 2.0: comma-separated ``/a/b`` paths), without their leading slash."""
+    feed_id: str | None = None
+    """``newsbriefId``: the feed's id in the config it was exported from (see ``ID_ATTRIBUTE``)."""
 
 
 def parse_opml(data: bytes, *, source: str = "<opml>") -> list[OpmlFeed]:
@@ -80,6 +88,7 @@ def _collect(node: ET.Element, path: tuple[str, ...], out: list[OpmlFeed], seen:
                 html_url=attrs.get("htmlurl") or None,
                 category=categories[0] if categories else None,
                 categories=tuple(categories),
+                feed_id=attrs.get(ID_ATTRIBUTE.lower()) or None,
             )
         )
 
@@ -144,7 +153,8 @@ def export_opml(
 ) -> bytes:
     """OPML 2.0: one outline per feed, inside a folder outline named after its first topic.
 
-    ``titles`` maps feed ids to display titles (the id stands in for a missing one);
+    ``titles`` maps feed ids to display titles (the id stands in for a missing one); each
+    outline keeps its feed's id in ``ID_ATTRIBUTE``;
     ``topic_names`` maps topic ids to folder names (default: the id). Every topic of a feed
     also goes into its ``category`` attribute, so an import restores them all. The output has
     no timestamp, so exporting an unchanged config gives the same bytes.
@@ -165,6 +175,7 @@ def export_opml(
         outline = ET.SubElement(
             parent, "outline", type="rss", text=name, title=name, xmlUrl=feed.url
         )
+        outline.set(ID_ATTRIBUTE, feed.id)
         if feed.topics:
             outline.set("category", ",".join(f"/{topic}" for topic in feed.topics))
     ET.indent(root, space="  ")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import html
 import io
 import json
 import logging
@@ -25,6 +26,7 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from newsbrief.articles.images import public_image_url
 from newsbrief.feeds.jsonfeed import NotAJsonFeed, looks_like_json, read_json_feed
 from newsbrief.records import Entry, ErrorKind, FetchResult, PollOutcome
 from newsbrief.text.encodings import Decoded, canonical, decode_document, xml_declared_encoding
@@ -45,6 +47,12 @@ _DECLARATION = re.compile(r"<\?xml\b[^>]*>")
 _NAME = re.compile(r"[A-Za-z_][\w.:-]*")
 _HTML_ROOTS = frozenset({"html", "head", "body"})
 _FEED_ROOTS = frozenset({"rss", "feed", "rdf", "channel"})  # local names
+_IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_ATTR = re.compile(
+    r"""\b(src|width|height)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE
+)
+_TINY_PX = 50
+"""An <img> declared narrower or lower than this is a tracking pixel or an emoji, not a picture."""
 # How far into a document to look for its root element and an HTML page's title.
 _SNIFF = 65_536
 
@@ -212,7 +220,7 @@ def parse_fetched(
         kind = ErrorKind.NOT_A_FEED if exc.kind == "not_a_feed" else ErrorKind.PARSE
         return PollOutcome(result, error_kind=kind, error=str(exc))
     if parsed.warning:
-        log.info("feed %s: recoverable problem: %s", result.feed_id, parsed.warning)
+        log.debug("feed %s: recoverable problem: %s", result.feed_id, parsed.warning)
     entries = parsed.entries
     if max_entries is not None and len(entries) > max_entries:
         log.warning(
@@ -269,7 +277,41 @@ def _entry(feed_id: str, e: Any) -> Entry:
         content_html=content,
         published_at=_when(e.get("published_parsed") or e.get("updated_parsed")),
         author=e.get("author") or None,
+        image_url=entry_image(e, content, link),
     )
+
+
+def entry_image(item: Mapping[str, Any], content: str, link: str | None) -> str | None:
+    """The entry's picture, if it is a public http(s) URL: an image enclosure, then
+    media:content, then media:thumbnail, then the first <img> of its content."""
+    candidates: list[str] = []
+    for enclosure in item.get("enclosures") or ():
+        if str(enclosure.get("type") or "").startswith("image/"):
+            candidates.append(str(enclosure.get("href") or ""))
+    for media in item.get("media_content") or ():
+        kind = f"{media.get('medium') or ''} {media.get('type') or ''}"
+        if "image" in kind:
+            candidates.append(str(media.get("url") or ""))
+    candidates.extend(str(t.get("url") or "") for t in item.get("media_thumbnail") or ())
+    for url in candidates:
+        if (found := public_image_url(url, link)) is not None:
+            return found
+    return first_content_image(content, link)
+
+
+def first_content_image(content: str, base: str | None) -> str | None:
+    for tag in _IMG.finditer(content[:200_000]):
+        attrs = {
+            m.group(1).lower(): m.group(2) or m.group(3) or m.group(4)
+            for m in _ATTR.finditer(tag.group())
+        }
+        sizes = [attrs.get("width", ""), attrs.get("height", "")]
+        if any(size.isdigit() and int(size) < _TINY_PX for size in sizes):
+            continue
+        src = html.unescape(attrs.get("src") or "")
+        if (found := public_image_url(src, base)) is not None:
+            return found
+    return None
 
 
 def _type(node: Any) -> str:

@@ -46,6 +46,7 @@ def claim_unprocessed(
                 content_html=row.content_html,
                 published_at=row.published_at,
                 author=row.author,
+                image_url=row.image_url,
             ),
             announce=row.announce,
         )
@@ -58,6 +59,14 @@ def mark_failed(session: Session, entry_id: int, error: str, now: datetime) -> N
     row = session.get(EntryRow, entry_id)
     if row is not None:
         row.processed_at, row.process_error, row.lease_until = now, error[:2000], None
+
+
+def mark_filtered(session: Session, entry_id: int, reason: str, now: datetime) -> None:
+    """An entry its feed's keyword filter leaves out: done with, and the reason kept."""
+    row = session.get(EntryRow, entry_id)
+    if row is not None:
+        row.processed_at, row.lease_until = now, None
+        row.process_error = f"filtered out by the feed's keywords ({reason})"[:2000]
 
 
 def save_article(
@@ -151,6 +160,7 @@ def _attach(session: Session, story_id: int | None, article: Article, now: datet
             source_count=1,
             published_at=article.published_at,
             created_at=now,
+            image_url=article.image_url,
         )
         session.add(story)
         session.flush()
@@ -164,6 +174,8 @@ def _attach(session: Session, story_id: int | None, article: Article, now: datet
         )
         if not same_feed:
             story.source_count += 1
+        if story.image_url is None:  # a picture from a later source beats none
+            story.image_url = article.image_url
         new_topics = set(article.topics) - set(story.topics)
         story.topics = [*story.topics, *sorted(new_topics)]
     for topic_id in sorted(new_topics):
@@ -185,6 +197,7 @@ def _update_article(session: Session, row: ArticleRow, article: Article, title_k
     if story.feed_id == row.feed_id and story.url == row.url:
         # The story shows its first article: keep what it shows in step with the edit.
         story.title, story.summary = article.title, article.summary
+        story.image_url = article.image_url or story.image_url
 
 
 STORY_MATCHING_LOCK = 0x6E657773_73746F72

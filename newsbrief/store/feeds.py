@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, Table, and_, func, insert, or_, select, up
 from sqlalchemy.orm import Session
 
 from newsbrief.config.settings import PollingConfig
+from newsbrief.feeds.names import display_name
 from newsbrief.feeds.polling import (
     RATE_WINDOW,
     Address,
@@ -73,6 +74,7 @@ def sync_feeds(session: Session, feeds: Sequence[Feed], now: datetime) -> None:
         row.interval_minutes = feed.interval_minutes
         row.min_interval, row.max_interval = feed.min_interval, feed.max_interval
         row.announce_updates = feed.announce_updates
+        row.name = feed.name
     for row in rows.values():
         if row.disabled_reason is None:
             row.enabled = False
@@ -320,6 +322,7 @@ def _store_entries(
                     "content_html": entry.content_html,
                     "content_hash": fingerprint,
                     "author": entry.author,
+                    "image_url": entry.image_url,
                     "published_at": entry.published_at,
                     "fetched_at": now,
                     "revision": 0,
@@ -330,6 +333,7 @@ def _store_entries(
             row = session.get_one(EntryRow, stored[0])
             row.title, row.link, row.content_html = entry.title, entry.link, entry.content_html
             row.content_hash, row.author, row.updated_at = fingerprint, entry.author, now
+            row.image_url = entry.image_url
             row.revision += 1
             # Processed again so its article follows the edit; announced only if the feed asks.
             row.processed_at, row.announce = None, feed.announce_updates
@@ -353,7 +357,7 @@ def feed_health(session: Session) -> list[FeedHealth]:
         FeedHealth(
             id=row.id,
             url=row.url,
-            title=row.title,
+            title=display_name(row.title, row.name) or None,
             status=feed_status(
                 row.enabled, row.disabled_reason, row.error_count, row.last_success_at is not None
             ),

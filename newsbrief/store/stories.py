@@ -1,15 +1,22 @@
-"""Stories as ``StoryItem`` records, read in bulk: a window of the newest, or by id."""
+"""Stories as ``StoryItem`` records, read in bulk: a window of the newest, or by id.
+
+A merged story comes with its other sources (feed name and that feed's article link), read
+in one more query for the stories that have any, so a digest can name and link them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsbrief.records import StoryItem
-from newsbrief.store.tables import FeedRow, StoryRow
+from newsbrief.articles.images import public_image_url
+from newsbrief.feeds.names import display_name
+from newsbrief.records import MAX_OTHER_SOURCES, Source, StoryItem
+from newsbrief.store.tables import ArticleRow, FeedRow, StoryRow
 
 _STORY_COLUMNS = (
     StoryRow.id,
@@ -20,23 +27,73 @@ _STORY_COLUMNS = (
     StoryRow.topics,
     StoryRow.source_count,
     StoryRow.published_at,
+    StoryRow.image_url,
     FeedRow.title,
+    FeedRow.name,
 )
+_CHUNK = 500
+"""Ids per IN list: under every driver's parameter limit."""
 
 
 def _item(row: Sequence[Any]) -> StoryItem:
-    story_id, title, url, summary, feed_id, topics, sources, published, feed_title = row
+    (
+        story_id,
+        title,
+        url,
+        summary,
+        feed_id,
+        topics,
+        sources,
+        published,
+        image,
+        feed_title,
+        name,
+    ) = row
     return StoryItem(
         story_id=story_id,
         seq=story_id,
         title=title,
         url=url,
         summary=summary,
-        source=feed_title or feed_id,
+        source=display_name(feed_title, name, feed_id),
         topics=tuple(topics),
         source_count=sources,
         published_at=published,
+        image_url=public_image_url(image),  # checked again: rows older than the check
     )
+
+
+def _with_others(
+    session: Session, items: list[StoryItem], lead_feeds: dict[int, str]
+) -> list[StoryItem]:
+    """``items`` with the other feeds that carried each merged story, first reported first
+    (``lead_feeds``: story id -> the feed it shows, which is not named again)."""
+    wanted = sorted(item.story_id for item in items if item.source_count > 1)
+    if not wanted:
+        return items
+    others: dict[int, dict[str, Source]] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        query = (
+            select(
+                ArticleRow.story_id, ArticleRow.feed_id, ArticleRow.url, FeedRow.title, FeedRow.name
+            )
+            .join(FeedRow, FeedRow.id == ArticleRow.feed_id, isouter=True)
+            .where(ArticleRow.story_id.in_(chunk))
+            .order_by(ArticleRow.id)
+        )
+        for story_id, feed_id, url, feed_title, name in session.execute(query):
+            if feed_id == lead_feeds.get(story_id):
+                continue
+            found = others.setdefault(story_id, {})
+            if feed_id not in found and len(found) < MAX_OTHER_SOURCES:
+                found[feed_id] = Source(display_name(feed_title, name, feed_id), url)
+    return [
+        replace(item, others=tuple(others[item.story_id].values()))
+        if item.story_id in others
+        else item
+        for item in items
+    ]
 
 
 def story_window(session: Session, after: int, upto: int, limit: int) -> list[StoryItem]:
@@ -48,17 +105,19 @@ def story_window(session: Session, after: int, upto: int, limit: int) -> list[St
         .order_by(StoryRow.id.desc())
         .limit(limit)
     )
-    return [_item(row) for row in session.execute(query)]
+    rows = list(session.execute(query))
+    return _with_others(session, [_item(row) for row in rows], {r[0]: r[4] for r in rows})
 
 
 def stories_by_id(session: Session, ids: Iterable[int]) -> dict[int, StoryItem]:
     wanted = sorted(set(ids))
-    found: dict[int, StoryItem] = {}
-    for start in range(0, len(wanted), 500):  # stay under every driver's parameter limit
+    rows: list[Any] = []
+    for start in range(0, len(wanted), _CHUNK):
         query = (
             select(*_STORY_COLUMNS)
             .join(FeedRow, FeedRow.id == StoryRow.feed_id, isouter=True)
-            .where(StoryRow.id.in_(wanted[start : start + 500]))
+            .where(StoryRow.id.in_(wanted[start : start + _CHUNK]))
         )
-        found.update((row[0], _item(row)) for row in session.execute(query))
-    return found
+        rows.extend(session.execute(query))
+    items = _with_others(session, [_item(row) for row in rows], {r[0]: r[4] for r in rows})
+    return {item.story_id: item for item in items}

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, or_, select
+from sqlalchemy import Table, and_, func, or_, select
 from sqlalchemy import update as update_rows
 from sqlalchemy.orm import Session
 
@@ -14,7 +15,7 @@ from newsbrief.records import CursorState, Keywords, Subscriber, Subscription
 from newsbrief.schedule import next_digest
 from newsbrief.store import bulk
 from newsbrief.store.articles import head_position
-from newsbrief.store.tables import DeliveryRow, DigestCursorRow, SubscriberRow
+from newsbrief.store.tables import DeliveryRow, DigestCursorRow, EntryRow, SubscriberRow
 
 _NO_KEYWORDS = Keywords()
 
@@ -161,7 +162,42 @@ def subscribe(
         cursor = session.get(DigestCursorRow, subscriber_id)
         if cursor is not None and cursor.next_due_at is None:
             cursor.next_due_at = now  # the first digest right away
+            if not cursor.digests_sent:
+                cursor.overflow = _first_wait_json(session, now)
     return added
+
+
+@dataclass(frozen=True, slots=True)
+class FirstWait:
+    """What a subscriber's first digest waits for: every entry fetched by the time it
+    subscribed (ids up to ``entries``) processed, so the digest covers the whole backlog once
+    instead of a part now and the rest a minute later. Kept in the cursor's ``overflow``
+    (nothing was left out yet) until the first digest replaces it."""
+
+    entries: int
+    since: datetime
+
+
+def _first_wait_json(session: Session, now: datetime) -> dict[str, Any]:
+    newest = session.scalar(select(func.max(EntryRow.id))) or 0
+    return {"first_wait": {"entries": int(newest), "since": now.isoformat()}}
+
+
+def first_wait(overflow: Mapping[str, Any] | None) -> FirstWait | None:
+    """The first digest's wait kept in a cursor's ``overflow``; None for anything else."""
+    found = overflow.get("first_wait") if overflow else None
+    if not isinstance(found, dict):
+        return None
+    try:
+        return FirstWait(int(found["entries"]), datetime.fromisoformat(found["since"]))
+    except (KeyError, TypeError, ValueError):  # written by hand or by an older version
+        return None
+
+
+def oldest_unprocessed_entry(session: Session) -> int | None:
+    """The lowest id of an entry still waiting to be processed (an index lookup), or None."""
+    found = session.scalar(select(func.min(EntryRow.id)).where(EntryRow.processed_at.is_(None)))
+    return int(found) if found is not None else None
 
 
 def unsubscribe(session: Session, subscriber_id: int, topic_ids: Iterable[str]) -> list[str]:
@@ -293,9 +329,11 @@ def claim_due(
             SubscriberRow.paused.is_(False),
             DigestCursorRow.next_due_at <= now,
             # An instant subscriber waits for news: with nothing after its cursor it costs
-            # nothing; others are due at their times whether or not there is news.
+            # nothing; others are due at their times whether or not there is news. A first
+            # digest waits for news whatever the schedule: a new subscriber (a robot set up on
+            # an empty database) gets it as soon as there is something, not at the next 09:00.
             or_(
-                SubscriberRow.schedule != "instant",
+                and_(SubscriberRow.schedule != "instant", DigestCursorRow.digests_sent > 0),
                 DigestCursorRow.position < (head_position(session) if head is None else head),
             ),
         )

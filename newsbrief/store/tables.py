@@ -65,6 +65,9 @@ class FeedRow(Base):
     config_url: Mapped[str] = mapped_column(Text, default="")
     """The URL as configured, to tell a config change from an adopted redirect."""
     title: Mapped[str | None] = mapped_column(Text)
+    """The title the feed gives itself, as read."""
+    name: Mapped[str | None] = mapped_column(Text)
+    """``feeds[].name`` from the config: shown instead of ``title``."""
     interval_minutes: Mapped[int] = mapped_column(Integer, default=30)
     min_interval: Mapped[int | None] = mapped_column(Integer)
     max_interval: Mapped[int | None] = mapped_column(Integer)
@@ -106,6 +109,8 @@ class EntryRow(Base):
     content_hash: Mapped[str] = mapped_column(String(40), default="")
     """Of title, link and content: tells an edited entry from an unchanged one."""
     author: Mapped[str | None] = mapped_column(Text)
+    image_url: Mapped[str | None] = mapped_column(Text)
+    """The entry's picture from the feed (enclosure, media:content, first <img>), checked public."""
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -136,6 +141,8 @@ class StoryRow(Base):
     source_count: Mapped[int] = mapped_column(Integer, default=1)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    image_url: Mapped[str | None] = mapped_column(Text)
+    """Its lead image: the first article's, else the first one a later source brought."""
 
 
 class StoryTopicRow(Base):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 
 def sqlite_file(url: str) -> Path | None:
     """The file of a SQLite URL (None for another database, ``:memory:`` or a ``file:`` URI)."""
+    # SQLAlchemy here, not at the top: `newsbrief --help` imports this module and needs none.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -25,6 +26,8 @@ def sqlite_file(url: str) -> Path | None:
 def anchored(url: str, folder: Path) -> str:
     """``url`` with a relative SQLite path made absolute from ``folder``; any other URL as it
     is. An unparsable URL is returned unchanged, for the database layer to report."""
+    from sqlalchemy.engine import make_url
+
     path = sqlite_file(url)
     if path is None or path.is_absolute():
         return url
@@ -34,6 +37,9 @@ def anchored(url: str, folder: Path) -> str:
 
 def redacted(url: str) -> str:
     """The URL to show in logs and replies: the password hidden."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:

@@ -300,6 +300,14 @@ class WebhookServer:
 
     def _check_wecom(self, payload: JsonDict) -> None:
         msgtype = payload.get("msgtype")
+        if msgtype == "news":  # 1-8 linked cards: title and url required, picurl optional
+            articles = (payload.get("news") or {}).get("articles")
+            if not isinstance(articles, list) or not 1 <= len(articles) <= 8:
+                raise Refused(40008)
+            for card in articles:
+                if not isinstance(card, dict) or not card.get("title") or not card.get("url"):
+                    raise Refused(44004)
+            return
         limits = {"text": WECOM_TEXT_MAX, "markdown": WECOM_MARKDOWN_MAX}
         if msgtype == "markdown_v2":
             limits["markdown_v2"] = WECOM_MARKDOWN_MAX
