@@ -8,9 +8,10 @@ in Beijing. Near times read relative to now (``今天 08:30``, ``tomorrow 08:30`
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime
+from datetime import UTC, datetime
 
 from bot.i18n import CATALOGUE, t
+from newsbrief.timezones import format_offset
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 """English month names, whatever the host's locale (``%b`` follows it)."""
@@ -23,10 +24,15 @@ def _zone(tz: str) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo("UTC")
 
 
-def zone_label(tz: str, lang: str) -> str:
-    """``北京时间`` for Asia/Shanghai, the IANA name for zones without a common name."""
+def zone_label(tz: str, lang: str, at: datetime | None = None) -> str:
+    """``北京时间`` for Asia/Shanghai, ``UTC-5`` for the fixed ``Etc/GMT+5`` (whose sign reads
+    backwards), the IANA name for other zones without a common name."""
     names = CATALOGUE.get(f"zone_name_{tz}")
-    return t(f"zone_name_{tz}", lang) if names else tz
+    if names:
+        return t(f"zone_name_{tz}", lang)
+    if tz.startswith("Etc/"):
+        return format_offset(tz, at or datetime.now(UTC))
+    return tz
 
 
 def local_time(at: datetime, tz: str, lang: str, now: datetime | None = None) -> str:
@@ -50,7 +56,7 @@ def local_time(at: datetime, tz: str, lang: str, now: datetime | None = None) ->
             day = t("time_date", lang, month=local.month, day=local.day, mon=mon)
         else:
             day = local.strftime("%Y-%m-%d")
-    return t("time_in_zone", lang, time=f"{day} {clock}", zone=zone_label(tz, lang))
+    return t("time_in_zone", lang, time=f"{day} {clock}", zone=zone_label(tz, lang, at))
 
 
 def local_date(at: datetime, tz: str) -> str:

@@ -358,7 +358,7 @@ class Composer:
         pool, position, overflow = self.pool, state.position, state.overflow
         head = max(pool.head, position)
         key = f"digest:{subscriber.id}:{position}-{head}"
-        if not state.digests_sent and (first := self._first(subscriber, state, key, now)):
+        if self.is_first(state) and (first := self._first(subscriber, state, key, now)):
             return first
         subs, filters = subscriber.subscriptions, subscriber.filters
         masks, kept, more = pool.select(subs, filters, position, max_items)
@@ -454,9 +454,13 @@ class Composer:
     def _items(self, subscriber: Subscriber, state: CursorState) -> int:
         """Most stories in this digest: fewer in a first one (``first_digest_items``)."""
         items = self._max_items(subscriber)
-        if state.digests_sent:
+        if not self.is_first(state):
             return items
         return min(items, self.config.subscriber_defaults.first_digest_items)
+
+    def is_first(self, state: CursorState) -> bool:
+        """A first digest, kept to one message (unless ``first_digest_items`` is 0: off)."""
+        return not state.digests_sent and self.config.subscriber_defaults.first_digest_items > 0
 
     def _composed(
         self,
@@ -650,7 +654,7 @@ class _PlainBatch:
         if size <= html.limit:
             blocks = self.tokens[self.bounds[row] : self.bounds[row + 1]].tolist()
             rows = composer.by_reference(subscriber, [[title, *blocks, *tail]], key, now)
-        elif not state.digests_sent:  # a first digest is one message: fewer stories
+        elif composer.is_first(state):  # a first digest is one message: fewer stories
             return composer.compose(subscriber, state, now)
         else:
             rows = composer._rows(subscriber, self.selection.sections(row), count, more, key, now)

@@ -122,15 +122,27 @@ async def _write(
                 summary.disabled += record.disabled is not None
 
 
+FAILING_WARNING = 3
+"""Failures in a row after which a feed gets its one warning."""
+
+
 def _store(ctx: JobContext, batch: Sequence[PollOutcome]) -> list[PollRecord]:
     now = ctx.clock()
     with ctx.db.session() as session:
         records = feeds.record_polls(session, batch, now, ctx.config.polling)
         for outcome, record in zip(batch, records, strict=True):
             if failure := outcome.failure:
-                # Each attempt at DEBUG: the tick's summary counts them, `feeds list` names them,
-                # and a feed that keeps failing is reported once, when it is disabled.
+                # Each attempt at DEBUG: the tick's summary counts them and `feeds list` names
+                # them. A feed that keeps failing is worth one warning (then one error when it
+                # is disabled); a single failure usually heals at the next poll.
                 log.debug("feed %s: %s", record.feed_id, failure[1])
+                if record.failures == FAILING_WARNING and not record.disabled:
+                    log.warning(
+                        "feed %s failed %d times in a row (still trying): %s",
+                        record.feed_id,
+                        record.failures,
+                        failure[1],
+                    )
             if record.disabled:
                 log.error("feed %s disabled: %s", record.feed_id, record.disabled)
                 message = feed_disabled(

@@ -184,6 +184,8 @@ class PollRecord:
     updated: int = 0
     disabled: str | None = None
     """Set when this poll made the feed give up: the reason, for the admins."""
+    failures: int = 0
+    """Failures in a row after this poll (0 after a success)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,10 @@
 """Starts ``newsbrief run`` processes for the crash test without paying the imports each time.
 
 Importing the bot takes seconds (datasketch, scipy, telegram); twenty restarts would spend the
-test's time there. This process imports ``jobs.main`` once, then forks on request: each child is
-a fresh process that runs ``jobs.main.main`` (what the ``newsbrief`` script runs) from the top,
-config loading, migrations and all.
+test's time there. This process imports ``jobs.main`` and the runtime (which ``jobs.main`` loads
+only when a command runs) once, then forks on request: each child is a fresh process that
+runs ``jobs.main.main`` (what the ``newsbrief`` script runs) from the top, config loading,
+migrations and all.
 
 Protocol on stdin/stdout, a JSON list per line in, a number per line out:
     ``["spawn", LOGFILE, ARG...]`` -> PID      a child runs ``newsbrief ARG...`` logging to LOGFILE
@@ -17,6 +18,7 @@ import os
 import sys
 import traceback
 
+import jobs.runtime  # noqa: F401  (``jobs.main`` imports it only when a command runs)
 from jobs import main as entry
 
 

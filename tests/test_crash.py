@@ -63,7 +63,8 @@ telegram: {{api_base_url: "http://127.0.0.1:{port}", poll_timeout: 1}}
 fetch: {{allow_private_networks: true, host_spacing: 0}}
 scheduler: {{poll: 0.3, process: 0.3, compose: 0.3, deliver: 0.2, delivery_lease: {lease},
             poll_lease: 1, process_lease: 1}}
-subscriber_defaults: {{language: en, backlog_hours: 0, max_items: 200}}
+# Every story to every chat: no one-message first digest that counts the rest (0: off).
+subscriber_defaults: {{language: en, backlog_hours: 0, max_items: 200, first_digest_items: 0}}
 topics:
 {topics}
 feeds:

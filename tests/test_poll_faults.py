@@ -3,6 +3,7 @@ message, and the healthy feeds beside them are polled all the same."""
 
 from __future__ import annotations
 
+import logging
 import random
 import socket
 import time
@@ -224,6 +225,38 @@ async def test_failures_disable_a_feed_and_a_success_resets_the_count(
     with runtime.db.session() as session:
         assert feeds.enable(session, "flaky", runtime.ctx.clock())
     assert health(runtime)["flaky"].status == "new" or health(runtime)["flaky"].error_count == 0
+
+
+async def test_a_feed_that_keeps_failing_is_warned_about_once_per_run_of_failures(
+    servers: tuple[HostileServer, HostileServer],
+    runtime_for: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bad, _ = servers
+    bad.status("/flaky", 503)
+    runtime = runtime_for({"flaky": bad.url("/flaky")}, max_errors=10)
+
+    def warnings() -> list[str]:
+        return [
+            r.getMessage()
+            for r in caplog.records
+            if r.levelno == logging.WARNING and "flaky" in r.getMessage()
+        ]
+
+    with caplog.at_level(logging.INFO):
+        for _ in range(2):
+            await runtime.poll_once(all_feeds=True)
+        assert warnings() == []  # one or two failures usually heal by themselves
+        for _ in range(4):
+            await runtime.poll_once(all_feeds=True)
+        (warned,) = warnings()
+        assert "failed 3 times in a row" in warned and "503" in warned
+        bad.body("/flaky", GOOD_FEED)
+        await runtime.poll_once(all_feeds=True)
+        bad.status("/flaky", 503)
+        for _ in range(3):
+            await runtime.poll_once(all_feeds=True)
+        assert len(warnings()) == 2  # a new run of failures, a new warning
 
 
 async def test_a_permanent_redirect_is_adopted_after_it_is_seen_consistently(

@@ -126,7 +126,7 @@ def test_bad_schedule_and_timezone_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     reasons = {p.line: p.reason for p in caught.value.problems}
-    assert "unknown schedule" in reasons[2]
+    assert "cannot read 'sometimes'" in reasons[2]
     assert "unknown IANA timezone" in reasons[3]
 
 

@@ -670,7 +670,7 @@ class CommandCore:
             lang,
             lang_name=LANG_NAMES[found.lang] if found.lang in LANG_NAMES else esc(found.lang),
             schedule=self._rhythm(found, lang),
-            timezone=esc(found.timezone),
+            timezone=esc(describe_zone(found.timezone, self.clock())),
             quiet=esc(quiet),
             filters=filters,
             items=found.max_items or defaults.max_items,

@@ -359,28 +359,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh-Hant": "⏸ 定時推送仍在暫停（/resume 恢復），這是你要的簡報：",
         "en": "⏸ Scheduled digests stay paused (/resume to go on); here is the one you asked for:",
     },
-    "schedule_usage": {
-        "zh-Hans": (
-            "当前推送时间：<b>{current}</b>\n用法：<code>/schedule instant</code>（有新闻就推）、"
-            "<code>hourly</code>、<code>every 3h</code>、<code>daily 08:30,20:00</code>、"
-            "<code>weekly mon 08:30</code> 或 <code>off</code>（只在 /digest 时发送）"
-        ),
-        "zh-Hant": (
-            "目前推送時間：<b>{current}</b>\n用法：<code>/schedule instant</code>（有新聞就推）、"
-            "<code>hourly</code>、<code>every 3h</code>、<code>daily 08:30,20:00</code>、"
-            "<code>weekly mon 08:30</code> 或 <code>off</code>（只在 /digest 時傳送）"
-        ),
-        "en": (
-            "Schedule now: <b>{current}</b>\nUsage: <code>/schedule instant</code> (as news comes), "
-            "<code>hourly</code>, <code>every 3h</code>, <code>daily 08:30,20:00</code>, "
-            "<code>weekly mon 08:30</code> or <code>off</code> (only on /digest)"
-        ),
-    },
-    "schedule_invalid": {
-        "zh-Hans": "看不懂推送时间 {value}。可以用：instant、hourly、every 3h、daily 08:30,20:00、weekly mon 08:30、off。",
-        "zh-Hant": "看不懂推送時間 {value}。可以用：instant、hourly、every 3h、daily 08:30,20:00、weekly mon 08:30、off。",
-        "en": "I can't read the schedule {value}. Use instant, hourly, every 3h, daily 08:30,20:00, weekly mon 08:30 or off.",
-    },
     "schedule_help": {
         "zh-Hans": (
             "当前推送时间：<b>{current}</b>\n可以这样写：<code>/schedule 每天 8点</code>、"
@@ -433,16 +411,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh-Hant": "✅ 已關閉定時推送，傳送 /digest 隨時取得。",
         "en": "✅ No scheduled digests; send /digest whenever you like.",
     },
-    "timezone_usage": {
-        "zh-Hans": "当前时区：<b>{current}</b>\n用法：<code>/timezone Asia/Shanghai</code>，也可以写城市，如 <code>/timezone 北京</code>。",
-        "zh-Hant": "目前時區：<b>{current}</b>\n用法：<code>/timezone Asia/Taipei</code>，也可以寫城市，如 <code>/timezone 台北</code>。",
-        "en": "Timezone now: <b>{current}</b>\nUsage: <code>/timezone Europe/London</code>, or a city such as <code>/timezone Tokyo</code>.",
-    },
-    "timezone_invalid": {
-        "zh-Hans": "不认识时区 {value}。请用 IANA 名称，如 <code>Asia/Shanghai</code>。",
-        "zh-Hant": "不認識時區 {value}。請用 IANA 名稱，如 <code>Asia/Taipei</code>。",
-        "en": "Unknown timezone {value}. Use an IANA name such as <code>Europe/London</code>.",
-    },
     "timezone_close": {
         "zh-Hans": "不认识时区 {value}。你是不是想用 <code>{close}</code>？",
         "zh-Hant": "不認識時區 {value}。你是不是想用 <code>{close}</code>？",
@@ -452,16 +420,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh-Hans": "✅ 时区：{timezone}",
         "zh-Hant": "✅ 時區：{timezone}",
         "en": "✅ Timezone: {timezone}",
-    },
-    "quiet_usage": {
-        "zh-Hans": "当前免打扰：<b>{current}</b>\n用法：<code>/quiet 23:00-07:00</code> 或 <code>/quiet off</code>。期间的新闻会在结束后一起发送。",
-        "zh-Hant": "目前免打擾：<b>{current}</b>\n用法：<code>/quiet 23:00-07:00</code> 或 <code>/quiet off</code>。期間的新聞會在結束後一起傳送。",
-        "en": "Quiet hours now: <b>{current}</b>\nUsage: <code>/quiet 23:00-07:00</code> or <code>/quiet off</code>. What comes meanwhile is sent when they end.",
-    },
-    "quiet_invalid": {
-        "zh-Hans": "看不懂免打扰时段 {value}。请写成 <code>23:00-07:00</code> 或 off。",
-        "zh-Hant": "看不懂免打擾時段 {value}。請寫成 <code>23:00-07:00</code> 或 off。",
-        "en": "I can't read the quiet hours {value}. Write them like <code>23:00-07:00</code>, or off.",
     },
     "quiet_set": {
         "zh-Hans": "🌙 免打扰：{quiet}",

@@ -30,7 +30,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from newsbrief.config.base import Section, check_http_url, check_id
 from newsbrief.records import Language
-from newsbrief.schedule import parse_schedule
+from newsbrief.time_phrases import parse_schedule_phrase
 
 WebhookPlatform = Literal["wecom", "dingtalk", "feishu"]
 WEBHOOK_PLATFORMS: tuple[WebhookPlatform, ...] = ("wecom", "dingtalk", "feishu")
@@ -212,9 +212,8 @@ class RobotConfig(Section):
     @field_validator("schedule")
     @classmethod
     def _schedule(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_schedule(value)
-        return value
+        # A phrase (每天 9点) is kept in its canonical form (daily 09:00).
+        return None if value is None else str(parse_schedule_phrase(value))
 
     @field_validator("timezone")
     @classmethod

@@ -48,9 +48,10 @@ from newsbrief.config.taxonomy import TaxonomyError
 from newsbrief.config.taxonomy_cache import load_taxonomy_cached
 from newsbrief.config.yamlfile import YamlFileError, load_yaml
 from newsbrief.records import Feed, Language, Topic, TopicNames
-from newsbrief.schedule import parse_quiet, parse_schedule
+from newsbrief.schedule import parse_quiet
 from newsbrief.store.urls import anchored
 from newsbrief.text.chinese import to_traditional
+from newsbrief.time_phrases import parse_schedule_phrase
 
 DEFAULT_CONFIG_PATH = Path("config/newsbrief.yaml")
 ENV_PREFIX = "NEWSBRIEF_"
@@ -199,9 +200,10 @@ class SubscriberDefaults(Section):
     language: Language = "zh-Hans"
     max_items: int = Field(default=20, ge=1, le=200)
     """Most stories in one digest; the rest are counted as "and N more"."""
-    first_digest_items: int = Field(default=10, ge=1, le=200)
+    first_digest_items: int = Field(default=10, ge=0, le=200)
     """Most stories in a subscriber's first digest, which is always one message: the best of
-    the backlog (fewer if they do not fit), the rest counted and left for ``/digest``."""
+    the backlog (fewer if they do not fit), the rest counted and left for ``/digest``. 0: no
+    such first digest; the first is like any other (``max_items``, as many parts as needed)."""
     backlog_hours: float = Field(default=24, ge=0, le=24 * 30)
     """How far back a new subscriber's first digest reaches."""
     quiet_hours: str | None = None
@@ -219,8 +221,8 @@ class SubscriberDefaults(Section):
     @field_validator("schedule")
     @classmethod
     def _schedule(cls, value: str) -> str:
-        parse_schedule(value)
-        return value
+        # A phrase (每天 8点) is kept in its canonical form (daily 08:00).
+        return str(parse_schedule_phrase(value))
 
     @field_validator("quiet_hours")
     @classmethod

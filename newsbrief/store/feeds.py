@@ -290,7 +290,7 @@ def _record_failure(
     reason = give_up(failures, message, polling)
     if reason is not None:
         row.enabled, row.disabled_at, row.disabled_reason = False, now, reason
-    return PollRecord(row.id, disabled=reason)
+    return PollRecord(row.id, disabled=reason, failures=failures.errors)
 
 
 def _store_entries(
