@@ -430,6 +430,14 @@ async def _stop_application(app: Application) -> None:  # type: ignore[type-arg]
     await app.shutdown()
 
 
+_TICK_UNITS = {
+    "process": "{} entries processed",
+    "compose": "{} messages queued",
+    "deliver": "{} messages sent",
+}
+"""How a tick's count reads in its INFO line (poll and retention say it themselves)."""
+
+
 class _Guarded:
     """A tick as the scheduler runs it (``run``, a coroutine function, as APScheduler must
     see): it never raises. While the database cannot be reached,
@@ -482,4 +490,4 @@ class _Guarded:
             log.info("%s tick: the database is back", self.name)
             self.delay = 0.0
         if result:
-            log.info("%s tick: %s", self.name, result)
+            log.info("%s tick: %s", self.name, _TICK_UNITS.get(self.name, "{}").format(result))
