@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from newsbrief.config.settings import Config
 
 SAMPLES = Path(__file__).resolve().parent.parent / "config" / "samples"
-ROLES = ("poll", "process", "compose", "deliver", "bot", "callbacks")
+ROLES = ("poll", "process", "compose", "deliver", "bot", "callbacks", "web")
 """``jobs.runtime.ROLES``, spelled out so that the parser needs no runtime (a test checks)."""
 
 log = logging.getLogger("newsbrief")

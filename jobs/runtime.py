@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import Bot
@@ -48,9 +48,12 @@ from newsbrief.store.db import Database, DatabaseUnavailable
 from newsbrief.store.urls import redacted
 from newsbrief.workers import WorkerPool, auto_workers
 
+if TYPE_CHECKING:
+    from bot.web.app import Console
+
 log = logging.getLogger(__name__)
 
-ROLES = ("poll", "process", "compose", "deliver", "bot", "callbacks")
+ROLES = ("poll", "process", "compose", "deliver", "bot", "callbacks", "web")
 RETENTION_SECONDS = 3600
 RETENTION_DELAY = 60
 """Seconds after start before the first retention run: the ticks that matter go first."""
@@ -290,6 +293,7 @@ class Runtime:
         # One server for whichever of the routes this process serves; health and metrics in
         # every process.
         metrics.watch_database(self.db, self.ctx.clock)
+        console = self._console(roles)
         server = CallbackServer(
             lambda: self.ctx.config,
             self.core,
@@ -297,12 +301,13 @@ class Runtime:
             callbacks=serve_callbacks,
             hooks={WEBHOOK_PATH: webhook.receive} if webhook is not None else {},
             pages=health_pages(metrics, readiness),
+            console=console,
         )
         listening: CallbackServer | None = server
         try:
             await server.start()
         except OSError as exc:
-            if serve_callbacks or webhook is not None:
+            if serve_callbacks or webhook is not None or console is not None:
                 raise
             # Health and metrics only: not worth stopping the ticks for (several processes on
             # one host each need a server.port of their own).
@@ -338,6 +343,14 @@ class Runtime:
                 self.ctx.metrics.retention_deleted.labels(kind).inc(rows)
             self.ctx.metrics.retention_last.set(time.time())
 
+    def _console(self, roles: tuple[str, ...]) -> Console | None:
+        """The admin console, served by ``callbacks`` and ``web`` processes when a token is set."""
+        if not {"callbacks", "web"} & set(roles) or self.config.admin.token is None:
+            return None
+        from bot.web.app import Console  # jinja2 and the pages: only where the console runs
+
+        return Console(self.core, session_hours=self.config.admin.session_hours)
+
     def _banner(
         self,
         roles: tuple[str, ...],
@@ -351,14 +364,20 @@ class Runtime:
         running = [
             role
             for role in roles
-            if (role != "bot" or app is not None) and (role != "callbacks" or serve_callbacks)
+            if (role != "bot" or app is not None)
+            and (role != "callbacks" or serve_callbacks)
+            and (role != "web" or (server is not None and server.console is not None))
         ]
         config = self.config
         where = str(self.config_file) if self.config_file else "none (defaults and environment)"
         listening = "no server"
         if server is not None:
             paths = [*server.endpoints, *server.hooks, *server.pages]
+            if server.console is not None:
+                paths.append("/admin/")
             listening = f"server {config.server.host}:{server.port} {' '.join(paths)}"
+        if {"callbacks", "web"} & set(roles) and config.admin.token is None:
+            listening += " (admin console off: no NEWSBRIEF_ADMIN__TOKEN)"
         return (
             f"{', '.join(running) or 'nothing'}; {listening}; config {where}; "
             f"database {redacted(config.database_url)}; {len(config.feeds)} feeds, "

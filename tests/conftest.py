@@ -40,6 +40,9 @@ POSTGRES_ADMIN = os.environ.get(
 )
 
 
+pytest_plugins = ["tests.console_site"]  # the console's site, browser and console fixtures
+
+
 def unavailable(reason: str) -> NoReturn:
     """Skip a test whose outside resource is missing; CI must have it, so there it fails."""
     if os.environ.get("CI"):

@@ -24,6 +24,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -51,6 +52,9 @@ from bot.wechat.protocol import (
 from newsbrief.config.settings import Config
 from newsbrief.store import callbacks, outbox, subscribers
 from newsbrief.store.db import Database
+
+if TYPE_CHECKING:
+    from bot.web.app import Console
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +152,7 @@ class CallbackServer:
         callbacks: bool = True,
         hooks: Mapping[str, Hook] | None = None,
         pages: Mapping[str, Page] | None = None,
+        console: Console | None = None,
     ) -> None:
         self.config = config
         self.core = core
@@ -157,6 +162,7 @@ class CallbackServer:
         self.endpoints = {e.path: e for e in build_endpoints(config())} if callbacks else {}
         self.hooks = dict(hooks or {})
         self.pages = dict(pages or {})
+        self.console = console
         self._running: dict[str, asyncio.Task[str]] = {}
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -170,6 +176,10 @@ class CallbackServer:
             app.router.add_post(path, _hooked(hook))
         for path, page in self.pages.items():
             app.router.add_get(path, _paged(page))
+        if self.console is not None:
+            from bot.web.app import mount  # jinja2 and the pages: only where the console runs
+
+            mount(app, self.console)
         return app
 
     async def start(self) -> None:

@@ -146,6 +146,26 @@ class ServerConfig(Section):
     port: int = Field(default=8080, ge=0, le=65535)
 
 
+class AdminConfig(Section):
+    """The admin console under ``/admin/`` (served by ``run`` processes with the ``callbacks``
+    or ``web`` role)."""
+
+    token: SecretStr | None = Field(default=None, repr=False)
+    """From ``NEWSBRIEF_ADMIN__TOKEN``: the console's sign-in token. None: the console is off."""
+    session_hours: float = Field(default=12, gt=0, le=24 * 30)
+    """How long a console sign-in lasts."""
+
+    @field_validator("token")
+    @classmethod
+    def _token(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and len(token.get_secret_value().strip()) < 16:
+            raise ValueError(
+                "NEWSBRIEF_ADMIN__TOKEN must have at least 16 characters "
+                "(e.g. the output of `python3 -c 'import secrets; print(secrets.token_urlsafe())'`)"
+            )
+        return token
+
+
 class DingTalkConfig(Section):
     api_base_url: str = "https://oapi.dingtalk.com"
     """Root of the custom-robot API; messages go to ``/robot/send?access_token=TOKEN``."""

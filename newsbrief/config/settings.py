@@ -35,6 +35,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from newsbrief.articles.topics import RegexError, compile_regex
 from newsbrief.config.base import Section, check_http_url, check_id
 from newsbrief.config.channels import (
+    AdminConfig,
     DingTalkConfig,
     FeishuConfig,
     RobotConfig,
@@ -400,6 +401,7 @@ class Config(BaseSettings):
     feishu: FeishuConfig = FeishuConfig()
     wechat: WeChatConfig = WeChatConfig()
     server: ServerConfig = ServerConfig()
+    admin: AdminConfig = AdminConfig()
     robots: tuple[RobotConfig, ...] = ()
     """Group robots (WeCom, DingTalk, Feishu) that get digests of their topics."""
 

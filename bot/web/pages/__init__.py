@@ -1,0 +1,10 @@
+"""The console's pages, in menu order. Each module has ``PATH`` (inside ``/admin``), ``NAV``
+(its menu word, or None), ``TEXT`` (its words) and ``routes()``."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from bot.web.pages import overview
+
+PAGES: tuple[ModuleType, ...] = (overview,)
