@@ -5,6 +5,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from bot.web.pages import overview
+from bot.web.pages import feeds, outbox, overview, robots, subscribers, topics
 
-PAGES: tuple[ModuleType, ...] = (overview,)
+PAGES: tuple[ModuleType, ...] = (overview, feeds, topics, subscribers, outbox, robots)
