@@ -29,7 +29,7 @@ import gc
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any
@@ -52,7 +52,7 @@ from newsbrief.records import (
     Subscriber,
 )
 from newsbrief.schedule import in_quiet, next_digest, next_due, quiet_end, subscriber_timing
-from newsbrief.store import articles, outbox, subscribers
+from newsbrief.store import articles, digest_rest, outbox, subscribers
 from newsbrief.store import stories as story_store
 from newsbrief.store.db import Database
 from newsbrief.workers import WorkerPool
@@ -214,6 +214,7 @@ class _Pass:
                 window = story_store.story_window(session, low, head, WINDOW)
                 composer = self.composers[(low, head)] = Composer(self.config, window)
             rows: list[dict[str, Any]] = []
+            rest: list[dict[str, Any]] = []
             sent: list[dict[str, Any]] = []
             idle: list[dict[str, Any]] = []
             held: dict[int, dict[str, Any]] = {}
@@ -243,8 +244,10 @@ class _Pass:
                 # Nothing followed: due again when it follows something.
                 composed.cursor["next_due_at"] = due if subscriber.subscriptions else None
                 rows += composed.deliveries
+                rest += composed.rest
                 (sent if composed.sent else idle).append(composed.cursor)
             outbox.insert_deliveries(session, rows)
+            digest_rest.insert_many(session, rest)
             subscribers.advance_many(session, sent)
             subscribers.advance_many(session, idle)
         self.done = len(claimed) < self.batch
@@ -321,6 +324,8 @@ class Composed:
     cursor: dict[str, Any]
     """The cursor update: subscriber_id, position, overflow, next_due_at…"""
     sent: bool
+    rest: list[dict[str, Any]] = field(default_factory=list)
+    """``digest_rest`` rows: what a robot's digest left out, behind the link in its footer."""
 
 
 class Composer:
@@ -341,6 +346,7 @@ class Composer:
         self._story_sizes: dict[str, list[int]] = {}
         self._topic_blocks = _TopicBlocks()
         self._html: dict[str, HtmlBlocks] = {}
+        self._robots = {(robot.platform, robot.id) for robot in config.robots}
 
     def html(self, lang: str) -> HtmlBlocks:
         found = self._html.get(lang)
@@ -373,9 +379,12 @@ class Composer:
         subs, filters = subscriber.subscriptions, subscriber.filters
         masks, kept, more = pool.select(subs, filters, position, max_items)
         paging = _paging(overflow)
+        rest: dict[str, Any] | None = None
         if masks:
             shown = pool.pick(kept, self._ids) if more else []
             overflow = {"after": position, "upto": head, "shown": shown} if more else None
+            if more and self._robot_link(subscriber):
+                rest = self._rest(subscriber, digest_rest.new_token(), position, kept, now)
         elif on_demand and paging:
             # Nothing new: /digest shows the next page of what the last digest left out.
             shown = list(paging["shown"])
@@ -386,8 +395,27 @@ class Composer:
             overflow = {**paging, "shown": shown} if more else None
         sections = [(t, pool.pick(m, self._ranks)) for t, m in masks]
         return self._composed(
-            subscriber, state, sections, kept.bit_count(), more, key, now, overflow
+            subscriber, state, sections, kept.bit_count(), more, key, now, overflow, rest
         )
+
+    def _robot_link(self, subscriber: Subscriber) -> bool:
+        """A robot's digest links to what it leaves out, when ``server.public_url`` is set."""
+        robot = (subscriber.platform, subscriber.chat_id) in self._robots
+        return robot and self.config.server.public_url is not None
+
+    def _link(self, token: str | None) -> str | None:
+        public = self.config.server.public_url
+        return digest_rest.url_of(public, token) if token and public else None
+
+    def _rest(
+        self, subscriber: Subscriber, token: str, position: int, kept: int, now: datetime
+    ) -> dict[str, Any]:
+        """The ``digest_rest`` row of what a digest showing ``kept`` leaves out, best first."""
+        _, left, _ = self.pool.select(
+            subscriber.subscriptions, subscriber.filters, position, digest_rest.MAX_STORIES, kept
+        )
+        ids = self.pool.pick(left, self._ids)
+        return digest_rest.row(token, subscriber.id, subscriber.lang, ids, now)
 
     def _first(
         self, subscriber: Subscriber, state: CursorState, key: str, now: datetime
@@ -398,10 +426,13 @@ class Composer:
         pool, position, items = self.pool, state.position, self._items(subscriber, state)
         subs, filters = subscriber.subscriptions, subscriber.filters
 
+        token = digest_rest.new_token() if self._robot_link(subscriber) else None
+
         def attempt(count: int) -> tuple[int, int, list[dict[str, Any]]]:
             masks, kept, more = pool.select(subs, filters, position, count)
             sections = [(t, pool.pick(m, self._ranks)) for t, m in masks]
-            rows = self._rows(subscriber, sections, kept.bit_count(), more, key, now)
+            link = self._link(token) if more else None
+            rows = self._rows(subscriber, sections, kept.bit_count(), more, key, now, link)
             return kept, more, rows
 
         best = attempt(items)
@@ -423,7 +454,8 @@ class Composer:
         head = max(pool.head, position)
         shown = pool.pick(kept, self._ids)
         overflow = {"after": position, "upto": head, "shown": shown} if more else None
-        return Composed(rows, self.cursor(subscriber, state, overflow, now, True), True)
+        rest = [self._rest(subscriber, token, position, kept, now)] if more and token else []
+        return Composed(rows, self.cursor(subscriber, state, overflow, now, True), True, rest)
 
     def compose_many(
         self, claimed: Sequence[tuple[Subscriber, CursorState]], now: datetime
@@ -482,10 +514,15 @@ class Composer:
         key: str,
         now: datetime,
         overflow: dict[str, Any] | None,
+        rest: dict[str, Any] | None = None,
     ) -> Composed:
-        rows = self._rows(subscriber, sections, count, more, key, now) if sections else []
+        link = self._link(rest["token"]) if rest else None
+        rows = self._rows(subscriber, sections, count, more, key, now, link) if sections else []
         return Composed(
-            rows, self.cursor(subscriber, state, overflow, now, bool(sections)), bool(sections)
+            rows,
+            self.cursor(subscriber, state, overflow, now, bool(sections)),
+            bool(sections),
+            [rest] if rest and sections else [],
         )
 
     def cursor(
@@ -515,6 +552,7 @@ class Composer:
         more: int,
         key: str,
         now: datetime,
+        more_url: str | None = None,
     ) -> list[dict[str, Any]]:
         lang = subscriber.lang
         if subscriber.platform in BY_REFERENCE:
@@ -540,6 +578,7 @@ class Composer:
             cursor=self.pool.head,
             more=more,
             edition=edition_at(now, subscriber.timezone),
+            more_url=more_url,
         )
         messages = renderer_for(subscriber.platform)(digest)
         parse_mode = messages[0].parse_mode if messages else None

@@ -8,7 +8,6 @@ check`` or ``feeds list`` start in a fraction of a second.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import signal
 import sys
@@ -70,6 +69,8 @@ def make_runtime(config: Config, config_file: Path | None = None) -> Runtime:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import asyncio  # not for the light commands: ~50 ms of start-up
+
     from jobs import watchdog
     from newsbrief.config.settings import config_source
     from newsbrief.store import run_lock
@@ -107,6 +108,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
+    import asyncio  # not for the light commands: ~50 ms of start-up
+
     from jobs.progress import Progress, poll_progress
 
     if not args.once:
@@ -128,6 +131,8 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
+    import asyncio  # not for the light commands: ~50 ms of start-up
+
     from jobs.progress import Progress, digest_progress
 
     if not args.once:
@@ -151,6 +156,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import asyncio  # not for the light commands: ~50 ms of start-up
+
     from jobs.demo import run_demo
 
     args.config = config_or_bundled(args)

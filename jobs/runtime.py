@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -43,13 +44,15 @@ from jobs.retention import retention_tick
 from jobs.robots import robot_senders, sync_robots
 from newsbrief.config.settings import Config
 from newsbrief.fetcher import Fetcher
-from newsbrief.store import feeds
+from newsbrief.logs import redact
+from newsbrief.store import activity, feeds
 from newsbrief.store.db import Database, DatabaseUnavailable
 from newsbrief.store.urls import redacted
 from newsbrief.workers import WorkerPool, auto_workers
 
 if TYPE_CHECKING:
     from bot.web.app import Console
+    from bot.web.rest import RestPages
 
 log = logging.getLogger(__name__)
 
@@ -238,6 +241,7 @@ class Runtime:
             gating = asyncio.create_task(gate.run(self.deliverer.wake))
         scheduled = {*roles, "deliver"} if gating is not None else set(roles)
         metrics = self.ctx.metrics
+        journal = TickJournal(self.db, self.ctx.clock)
         readiness = Readiness(
             self.db,
             {name: seconds for name, (_, seconds) in ticks.items() if name in scheduled},
@@ -246,7 +250,7 @@ class Runtime:
         for name, (tick, seconds) in ticks.items():
             if name in scheduled:
                 scheduler.add_job(
-                    _Guarded(name, tick, self.db.problem, metrics, readiness).run,
+                    _Guarded(name, tick, self.db.problem, metrics, readiness, journal).run,
                     "interval",
                     seconds=seconds,
                     id=name,
@@ -257,7 +261,7 @@ class Runtime:
         if {"poll", "process", "compose", "deliver"} & set(roles):
             # Hourly: the first process of the day to get there prunes, the rest find it done.
             scheduler.add_job(
-                _Guarded("retention", self._retention, self.db.problem, metrics).run,
+                _Guarded("retention", self._retention, self.db.problem, metrics, None, journal).run,
                 "interval",
                 seconds=RETENTION_SECONDS,
                 id="retention",
@@ -302,6 +306,7 @@ class Runtime:
             hooks={WEBHOOK_PATH: webhook.receive} if webhook is not None else {},
             pages=health_pages(metrics, readiness),
             console=console,
+            rest=self._rest_pages(roles),
         )
         listening: CallbackServer | None = server
         try:
@@ -351,6 +356,14 @@ class Runtime:
 
         return Console(self.core, session_hours=self.config.admin.session_hours)
 
+    def _rest_pages(self, roles: tuple[str, ...]) -> RestPages | None:
+        """``/d/<token>``: what robots' digests left out, when ``server.public_url`` is set."""
+        if not {"callbacks", "web"} & set(roles) or self.config.server.public_url is None:
+            return None
+        from bot.web.rest import RestPages
+
+        return RestPages(self.db, lambda: self.ctx.config, self.ctx.clock)
+
     def _banner(
         self,
         roles: tuple[str, ...],
@@ -375,6 +388,8 @@ class Runtime:
             paths = [*server.endpoints, *server.hooks, *server.pages]
             if server.console is not None:
                 paths.append("/admin/")
+            if server.rest is not None:
+                paths.append("/d/")
             listening = f"server {config.server.host}:{server.port} {' '.join(paths)}"
         if {"callbacks", "web"} & set(roles) and config.admin.token is None:
             listening += " (admin console off: no NEWSBRIEF_ADMIN__TOKEN)"
@@ -457,6 +472,37 @@ _TICK_UNITS = {
 """How a tick's count reads in its INFO line (poll and retention say it themselves)."""
 
 
+class TickJournal:
+    """Each tick's last run, kept in the database for the console (``tick_runs``; the metrics
+    are this process's alone): one small upsert per tick at most every EVERY seconds, and at
+    once when a tick fails or recovers."""
+
+    EVERY = 10.0
+
+    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.clock = clock
+        self.process = f"{socket.gethostname()}:{os.getpid()}"
+        self._last: dict[str, tuple[float, bool]] = {}
+
+    async def record(self, tick: str, seconds: float, error: str | None) -> None:
+        now, ok = time.monotonic(), error is None
+        last = self._last.get(tick)
+        if last is not None and ok and last[1] and now - last[0] < self.EVERY:
+            return
+        self._last[tick] = (now, ok)
+        try:
+            await asyncio.to_thread(self._write, tick, seconds, error)
+        except Exception as exc:  # the tick itself reports a database that is down
+            log.debug("tick %s: its run not recorded: %s", tick, exc)
+
+    def _write(self, tick: str, seconds: float, error: str | None) -> None:
+        with self.db.session() as session:
+            activity.record_tick(
+                session, tick, self.clock(), seconds, self.process, redact(error) if error else None
+            )
+
+
 class _Guarded:
     """A tick as the scheduler runs it (``run``, a coroutine function, as APScheduler must
     see): it never raises. While the database cannot be reached,
@@ -470,12 +516,14 @@ class _Guarded:
         db_problem: Callable[[BaseException], DatabaseUnavailable | None],
         metrics: Metrics | None = None,
         readiness: Readiness | None = None,
+        journal: TickJournal | None = None,
     ) -> None:
         self.name = name
         self.tick = tick
         self.db_problem = db_problem
         self.metrics = metrics
         self.readiness = readiness
+        self.journal = journal
         self.delay = 0.0
         self.resume_at = 0.0
 
@@ -484,9 +532,11 @@ class _Guarded:
         if now < self.resume_at:
             return
         ok = False
+        error: str | None = None
+        journal = False  # not when cancelled, nor when the database is out of reach
         try:
             result = await self.tick()
-            ok = True
+            ok = journal = True
         except asyncio.CancelledError:
             # The process is stopping mid-tick: what it claimed is claimed again after the
             # lease. The scheduler would print the cancellation as a traceback.
@@ -495,6 +545,7 @@ class _Guarded:
         except Exception as exc:  # the scheduler keeps going; the next tick retries
             problem = self.db_problem(exc)
             if problem is None:
+                error, journal = f"{type(exc).__name__}: {exc}".splitlines()[0], True
                 log.exception("%s tick failed", self.name)
                 return
             self.delay = min(max(self.delay * 2, FIRST_RETRY), MAX_RETRY)
@@ -502,9 +553,11 @@ class _Guarded:
             log.error("%s tick: %s; trying again in %.0f s", self.name, problem, self.delay)
             return
         finally:
+            seconds = asyncio.get_running_loop().time() - now
             if self.metrics is not None:
-                seconds = asyncio.get_running_loop().time() - now
                 record_tick(self.metrics, self.readiness, self.name, seconds, ok)
+            if self.journal is not None and journal:
+                await self.journal.record(self.name, seconds, error)
         if self.delay:
             log.info("%s tick: the database is back", self.name)
             self.delay = 0.0

@@ -326,6 +326,8 @@ class Digest:
     """Matching stories left out because of the per-digest item limit."""
     edition: Edition | None = None
     """When it was composed, for its header; None shows an undated header."""
+    more_url: str | None = None
+    """Where a group robot's readers find the ``more`` stories left out; None: only counted."""
 
     @property
     def item_count(self) -> int:

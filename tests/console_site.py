@@ -173,9 +173,11 @@ def site(tmp_path: Path) -> Iterator[Site]:
                 process.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Headless chromium (Debian's), one per test worker."""
+    """Headless chromium (Debian's), one per test module: Playwright's sync API keeps an event
+    loop running in this thread while it is open, which the asyncio tests of other modules
+    (run by the same worker) could not start beside."""
     if CHROMIUM is None:
         unavailable("chromium is not installed (apt-get install chromium)")
     try:

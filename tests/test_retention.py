@@ -20,7 +20,7 @@ from jobs.retention import EVERY, retention_tick, run_retention
 from jobs.runtime import Runtime
 from newsbrief.config.settings import Config
 from newsbrief.fetcher import Fetcher
-from newsbrief.store import articles, retention, subscribers
+from newsbrief.store import articles, digest_rest, retention, subscribers
 from newsbrief.store import stories as story_store
 from newsbrief.store.db import Database
 from newsbrief.store.retention import KINDS, Windows
@@ -29,6 +29,7 @@ from newsbrief.store.tables import (
     CallbackReplyRow,
     DeliveryRow,
     DigestCursorRow,
+    DigestRestRow,
     EntryRow,
     FeedRow,
     MaintenanceRow,
@@ -246,6 +247,7 @@ def counts(db: Database) -> dict[str, int]:
         "story_topics": StoryTopicRow,
         "callback_replies": CallbackReplyRow,
         "telegram_updates": TelegramUpdateRow,
+        "digest_rest": DigestRestRow,
     }
     with db.session() as session:
         return {
@@ -256,6 +258,14 @@ def counts(db: Database) -> dict[str, int]:
 
 def test_a_prune_keeps_exactly_what_the_windows_and_the_rules_say(db: Database) -> None:
     world = World(db)
+    with db.session() as session:  # robots' "the rest" links: two expired, one still good
+        digest_rest.insert_many(
+            session,
+            [
+                digest_rest.row(f"t{age}", 1, "zh-Hans", [1, 2], NOW - timedelta(days=age))
+                for age in (8, 30, 6)
+            ],
+        )
     before = counts(db)
     assert before["entries"] == DAYS * 2 * 3 + 3 + 2 and before["stories"] == DAYS * 2 * 2
 
@@ -273,6 +283,7 @@ def test_a_prune_keeps_exactly_what_the_windows_and_the_rules_say(db: Database) 
         "story_topics": (old_stories * 2 * 2 - 2) * 2,
         "callback_replies": 5 - KEEP["callback_replies"],
         "telegram_updates": 5 - KEEP["updates"],
+        "digest_rest": 2,
     }
     after = counts(db)
     assert after == {kind: before[kind] - deleted[kind] for kind in KINDS}

@@ -16,27 +16,23 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from bot import feed_admin
 from bot.commands.io import Command, Reply
+from bot.feed_admin import FeedRefused
 from bot.i18n import t
 from bot.telegram.limits import MAX_TEXT_UTF16
 from bot.telegram.render import esc, visible_len
-from newsbrief.config.base import ID_PATTERN, check_http_url
+from newsbrief.config.base import ID_PATTERN
 from newsbrief.config.edit import (
     ConfigEditError,
-    add_feeds,
     add_topic,
     add_topic_aliases,
-    ensure_writable,
-    plan_additions,
-    remove_feed,
     remove_topic,
 )
 from newsbrief.config.settings import ConfigError, Problem, load_config
-from newsbrief.feeds.discovery import DiscoveryError, discover_feed
 from newsbrief.records import Message
 from newsbrief.store import feeds as feed_store
 from newsbrief.store import outbox, stats
-from newsbrief.store.feed_history import remembered_in
 
 if TYPE_CHECKING:
     from bot.commands.core import CommandCore
@@ -91,43 +87,20 @@ async def addfeed(core: CommandCore, command: Command, args: list[str], lang: st
     if unknown:
         return Reply(t("unknown_topics", lang, names=esc(t("list_sep", lang).join(unknown))))
     try:
-        ensure_writable(core.config_file)  # before looking for the feed, not after
-    except ConfigEditError as exc:
-        return Reply(edit_refused(exc, lang))
-    try:
-        check_http_url(url)
-        feed = await discover_feed(core.fetcher, url)
-    except (ValueError, DiscoveryError) as exc:
-        return Reply(t("addfeed_failed", lang, reason=esc(str(exc))))
-    # The id comes from the feed's title, and never is a removed feed's (feed_ids, edit).
-    entry = {"url": feed.url, "topics": [topic.id for topic in found], "title": feed.title}
-    existing = [(f.id, f.url) for f in core.config().feeds]
-    retired = await asyncio.to_thread(remembered_in, core.db)
-    (plan,) = plan_additions(existing, [entry], retired=retired)
-    entry = plan.entry
-    if plan.duplicate is not None:
-        return Reply(t("addfeed_duplicate", lang, reason=esc(plan.duplicate)))
-    try:
-        added = await asyncio.to_thread(add_feeds, core.config_file, [entry])
+        added = await feed_admin.add_feed(core, url, [topic.id for topic in found])
+    except FeedRefused as exc:
+        key = "addfeed_duplicate" if exc.kind == "duplicate" else "addfeed_failed"
+        return Reply(t(key, lang, reason=esc(exc.reason)))
     except ConfigEditError as exc:
         return Reply(edit_refused(exc, lang))
     except ConfigError as exc:
         reason = "; ".join(str(p) for p in exc.problems)
         return Reply(t("addfeed_failed", lang, reason=esc(reason)))
-    if core.on_config_change is not None:
-        await core.on_config_change()
-    feed_id = added[0] if added else plan.id
     return Reply(
-        t(
-            "addfeed_done",
-            lang,
-            feed=esc(str(feed_id)),
-            title=esc(feed.title),
-            url=esc(feed.url),
-        )
+        t("addfeed_done", lang, feed=esc(added.id), title=esc(added.title), url=esc(added.url))
         + (
-            t("addfeed_id_taken", lang, wanted=esc(plan.passed_over), feed=esc(str(feed_id)))
-            if plan.passed_over
+            t("addfeed_id_taken", lang, wanted=esc(added.passed_over), feed=esc(added.id))
+            if added.passed_over
             else ""
         )
     )
@@ -140,15 +113,13 @@ async def rmfeed(core: CommandCore, command: Command, args: list[str], lang: str
         return Reply(t("no_config_file", lang))
     feed_id = args[0]
     try:
-        removed = await asyncio.to_thread(remove_feed, core.config_file, feed_id)
+        removed = await feed_admin.remove(core, feed_id)
     except ConfigEditError as exc:
         return Reply(edit_refused(exc, lang))
     except ConfigError as exc:
         return Reply(t("config_edit_failed", lang, reason=_problems(exc.problems, lang)))
     if not removed:
         return Reply(t("rmfeed_unknown", lang, feed=esc(feed_id)))
-    # The feeds table follows the config: the feed is disabled there, its entries stay.
-    await _changed(core)
     entries = await asyncio.to_thread(_entries_of, core, feed_id)
     return Reply(t("rmfeed_done", lang, feed=esc(feed_id), entries=entries))
 

@@ -32,7 +32,7 @@ from newsbrief.articles.topics import TopicMatcher
 from newsbrief.config.secrets import redactors
 from newsbrief.config.settings import Config
 from newsbrief.feeds.discovery import PageFetcher
-from newsbrief.records import Button, Keywords, Subscriber, Topic, WhyPath
+from newsbrief.records import Button, Delivery, Keywords, Subscriber, Topic, WhyPath
 from newsbrief.schedule import (
     describe_schedule,
     next_digest,
@@ -40,6 +40,7 @@ from newsbrief.schedule import (
 )
 from newsbrief.store import followers, lookup, subscribers
 from newsbrief.store.db import Database
+from newsbrief.store.rehearsal import Rehearsal
 from newsbrief.text.chinese import to_simplified, to_traditional
 from newsbrief.time_phrases import parse_quiet_phrase, parse_schedule_phrase
 from newsbrief.timezones import describe_zone, parse_timezone, zone_names
@@ -683,12 +684,25 @@ class CommandCore:
         if found is None or not found.topics:
             return Reply(t("digest_no_topics", lang))
         # Pausing stops the scheduled digests; one asked for is still answered.
-        queued = self.compose(self.db, self.config(), found, self.clock(), on_demand=True)
+        queued = self.digest_now(found)
         if not queued:
             return Reply(t("digest_nothing", lang))
         if found.paused:  # queued ahead of the digest: why the schedule stays quiet
             return Reply(t("digest_while_paused", lang), wake_delivery=True)
         return Reply("", wake_delivery=True)
+
+    def digest_now(self, found: Subscriber, *, rehearse: bool = False) -> list[Delivery]:
+        """What ``/digest`` sends ``found`` now: the parts it queues, composed by the compose
+        tick's own code. ``rehearse`` (the console's preview) rolls that transaction back:
+        nothing is queued, no cursor moves, nothing counts as read."""
+        now = self.clock()
+        db = Rehearsal(self.db, found.id, now, keep=not rehearse)
+        self.compose(db, self.config(), found, now, on_demand=True)
+        return db.parts
+
+    def topic_matcher(self) -> TopicMatcher:
+        """The running taxonomy's matcher (what files articles, and what ``/why`` explains)."""
+        return self._matcher()
 
     def schedule(self, command: Command, args: list[str], lang: str) -> Reply:
         words = [a for a in args if not a.startswith("@")]

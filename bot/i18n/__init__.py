@@ -298,6 +298,21 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "list_sep": {"zh-Hans": "、", "en": ", "},
     # Group robots (WeCom, DingTalk, Feishu) only send: no command to point to.
     "robot_more_items": {"zh-Hans": "……还有 {count} 条未列出", "en": "…and {count} more not shown"},
+    "rest_title": {
+        "zh-Hans": "简报未列出的 {count} 条",
+        "zh-Hant": "簡報未列出的 {count} 條",
+        "en": "The {count} stories the digest left out",
+    },
+    "rest_gone": {
+        "zh-Hans": "这个链接已失效（保留 7 天）",
+        "zh-Hant": "這個連結已失效（保留 7 天）",
+        "en": "This link has expired (links last 7 days)",
+    },
+    "robot_more_link": {
+        "zh-Hans": "……还有 {count} 条，点此查看全部",
+        "zh-Hant": "……還有 {count} 條，點此查看全部",
+        "en": "…and {count} more: read them all",
+    },
     "unknown_topics_close": {
         "zh-Hans": "没有这些话题：{names}。你是不是想找：{close}？",
         "zh-Hant": "沒有這些話題：{names}。你是不是想找：{close}？",

@@ -277,6 +277,8 @@ def render(dialect: Dialect, digest: Digest) -> list[Message]:
             size += sum(cost(b) for b in group)
     if digest.more:
         tail = md_text(t("robot_more_items", lang, count=digest.more))
+        if (url := md_url(digest.more_url)) is not None:
+            tail = dialect.link(md_text(t("robot_more_link", lang, count=digest.more)), url)
         if parts[-1] and size + cost(tail) > budget:
             parts.append([])
         parts[-1].append(tail)

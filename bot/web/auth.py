@@ -15,6 +15,14 @@ from dataclasses import dataclass
 SESSION_COOKIE = "nb_session"
 
 
+def same(a: str, b: str) -> bool:
+    """Constant-time equality of two strings, whatever they hold (``hmac.compare_digest`` raises
+    on non-ASCII ``str``: a form's ``csrf=é`` must be a 403, not a crash)."""
+    return hmac.compare_digest(
+        a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
+    )
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
@@ -56,7 +64,7 @@ class Keys:
             return None
         payload, signature = cookie.split(".")
         try:
-            if not hmac.compare_digest(self._sign(payload), signature):
+            if not same(self._sign(payload), signature):
                 return None
             data = json.loads(_unb64(payload))
             session = Session(str(data["sid"]), float(data["exp"]))
@@ -69,7 +77,7 @@ class Keys:
         return self._sign(f"csrf:{session.sid}")
 
     def csrf_matches(self, session: Session, given: str | None) -> bool:
-        return given is not None and hmac.compare_digest(self.csrf(session), given)
+        return given is not None and same(self.csrf(session), given)
 
 
 class SignInLimiter:

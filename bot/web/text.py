@@ -29,6 +29,10 @@ TEXT: Table = {
     "never": {"zh-Hans": "从未", "en": "never"},
     "save": {"zh-Hans": "保存", "en": "Save"},
     "error_title": {"zh-Hans": "出错了", "en": "Something went wrong"},
+    "counted_ago": {
+        "zh-Hans": "订阅者较多，以下统计为 {seconds} 秒前的结果（每分钟更新）。",
+        "en": "Many subscribers: these counts are {seconds} s old (recounted every minute).",
+    },
 }
 
 

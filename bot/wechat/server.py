@@ -55,6 +55,7 @@ from newsbrief.store.db import Database
 
 if TYPE_CHECKING:
     from bot.web.app import Console
+    from bot.web.rest import RestPages
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +154,7 @@ class CallbackServer:
         hooks: Mapping[str, Hook] | None = None,
         pages: Mapping[str, Page] | None = None,
         console: Console | None = None,
+        rest: RestPages | None = None,
     ) -> None:
         self.config = config
         self.core = core
@@ -163,6 +165,7 @@ class CallbackServer:
         self.hooks = dict(hooks or {})
         self.pages = dict(pages or {})
         self.console = console
+        self.rest = rest
         self._running: dict[str, asyncio.Task[str]] = {}
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -180,6 +183,10 @@ class CallbackServer:
             from bot.web.app import mount  # jinja2 and the pages: only where the console runs
 
             mount(app, self.console)
+        if self.rest is not None:
+            from bot.web.rest import mount_rest
+
+            mount_rest(app, self.rest)
         return app
 
     async def start(self) -> None:

@@ -7,16 +7,15 @@ written), 2 the config is invalid, or the edit would have made it so (nothing wa
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from newsbrief.config.base import ID_PATTERN, check_http_url, check_id
 from newsbrief.config.edit import ConfigEditError, add_feeds, ensure_writable, plan_additions
 from newsbrief.config.settings import Config, ConfigError, load_config
-from newsbrief.feeds.opml import OpmlError, export_opml, parse_opml
+from newsbrief.feeds.opml import OpmlError, OpmlFeed, export_opml, parse_opml
 
 if TYPE_CHECKING:
     from newsbrief.feeds.discovery import DiscoveredFeed
@@ -159,6 +158,8 @@ def cmd_feeds_add(args: argparse.Namespace) -> int:
         return _error(f"{exc}; nothing was written")
 
     try:
+        import asyncio  # only here: ~50 ms a light command need not pay
+
         found = asyncio.run(_discover(config, url))
     except DiscoveryError as exc:
         return _error(str(exc))
@@ -204,22 +205,12 @@ def _topic_lookup(config: Config) -> dict[str, str]:
     return lookup
 
 
-def cmd_feeds_import(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        return _config_error(exc)
-    try:
-        data = Path(args.file).read_bytes()
-    except OSError as exc:
-        return _error(f"cannot read {args.file}: {exc.strerror or exc}")
-    try:
-        feeds = parse_opml(data, source=args.file)
-    except OpmlError as exc:
-        return _error(str(exc))
-    if problem := _unknown_topics(config, args.topics):
-        return _error(problem)
-
+def opml_entries(
+    config: Config, feeds: Sequence[OpmlFeed], topics: Sequence[str] = ()
+) -> tuple[list[dict[str, Any]], list[str | None], list[str | None]]:
+    """The config entries an OPML file's feeds would become (for ``plan_additions``, ids as
+    wishes), their titles, and a report line per outline: the reason one was skipped, None
+    where the plan of the next entry goes. Shared with the console's OPML import."""
     lookup = _topic_lookup(config)
     # One report line per outline, in file order; None marks a place the plan fills in.
     report: list[str | None] = []
@@ -238,16 +229,35 @@ def cmd_feeds_import(args: argparse.Namespace) -> int:
             for key in (category.lower(), category.rsplit("/", 1)[-1].lower())
             if key in lookup
         ]
-        topics = list(dict.fromkeys([*args.topics, *matched]))
+        chosen = list(dict.fromkeys([*topics, *matched]))
         # The id our own export writes (or a title that is an id: older exports) is kept, so
         # stored entries stay attached to their feed across an export and import. Any other
         # title is the feed's display name, and its id is made from it.
         wish = feed.feed_id or (feed.title if feed.title and ID_PATTERN.match(feed.title) else None)
         name = feed.title if feed.title != wish else None
-        entries.append({"id": wish, "url": feed.url, "topics": topics, "name": name})
+        entries.append({"id": wish, "url": feed.url, "topics": chosen, "name": name})
         titles.append(feed.title)
         report.append(None)
+    return entries, titles, report
 
+
+def cmd_feeds_import(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        return _config_error(exc)
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        return _error(f"cannot read {args.file}: {exc.strerror or exc}")
+    try:
+        feeds = parse_opml(data, source=args.file)
+    except OpmlError as exc:
+        return _error(str(exc))
+    if problem := _unknown_topics(config, args.topics):
+        return _error(problem)
+
+    entries, titles, report = opml_entries(config, feeds, args.topics)
     plan = plan_additions(
         _existing(config), entries, on_taken_id="derive", retired=_remembered(config)
     )
@@ -279,17 +289,22 @@ def cmd_feeds_import(args: argparse.Namespace) -> int:
 # -- feeds export -----------------------------------------------------------------------------
 
 
+def config_opml(config: Config) -> bytes:
+    """The configured feeds as OPML 2.0 (also the console's export)."""
+    # A feed without a display name shows its id (OPML readers need some name).
+    return export_opml(
+        config.feeds,
+        {f.id: f.name or f.id for f in config.feeds},
+        topic_names={t.id: t.names.en for t in config.topics},
+    )
+
+
 def cmd_feeds_export(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
     except ConfigError as exc:
         return _config_error(exc)
-    # A feed without a display name shows its id (OPML readers need some name).
-    data = export_opml(
-        config.feeds,
-        {f.id: f.name or f.id for f in config.feeds},
-        topic_names={t.id: t.names.en for t in config.topics},
-    )
+    data = config_opml(config)
     if args.output is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)

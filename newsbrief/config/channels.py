@@ -144,6 +144,15 @@ class ServerConfig(Section):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str | None = None
+    """Where people reach this server from outside (``https://news.example.com``, the HTTPS
+    proxy in front of it). Set, a group robot's digest that leaves stories out links to them
+    (``/d/<token>``, served by ``callbacks`` and ``web`` processes); unset, they are counted."""
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, url: str | None) -> str | None:
+        return check_http_url(url).rstrip("/") if url is not None else None
 
 
 class AdminConfig(Section):

@@ -5,10 +5,22 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    SQLColumnExpression,
+    Table,
+    and_,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from newsbrief.config.settings import PollingConfig
@@ -354,24 +366,105 @@ def feed_health(session: Session) -> list[FeedHealth]:
     query = select(EntryRow.feed_id, func.count()).group_by(EntryRow.feed_id)
     counts = {feed_id: int(n) for feed_id, n in session.execute(query)}
     return [
-        FeedHealth(
-            id=row.id,
-            url=row.url,
-            title=display_name(row.title, row.name) or None,
-            status=feed_status(
-                row.enabled, row.disabled_reason, row.error_count, row.last_success_at is not None
-            ),
-            last_success_at=row.last_success_at,
-            last_checked_at=row.last_checked_at,
-            last_error=row.disabled_reason or row.last_error,
-            last_error_kind=row.last_error_kind,
-            error_count=row.error_count,
-            next_check_at=row.next_check_at if row.enabled else None,
-            entries=counts.get(row.id, 0),
-            entries_per_week=row.entries_per_week,
-        )
+        _health(row, counts.get(row.id, 0))
         for row in session.scalars(select(FeedRow).order_by(FeedRow.id))
     ]
+
+
+def _health(row: FeedRow, entries: int) -> FeedHealth:
+    return FeedHealth(
+        id=row.id,
+        url=row.url,
+        title=display_name(row.title, row.name) or None,
+        status=feed_status(
+            row.enabled, row.disabled_reason, row.error_count, row.last_success_at is not None
+        ),
+        last_success_at=row.last_success_at,
+        last_checked_at=row.last_checked_at,
+        last_error=row.disabled_reason or row.last_error,
+        last_error_kind=row.last_error_kind,
+        error_count=row.error_count,
+        next_check_at=row.next_check_at if row.enabled else None,
+        entries=entries,
+        entries_per_week=row.entries_per_week,
+    )
+
+
+HEALTH_STATES = ("disabled", "failing", "new", "ok", "removed")
+"""Trouble first: the order of the state column when sorted by it."""
+HEALTH_SORTS = ("id", "state", "entries", "rate", "last_ok", "errors")
+
+
+@dataclass(frozen=True, slots=True)
+class HealthPage:
+    feeds: list[FeedHealth]
+    states: dict[str, int]
+    """Feeds per state, over every feed (the filter's choices)."""
+    total: int
+    """Feeds in the chosen state (all of them without one)."""
+
+
+def _status_column() -> ColumnElement[str]:
+    """``feed_status`` in SQL, so that a page of thousands of feeds filters and sorts there."""
+    return case(
+        (
+            FeedRow.enabled.is_(False),
+            case((FeedRow.disabled_reason.is_not(None), "disabled"), else_="removed"),
+        ),
+        (FeedRow.error_count > 0, "failing"),
+        (FeedRow.last_success_at.is_not(None), "ok"),
+        else_="new",
+    )
+
+
+def feed_health_page(
+    session: Session,
+    *,
+    state: str | None = None,
+    sort: str = "state",
+    descending: bool = False,
+    offset: int = 0,
+    limit: int = 100,
+) -> HealthPage:
+    """One page of ``feed_health``: the feeds in ``state`` (any: None), ordered by one of
+    ``HEALTH_SORTS`` then id. A few queries whatever the number of feeds: the states counted,
+    the page's rows, and their entries counted on the (feed_id, key_hash) index."""
+    status = _status_column()
+    states = dict.fromkeys(HEALTH_STATES, 0)
+    for name, n in session.execute(select(status, func.count()).group_by(status)):
+        states[str(name)] = int(n)
+    query = select(FeedRow)
+    if state is not None:
+        query = query.where(status == state)
+    key: SQLColumnExpression[Any]
+    if sort == "entries":  # the one order that needs every feed's count
+        counted = (
+            select(EntryRow.feed_id, func.count().label("n")).group_by(EntryRow.feed_id).subquery()
+        )
+        query = query.outerjoin(counted, counted.c.feed_id == FeedRow.id)
+        key = func.coalesce(counted.c.n, 0)
+    else:
+        key = {
+            "id": FeedRow.id,
+            "state": case({s: i for i, s in enumerate(HEALTH_STATES)}, value=status),
+            "rate": FeedRow.entries_per_week,
+            "last_ok": FeedRow.last_success_at,
+            "errors": FeedRow.error_count,
+        }.get(sort, FeedRow.id)
+    order = key.desc() if descending else key.asc()
+    rows = list(
+        session.scalars(query.order_by(order.nulls_last(), FeedRow.id).offset(offset).limit(limit))
+    )
+    counts: dict[str, int] = {}
+    if rows:
+        per_feed = (
+            select(EntryRow.feed_id, func.count())
+            .where(EntryRow.feed_id.in_([row.id for row in rows]))
+            .group_by(EntryRow.feed_id)
+        )
+        counts = {feed_id: int(n) for feed_id, n in session.execute(per_feed)}
+    total = states.get(state, 0) if state is not None else sum(states.values())
+    return HealthPage([_health(row, counts.get(row.id, 0)) for row in rows], states, total)
 
 
 def make_all_due(session: Session, now: datetime) -> None:

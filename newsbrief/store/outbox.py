@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from newsbrief.records import Button, Delivery, DeliveryStatus, Message, Priority, Subscriber
 from newsbrief.store import bulk
-from newsbrief.store.tables import DeliveryRow, SubscriberRow
+from newsbrief.store.tables import ChatPauseRow, DeliveryRow, SubscriberRow
 
 MAX_ATTEMPTS = 8
 OUTBOX_CHANNEL = "newsbrief_outbox"
@@ -391,9 +392,21 @@ def hold_chat(session: Session, platform: str, chat_id: str, due_at: datetime, r
     )
 
 
-def pause_chat(session: Session, platform: str, chat_id: str, reason: str) -> None:
+def pause_chat(
+    session: Session, platform: str, chat_id: str, reason: str, now: datetime | None = None
+) -> None:
     """The chat cannot receive: its digests wait, visibly, until the subscriber returns. Its
-    replies fail (visibly too): they answered a moment that will be over by then."""
+    replies fail (visibly too): they answered a moment that will be over by then. When and why
+    is kept for the console (``chat_pauses``)."""
+    pause = _upsert(session, ChatPauseRow).values(
+        platform=platform, chat_id=chat_id, reason=reason, since=now or datetime.now(UTC)
+    )
+    session.execute(
+        pause.on_conflict_do_update(
+            index_elements=[ChatPauseRow.platform, ChatPauseRow.chat_id],
+            set_={"reason": pause.excluded.reason, "since": pause.excluded.since},
+        )
+    )
     waiting = and_(
         DeliveryRow.platform == platform,
         DeliveryRow.chat_id == chat_id,
@@ -408,6 +421,105 @@ def pause_chat(session: Session, platform: str, chat_id: str, reason: str) -> No
             .where(waiting, kind)
             .values(status=status, lease_until=None, claimed_by=None, last_error=reason)
         )
+
+
+def _upsert(session: Session, table: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
+def retry_failed(session: Session, delivery_id: int, now: datetime) -> str | None:
+    """A failed message back to pending, due now, with a fresh count of attempts (the admin
+    fixed what made it fail); its platform, or None when it is not failed (any more)."""
+    platform = session.scalar(
+        update(DeliveryRow)
+        .where(DeliveryRow.id == delivery_id, DeliveryRow.status == DeliveryStatus.FAILED)
+        .values(status=DeliveryStatus.PENDING, due_at=now, attempts=0, lease_until=None)
+        .returning(DeliveryRow.platform)
+    )
+    if platform is not None:
+        announce(session, platform)
+    return platform
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """An outbox message as the console lists it."""
+
+    id: int
+    platform: str
+    chat_id: str
+    status: str
+    reply: bool
+    """A command's reply (else a digest part or a notice)."""
+    attempts: int
+    created_at: datetime
+    due_at: datetime
+    last_error: str | None
+    preview: str
+    """The start of its text (empty for a digest part rendered when sent)."""
+
+
+HELD = (
+    DeliveryStatus.PENDING,
+    DeliveryStatus.SENDING,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.PAUSED,
+)
+"""The states the console lists: everything not sent."""
+
+
+def held_counts(session: Session) -> dict[str, int]:
+    """Messages per state of ``HELD`` (the (status, due_at) index: no table scan)."""
+    rows = session.execute(
+        select(DeliveryRow.status, func.count())
+        .where(DeliveryRow.status.in_(HELD))
+        .group_by(DeliveryRow.status)
+    )
+    return {str(status): int(count) for status, count in rows}
+
+
+def held_page(
+    session: Session, statuses: Sequence[str], offset: int, limit: int, preview: int = 120
+) -> list[Held]:
+    """One page of the messages in ``statuses``, the latest due first."""
+    rows = session.execute(
+        select(
+            DeliveryRow.id,
+            DeliveryRow.platform,
+            DeliveryRow.chat_id,
+            DeliveryRow.status,
+            DeliveryRow.priority,
+            DeliveryRow.attempts,
+            DeliveryRow.created_at,
+            DeliveryRow.due_at,
+            DeliveryRow.last_error,
+            func.substr(DeliveryRow.text, 1, preview),
+        )
+        .where(DeliveryRow.status.in_(list(statuses)))
+        .order_by(DeliveryRow.due_at.desc(), DeliveryRow.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return [
+        Held(i, p, c, s, prio >= Priority.REPLY, a, made, due, err, text or "")
+        for i, p, c, s, prio, a, made, due, err, text in rows
+    ]
+
+
+def chat_pauses(
+    session: Session, chats: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[str, datetime]]:
+    """When and why each of these chats was last refused by its platform."""
+    if not chats:
+        return {}
+    wanted = set(chats)
+    rows = session.execute(
+        select(
+            ChatPauseRow.platform, ChatPauseRow.chat_id, ChatPauseRow.reason, ChatPauseRow.since
+        ).where(ChatPauseRow.chat_id.in_({chat for _, chat in wanted}))
+    )
+    return {(p, c): (r, since) for p, c, r, since in rows if (p, c) in wanted}
 
 
 def listing(session: Session, status: str | None = None, limit: int = 100) -> list[DeliveryRow]:

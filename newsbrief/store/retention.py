@@ -63,7 +63,7 @@ from sqlalchemy.orm import Session
 
 from newsbrief.config.settings import Config
 from newsbrief.records import DeliveryStatus
-from newsbrief.store import callbacks, updates
+from newsbrief.store import callbacks, digest_rest, updates
 from newsbrief.store.articles import head_position, lock_story_matching
 from newsbrief.store.db import Database
 from newsbrief.store.tables import (
@@ -71,6 +71,7 @@ from newsbrief.store.tables import (
     CallbackReplyRow,
     DeliveryRow,
     DigestCursorRow,
+    DigestRestRow,
     EntryRow,
     MaintenanceRow,
     StoryRow,
@@ -89,6 +90,7 @@ KINDS = (
     "story_topics",
     "callback_replies",
     "telegram_updates",
+    "digest_rest",
 )
 """The keys of ``prune``'s counts, in the order it deletes them."""
 FINAL = (DeliveryStatus.SENT, DeliveryStatus.FAILED)
@@ -184,6 +186,7 @@ def prune(db: Database, now: datetime, windows: Windows, *, batch: int = BATCH) 
     if windows.telegram_updates is not None:
         cutoff = now - max(windows.telegram_updates, updates.KEEP_HANDLED)
         counts["telegram_updates"] = _prune_updates(db, cutoff, batch)
+    counts["digest_rest"] = _prune_rest(db, now - digest_rest.KEEP, batch)
     return counts
 
 
@@ -369,5 +372,16 @@ def _prune_updates(db: Database, cutoff: datetime, batch: int) -> int:
     for session, ids in _batches(db, query, batch):
         deleted += _count(
             session.execute(delete(TelegramUpdateRow).where(TelegramUpdateRow.update_id.in_(ids)))
+        )
+    return deleted
+
+
+def _prune_rest(db: Database, cutoff: datetime, batch: int) -> int:
+    """Robots' "the rest" pages whose links have expired (``digest_rest.KEEP``)."""
+    query = select(DigestRestRow.token).where(DigestRestRow.created_at < cutoff)
+    deleted = 0
+    for session, tokens in _batches(db, query, batch):
+        deleted += _count(
+            session.execute(delete(DigestRestRow).where(DigestRestRow.token.in_(tokens)))
         )
     return deleted

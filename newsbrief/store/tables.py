@@ -124,6 +124,8 @@ class EntryRow(Base):
 
 # Unprocessed entries are claimed in id order; keep that scan cheap.
 Index("ix_entries_unprocessed", EntryRow.processed_at, EntryRow.id)
+# Entries fetched today (the console's overview).
+Index("ix_entries_fetched_at", EntryRow.fetched_at)
 
 
 class StoryRow(Base):
@@ -278,6 +280,8 @@ class DeliveryRow(Base):
 
 
 Index("ix_deliveries_due", DeliveryRow.status, DeliveryRow.due_at)
+# The console's last 24 hours of sends and their lag: a range of this index, never the table.
+Index("ix_deliveries_sent", DeliveryRow.sent_at, DeliveryRow.platform, DeliveryRow.created_at)
 
 
 class CallbackReplyRow(Base):
@@ -319,3 +323,57 @@ class MaintenanceRow(Base):
 
     task: Mapped[str] = mapped_column(String(64), primary_key=True)
     last_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DigestRestRow(Base):
+    """The stories a group robot's digest left out, behind the link in its footer
+    (``server.public_url`` + ``/d/<token>``): group members read the rest there. The token is
+    the only key (random, 128 bits); rows go after ``digest_rest.KEEP``."""
+
+    __tablename__ = "digest_rest"
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(Integer)
+    lang: Mapped[str] = mapped_column(String(16))
+    story_ids: Mapped[list[int]] = mapped_column(JSON)
+    """Best first, as the digest ranked them."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class FetchCountRow(Base):
+    """Feed fetches per hour and outcome (``ok``, ``not_modified`` or the error kind), for the
+    console's chart: added to once per stored batch of polls, kept two weeks."""
+
+    __tablename__ = "fetch_counts"
+
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TickRunRow(Base):
+    """The last run of each tick by any process (the metrics are per process, in memory)."""
+
+    __tablename__ = "tick_runs"
+
+    tick: Mapped[str] = mapped_column(String(32), primary_key=True)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seconds: Mapped[float] = mapped_column(Float)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    process: Mapped[str] = mapped_column(String(128))
+    """``host:pid`` of the process that ran it."""
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    """The last failure's one line (kept after the tick recovers, with ``failed_at``)."""
+
+
+class ChatPauseRow(Base):
+    """When a platform last refused a chat (a robot's key removed, a user who blocked the
+    bot) and why: the subscriber row says *that* it is paused, this says *since when*."""
+
+    __tablename__ = "chat_pauses"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
