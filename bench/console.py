@@ -62,6 +62,7 @@ from bot.wechat.server import CallbackServer
 from jobs.compose import compose_for
 from newsbrief.config.settings import Config, load_config
 from newsbrief.fetcher import Fetcher
+from newsbrief.store import audience
 from newsbrief.store import feeds as feed_store
 from newsbrief.store.db import Database
 from newsbrief.store.tables import (
@@ -465,11 +466,21 @@ def run_one(kind: str, args: argparse.Namespace, tmp: Path) -> list[Row]:
         build(db, config, args.subscribers, args.entries, now)
         with db.session() as session:
             some = session.scalar(select(SubscriberRow.id).order_by(SubscriberRow.id.desc()))
+        kept = []  # what the console counts at start-up and then each minute in the background
+        for name, fn in (
+            ("audience", audience.audience),
+            ("topic followers", audience.topic_followers),
+        ):
+            started = time.perf_counter()
+            with db.session() as session:
+                fn(session)
+            kept.append(f"{name} {(time.perf_counter() - started) * 1e3:.0f} ms")
         db.dispose()
         print(
             f"[{kind}] set-up {time.perf_counter() - t0:.0f} s: {args.feeds:,} feeds "
             f"({args.feeds * args.entries:,} entries), {args.subscribers:,} subscribers, "
-            f"{len(config.topics)} topics",
+            f"{len(config.topics)} topics; kept counts, counted off the request path: "
+            f"{', '.join(kept)}",
             flush=True,
         )
         statements = Statements()

@@ -526,7 +526,7 @@ class Deliverer:
                         session, self.ctx.config, platform, chat, result.error or "", now
                     )
                     subscribers.pause_chat(session, platform, chat, result.error or "chat gone")
-                    outbox.pause_chat(session, platform, chat, result.error or "chat gone")
+                    outbox.pause_chat(session, platform, chat, result.error or "chat gone", now)
                 case SendOutcome.MIGRATED if result.migrate_to:
                     log.info("chat %s:%s moved to %s", platform, chat, result.migrate_to)
                     subscribers.migrate_chat(session, platform, chat, result.migrate_to)

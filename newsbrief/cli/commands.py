@@ -328,6 +328,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_channels(args: argparse.Namespace) -> int:
     """The group robots of the config and their health: like /feeds, for channels."""
+    from newsbrief.config.channels import ROBOT_SCHEDULE
     from newsbrief.store import stats, subscribers
 
     now = datetime.now(UTC)
@@ -348,7 +349,7 @@ def cmd_channels(args: argparse.Namespace) -> int:
                     else None,
                     "key": "set" if os.environ.get(robot.key_env) else f"missing ({robot.key_env})",
                     "topics": list(robot.topics),
-                    "schedule": robot.schedule or config.subscriber_defaults.schedule,
+                    "schedule": robot.schedule or ROBOT_SCHEDULE,
                     "pending": health.pending,
                     "failed": health.failed,
                     "sent_24h": health.sent_24h,
