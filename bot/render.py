@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Protocol
 
 from bot.parts import Block
 from bot.robots import render as robots_render
@@ -17,7 +18,12 @@ from newsbrief.records import Delivery, Digest, Message
 from newsbrief.store import stories as story_store
 from newsbrief.store.db import Database
 
-Renderer = Callable[[Digest], list[Message]]
+
+class Renderer(Protocol):
+    """A digest as one platform's messages; ``mark``: LLM-written summaries say so."""
+
+    def __call__(self, digest: Digest, *, mark: bool = False) -> list[Message]: ...
+
 
 RENDERERS: dict[str, Renderer] = {
     # The console (the demo's terminal) shows what a Telegram user would see.
@@ -41,6 +47,12 @@ def renderer_for(platform: str) -> Renderer:
         raise ValueError(f"no renderer for platform {platform!r}") from None
 
 
+def text_model(config: Config) -> str | None:
+    """The model whose texts (``story_texts``) digests show; None with the LLM off, when none
+    are loaded (and no query is made for them)."""
+    return config.llm.model if config.llm.enabled else None
+
+
 def topic_namer(config: Config) -> Callable[[str, str], str]:
     """A topic's name in a language, by id (the id itself for a topic no longer configured)."""
     topics = {t.id: t for t in config.topics}
@@ -54,7 +66,10 @@ def topic_namer(config: Config) -> Callable[[str, str], str]:
 
 
 def materialize(db: Database, config: Config, deliveries: Sequence[Delivery]) -> list[Delivery]:
-    """Render the parts stored by reference, with the stories as they are now."""
+    """Render the parts stored by reference, with the stories as they are now.
+
+    LLM texts written after a part was planned can make it longer than the platform takes: such
+    a part goes without them, as it was planned."""
     wanted = [d for d in deliveries if d.payload is not None]
     if not wanted:
         return list(deliveries)
@@ -64,10 +79,12 @@ def materialize(db: Database, config: Config, deliveries: Sequence[Delivery]) ->
         for block in (d.payload or {}).get("blocks", ())
         if block.startswith("story:")
     }
+    model = text_model(config)
     with db.session() as session:
-        stories = story_store.stories_by_id(session, ids)
+        stories = story_store.stories_by_id(session, ids, model)
     name = topic_namer(config)
     renderers: dict[str, HtmlBlocks] = {}
+    planned: dict[str, HtmlBlocks] = {}  # without LLM texts, for the parts they would overflow
     out: list[Delivery] = []
     for delivery in deliveries:
         if delivery.payload is None:
@@ -76,12 +93,17 @@ def materialize(db: Database, config: Config, deliveries: Sequence[Delivery]) ->
         lang = str(delivery.payload.get("lang", config.subscriber_defaults.language))
         html = renderers.get(lang)
         if html is None:
-            html = renderers[lang] = HtmlBlocks(lang, name, stories)
+            html = renderers[lang] = HtmlBlocks(lang, name, stories, mark=config.llm.mark)
         blocks: list[Block] = [
             b
             for b in delivery.payload.get("blocks", ())
             if not b.startswith("story:") or int(b[6:]) in stories  # a story since deleted
         ]
+        if model is not None and sum(map(html.sizes.__getitem__, blocks)) - 2 > html.limit:
+            if lang not in planned:
+                bare = {i: replace(s, texts=()) for i, s in stories.items()}
+                planned[lang] = HtmlBlocks(lang, name, bare, mark=config.llm.mark)
+            html = planned[lang]
         text = html.message(blocks).text
         out.append(replace(delivery, message=replace(delivery.message, text=text)))
     return out

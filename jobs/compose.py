@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from bot.parts import Block, plan, title_block
-from bot.render import BY_REFERENCE, renderer_for, topic_namer
+from bot.render import BY_REFERENCE, renderer_for, text_model, topic_namer
 from bot.telegram.render import HtmlBlocks
 from jobs.context import JobContext
 from newsbrief.config.settings import Config
@@ -211,7 +211,8 @@ class _Pass:
             low = min(state.position for _, state in claimed)
             composer = self.composers.get((low, head))
             if composer is None:
-                window = story_store.story_window(session, low, head, WINDOW)
+                model = text_model(self.config)
+                window = story_store.story_window(session, low, head, WINDOW, model)
                 composer = self.composers[(low, head)] = Composer(self.config, window)
             rows: list[dict[str, Any]] = []
             rest: list[dict[str, Any]] = []
@@ -300,7 +301,8 @@ def compose_for(
         head = articles.head_position(session)
         paging = _paging(state.overflow)
         low = int(paging["after"]) if paging else state.position
-        composer = Composer(config, story_store.story_window(session, min(low, head), head, WINDOW))
+        window = story_store.story_window(session, min(low, head), head, WINDOW, text_model(config))
+        composer = Composer(config, window)
         composed = composer.compose(subscriber, state, now, on_demand=on_demand)
         outbox.insert_deliveries(session, composed.deliveries)
         due = state.next_due_at
@@ -347,11 +349,15 @@ class Composer:
         self._topic_blocks = _TopicBlocks()
         self._html: dict[str, HtmlBlocks] = {}
         self._robots = {(robot.platform, robot.id) for robot in config.robots}
+        self.mark = config.llm.mark
+        """LLM-written summaries say so (``llm.mark``; they exist only with ``llm`` on)."""
 
     def html(self, lang: str) -> HtmlBlocks:
         found = self._html.get(lang)
         if found is None:
-            found = self._html[lang] = HtmlBlocks(lang, self.topic_name, self._stories)
+            found = self._html[lang] = HtmlBlocks(
+                lang, self.topic_name, self._stories, mark=self.mark
+            )
         return found
 
     def story_sizes(self, lang: str) -> list[int]:
@@ -580,7 +586,7 @@ class Composer:
             edition=edition_at(now, subscriber.timezone),
             more_url=more_url,
         )
-        messages = renderer_for(subscriber.platform)(digest)
+        messages = renderer_for(subscriber.platform)(digest, mark=self.mark)
         parse_mode = messages[0].parse_mode if messages else None
         return _deliveries(subscriber, [(m.text, None) for m in messages], parse_mode, key, now)
 

@@ -33,7 +33,7 @@ from prometheus_client.registry import Collector
 
 from bot.wechat.server import Page
 from newsbrief.records import PollOutcome, SendOutcome
-from newsbrief.store import stats
+from newsbrief.store import llm, stats
 from newsbrief.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,19 @@ class Metrics:
             "When this process last ran the retention job (Unix time)",
             registry=r,
         )
+        self.llm_calls = Counter(
+            "newsbrief_llm_calls",
+            "LLM calls by result: ok, rejected (failed the checks), failed, budget (not made)",
+            ["result"],
+            registry=r,
+        )
+        self.llm_tokens = Counter("newsbrief_llm_tokens", "Tokens the LLM calls cost", registry=r)
+        self.llm_rejected = Counter(
+            "newsbrief_llm_rejected",
+            "LLM answers refused by the checks, by reason",
+            ["reason"],
+            registry=r,
+        )
 
     def fetched(self, outcome: PollOutcome) -> None:
         self.fetches.labels(fetch_outcome(outcome)).inc()
@@ -124,11 +137,16 @@ class Metrics:
         if outcome is SendOutcome.RATE_LIMITED:
             self.rate_limited.labels(platform).inc()
 
-    def watch_database(self, db: Database, clock: Callable[[], datetime]) -> None:
+    def watch_database(
+        self,
+        db: Database,
+        clock: Callable[[], datetime],
+        llm_budget: Callable[[], int] = lambda: 0,
+    ) -> None:
         """Report the deployment's pipeline from ``db`` at each scrape (once per process,
-        however often the runtime starts)."""
+        however often the runtime starts); ``llm_budget``: the daily token budget in force."""
         if self._pipeline is None:
-            self._pipeline = _PipelineCollector(db, clock)
+            self._pipeline = _PipelineCollector(db, clock, llm_budget)
             self.registry.register(self._pipeline)
 
     def render(self) -> bytes:
@@ -137,9 +155,12 @@ class Metrics:
 
 
 class _PipelineCollector(Collector):
-    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, db: Database, clock: Callable[[], datetime], llm_budget: Callable[[], int]
+    ) -> None:
         self.db = db
         self.clock = clock
+        self.llm_budget = llm_budget
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("newsbrief_database_up", "1 if the database answered this scrape")
@@ -147,6 +168,7 @@ class _PipelineCollector(Collector):
         try:
             with self.db.session() as session:
                 found = stats.pipeline(session, now)
+                spent = llm.usage(session, now)
         except Exception as exc:  # the scrape still answers, with the database down
             log.warning("metrics: the database did not answer: %s", self.db.problem(exc) or exc)
             up.add_metric([], 0)
@@ -180,6 +202,17 @@ class _PipelineCollector(Collector):
         yield _labelled(
             "newsbrief_sent_24h", "Messages sent in the last 24 hours", "platform", found.sent_24h
         )
+        yield GaugeMetricFamily(
+            "newsbrief_llm_tokens_today",
+            "LLM tokens spent since 00:00 UTC, by every process",
+            value=spent.tokens,
+        )
+        if (budget := self.llm_budget()) > 0:
+            yield GaugeMetricFamily(
+                "newsbrief_llm_budget_left",
+                "LLM tokens left of today's budget (llm.daily_token_budget)",
+                value=max(0, budget - spent.tokens),
+            )
 
 
 def _labelled(

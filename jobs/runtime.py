@@ -37,6 +37,7 @@ from jobs.compose import compose_for, compose_tick
 from jobs.config_watch import WATCH_SECONDS, ConfigWatch
 from jobs.context import JobContext
 from jobs.deliver import Deliverer
+from jobs.llm import close_llm, llm_tick
 from jobs.metrics import Metrics, Readiness, health_pages, record_tick
 from jobs.poll import PollSummary, poll_tick
 from jobs.process import process_tick
@@ -160,6 +161,7 @@ class Runtime:
 
     async def aclose(self) -> None:
         await self.ctx.fetcher.aclose()
+        await close_llm(self.ctx)
         for sender in self.ctx.senders.values():
             if isinstance(sender, WebhookSender):
                 await sender.aclose()
@@ -267,6 +269,19 @@ class Runtime:
                 id="retention",
                 next_run_time=_now_for(scheduler) + timedelta(seconds=RETENTION_DELAY),
             )
+        if "process" in roles:
+            # Summaries and translations written ahead of the digests (nothing to do without
+            # llm.base_url). Not in the readiness set: a slow model must not make a process
+            # unready, nor a digest late.
+            scheduler.add_job(
+                _Guarded(
+                    "llm", lambda: llm_tick(self.ctx), self.db.problem, metrics, None, journal
+                ).run,
+                "interval",
+                seconds=intervals.llm,
+                id="llm",
+                next_run_time=_now_for(scheduler),
+            )
         if self.config_watch is not None:  # hand edits of config/, in every process
             scheduler.add_job(
                 _Guarded("config", self.config_watch.tick, self.db.problem).run,
@@ -296,7 +311,9 @@ class Runtime:
         serve_callbacks = "callbacks" in roles and callbacks_configured(self.config)
         # One server for whichever of the routes this process serves; health and metrics in
         # every process.
-        metrics.watch_database(self.db, self.ctx.clock)
+        metrics.watch_database(
+            self.db, self.ctx.clock, lambda: self.ctx.config.llm.daily_token_budget
+        )
         console = self._console(roles)
         server = CallbackServer(
             lambda: self.ctx.config,
@@ -468,6 +485,7 @@ _TICK_UNITS = {
     "process": "{} entries processed",
     "compose": "{} messages queued",
     "deliver": "{} messages sent",
+    "llm": "{} LLM summaries written",
 }
 """How a tick's count reads in its INFO line (poll and retention say it themselves)."""
 

@@ -280,6 +280,19 @@ class StoryItem:
     """The other feeds that carried it, first reported first (at most ``MAX_OTHER_SOURCES``)."""
     image_url: str | None = None
     """Its lead image: a public http(s) URL, or None."""
+    lang: str | None = None
+    """The language its source wrote in (None: not known)."""
+    texts: tuple[StoryText, ...] = ()
+    """Its title and summary as the LLM wrote them, per language (``llm``; empty without it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoryText:
+    """A story's title and summary written by the LLM in ``lang`` (checked: see newsbrief/llm)."""
+
+    lang: str
+    title: str
+    summary: str
 
 
 MAX_OTHER_SOURCES = 5

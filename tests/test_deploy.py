@@ -42,7 +42,7 @@ UNITS = DEPLOY / "systemd"
 COMPOSE_FILE = DEPLOY / "compose.yaml"
 ENV_EXAMPLE = DEPLOY / "newsbrief.env.example"
 VENV_NEWSBRIEF = "/opt/newsbrief/.venv/bin/newsbrief"
-PUBLISHED = {"bot", "callbacks"}
+PUBLISHED = {"bot", "callbacks", "web"}
 """The only roles reached from outside: WeCom/WeChat callbacks, the Telegram webhook."""
 
 
@@ -358,7 +358,7 @@ def test_compose_mounts_the_config_folder_writable_for_the_bot_only() -> None:
         assert read_only == (name != "bot"), f"{name}: config mounted {':'.join(config[0])}"
 
 
-def test_compose_serves_health_on_the_image_port_and_publishes_only_callbacks_and_bot() -> None:
+def test_compose_serves_health_on_the_image_port_and_publishes_only_what_a_proxy_needs() -> None:
     port = image_env()["NEWSBRIEF_SERVER__PORT"]
     for name, service in newsbrief_services().items():
         env = service_env(service)

@@ -30,6 +30,7 @@ PURE = (
     "newsbrief/records.py",
     "newsbrief/schedule.py",
     "newsbrief/digests.py",
+    "newsbrief/digest_text.py",
 )
 IO = ("sqlalchemy", "alembic", "psycopg", "httpx", "aiohttp", "telegram", "apscheduler")
 IO_MODULES = ("newsbrief.store", "newsbrief.fetcher", "newsbrief.cli")
@@ -52,6 +53,7 @@ CONFINED: dict[str, tuple[str, ...]] = {
     "pydantic": ("newsbrief/config/",),
     "pydantic_settings": ("newsbrief/config/",),
     "opencc": ("newsbrief/text/chinese.py",),
+    "openai": ("newsbrief/llm/client.py",),
     "jieba": ("newsbrief/articles/keywords.py",),
     "rjieba": ("newsbrief/articles/keywords.py",),
     "re2": ("newsbrief/articles/topics.py",),

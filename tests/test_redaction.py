@@ -93,7 +93,7 @@ def test_config_secrets_walks_every_secret_field(monkeypatch: pytest.MonkeyPatch
             monkeypatch.delenv(name)
     monkeypatch.setenv("NB_T_KEY", "robot-key-1")
     monkeypatch.setenv("NB_T_SECRET", "SECrobot-secret-2")
-    monkeypatch.setenv("NEWSBRIEF_ADMIN__TOKEN", "admin-token-3")
+    monkeypatch.setenv("NEWSBRIEF_ADMIN__TOKEN", "admin-token-3-long-enough")
     config = Config(
         database_url="postgresql://u:db%2Fpass@127.0.0.1/x",
         telegram={"token": TOKEN},
@@ -108,7 +108,7 @@ def test_config_secrets_walks_every_secret_field(monkeypatch: pytest.MonkeyPatch
         TOKEN,
         "robot-key-1",
         "SECrobot-secret-2",
-        "admin-token-3",
+        "admin-token-3-long-enough",
         "wecom-token-4",
         WECOM_AES,
         "wechat-token-6",
@@ -116,7 +116,7 @@ def test_config_secrets_walks_every_secret_field(monkeypatch: pytest.MonkeyPatch
         "db/pass",
     } <= found
     assert isinstance(config.telegram.token, SecretStr)
-    assert "admin-token-3" in environment_secrets()
+    assert "admin-token-3-long-enough" in environment_secrets()
 
 
 def test_the_log_filter_masks_messages_arguments_and_tracebacks() -> None:

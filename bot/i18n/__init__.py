@@ -296,6 +296,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "…and {count} more: send /digest to see them",
     },
     "list_sep": {"zh-Hans": "、", "en": ", "},
+    # A story translated by the LLM keeps its own title on a line of its own.
+    "original_title": {"zh-Hans": "原文：", "zh-Hant": "原文：", "en": "Original: "},
+    # Ends a summary the LLM wrote, when ``llm.mark`` is on.
+    "llm_mark": {"zh-Hans": "〔AI 摘要〕", "zh-Hant": "〔AI 摘要〕", "en": "[AI summary]"},
     # Group robots (WeCom, DingTalk, Feishu) only send: no command to point to.
     "robot_more_items": {"zh-Hans": "……还有 {count} 条未列出", "en": "…and {count} more not shown"},
     "rest_title": {

@@ -36,6 +36,7 @@ from bot.robots.limits import (
     WECOM_TEXT_MAX_BYTES,
 )
 from newsbrief.articles.images import public_image_url
+from newsbrief.digest_text import localized
 from newsbrief.records import Digest, Message, Source, StoryItem
 from newsbrief.text.chinese import to_traditional
 
@@ -47,6 +48,8 @@ FEISHU_SIGN_RESERVE = 96
 
 MAX_TITLE_CHARS = 200
 MAX_SOURCE_CHARS = 40
+MAX_ORIGINAL_CHARS = 120
+"""A translated story's own title, on the line under the translation."""
 COVER_FROM_FIRST = 3
 """A WeCom cover is the first story with an image among the digest's first this many."""
 NEWS_TITLE_BYTES = 128
@@ -125,17 +128,29 @@ class Dialect:
     """(plain title, markdown content) -> body."""
 
     def item(
-        self, item: StoryItem, lang: str, summary_chars: int, title_chars: int, links: bool = True
+        self,
+        item: StoryItem,
+        lang: str,
+        summary_chars: int,
+        title_chars: int,
+        links: bool = True,
+        mark: bool = False,
     ) -> str:
-        """One story; ``links`` False names its other sources without their links (to fit)."""
-        title, summary, source = item.title, item.summary, item.source
-        if lang == "zh-Hant":  # as on Telegram: Traditional text, whatever the feed wrote
-            title, summary, source = (to_traditional(x) for x in (title, summary, source))
-        title = md_text(clip(title, title_chars)) or "…"
+        """One story, as on Telegram (``bot.telegram.render.render_item``); ``links`` False
+        names its other sources without their links (to fit)."""
+        shown = localized(item, lang)
+        source = to_traditional(item.source) if lang == "zh-Hant" else item.source
+        title = md_text(clip(shown.title, title_chars)) or "…"
         url = md_url(item.url)
         lines = [self.link(title, url) if url else f"**{title}**"]
-        if summary and summary_chars:
-            lines.append(self.summary(md_text(clip(summary, summary_chars))))
+        if shown.original_title:
+            original = clip(shown.original_title, min(title_chars, MAX_ORIGINAL_CHARS))
+            lines.append(self.summary(md_text(t("original_title", lang) + original)))
+        if shown.summary and summary_chars:
+            summary = md_text(clip(shown.summary, summary_chars))
+            if mark and shown.by_llm:
+                summary += " " + md_text(plain(t("llm_mark", lang)))
+            lines.append(self.summary(summary))
         source = md_text(clip(source, 80))
         if item.others:
             total = max(item.source_count - 1, len(item.others))
@@ -238,7 +253,8 @@ def _titles(dialect: Dialect, digest: Digest) -> tuple[str, str]:
     return title, title + t("continued", digest.lang)
 
 
-def render(dialect: Dialect, digest: Digest) -> list[Message]:
+def render(dialect: Dialect, digest: Digest, *, mark: bool = False) -> list[Message]:
+    """``digest`` in ``dialect``'s parts; ``mark``: LLM-written summaries say so (``llm.mark``)."""
     lang = digest.lang
     first_title, next_title = _titles(dialect, digest)  # counting the cover story too
     cover = _cover(digest) if dialect.platform == "wecom" else None
@@ -265,7 +281,7 @@ def render(dialect: Dialect, digest: Digest) -> list[Message]:
         for item in section.items:
             fixed = sum(cost(h) for h in pending)
             # Room for the heading too: a part that starts inside a section repeats it.
-            block = _fit(dialect, item, lang, budget - max(fixed, cost(heading)), cost)
+            block = _fit(dialect, item, lang, budget - max(fixed, cost(heading)), cost, mark)
             group = [*pending, block]
             pending = []
             if parts[-1] and size + sum(cost(b) for b in group) > budget:
@@ -285,7 +301,7 @@ def render(dialect: Dialect, digest: Digest) -> list[Message]:
     if not parts[-1] and pending:
         parts[-1].extend(pending)
 
-    messages = [_news_message(cover, lang)] if cover is not None else []
+    messages = [_news_message(cover, lang, mark)] if cover is not None else []
     if cover is not None and not digest.sections and not digest.more:
         return messages  # the cover was the whole digest
     for index, blocks in enumerate(p for p in parts if p):
@@ -299,7 +315,12 @@ def render(dialect: Dialect, digest: Digest) -> list[Message]:
 
 
 def _fit(
-    dialect: Dialect, item: StoryItem, lang: str, room: int, cost: Callable[[str], int]
+    dialect: Dialect,
+    item: StoryItem,
+    lang: str,
+    room: int,
+    cost: Callable[[str], int],
+    mark: bool = False,
 ) -> str:
     """The item as rendered, shortened until it fits a part on its own (a huge summary or URL)."""
     for summary_chars, title_chars, links in (
@@ -309,16 +330,11 @@ def _fit(
         (0, 60, True),
         (0, 60, False),
     ):
-        block = dialect.item(item, lang, summary_chars, title_chars, links)
+        block = dialect.item(item, lang, summary_chars, title_chars, links, mark)
         if cost(block) <= room:
             return block
-    # Only a URL of kilobytes gets here: the title goes without its link.
-    return dialect.item(
-        StoryItem(item.story_id, item.seq, item.title, None, "", item.source, item.topics),
-        lang,
-        0,
-        60,
-    )
+    # Only a URL of kilobytes gets here: the title goes without its link (nor other sources).
+    return dialect.item(replace(item, url=None, others=(), source_count=1), lang, 0, 60)
 
 
 def _cover(digest: Digest) -> StoryItem | None:
@@ -348,19 +364,23 @@ def _clip_bytes(text: str, limit: int) -> str:
     return cut.rstrip() + "…"
 
 
-def _news_message(item: StoryItem, lang: str) -> Message:
+def _news_message(item: StoryItem, lang: str, mark: bool = False) -> Message:
     """A WeCom ``news`` body of one article: title, summary and sources, link and picture."""
-    title, summary, source = item.title, item.summary, item.source
-    if lang == "zh-Hant":
-        title, summary, source = (to_traditional(x) for x in (title, summary, source))
-    description = " ".join(summary.split())
+    shown = localized(item, lang)
+    source = to_traditional(item.source) if lang == "zh-Hant" else item.source
+    description = " ".join(shown.summary.split())
+    if description and mark and shown.by_llm:
+        description += " " + plain(t("llm_mark", lang))
+    if shown.original_title:
+        original = t("original_title", lang) + " ".join(shown.original_title.split())
+        description = f"{original}\n{description}" if description else original
     names = source
     if item.others:
         total = max(item.source_count - 1, len(item.others))
         names += " · " + sources_line(item.others, total, lang, _md_source(lang, False))
     description = f"{names}\n{description}" if description else names
     article = {
-        "title": _clip_bytes(" ".join(title.split()) or "…", NEWS_TITLE_BYTES),
+        "title": _clip_bytes(" ".join(shown.title.split()) or "…", NEWS_TITLE_BYTES),
         "description": _clip_bytes(description, NEWS_DESCRIPTION_BYTES),
         "url": md_url(item.url),
         "picurl": public_image_url(item.image_url),
@@ -371,16 +391,16 @@ def _news_message(item: StoryItem, lang: str) -> Message:
     )
 
 
-def render_wecom(digest: Digest) -> list[Message]:
-    return render(WECOM, digest)
+def render_wecom(digest: Digest, *, mark: bool = False) -> list[Message]:
+    return render(WECOM, digest, mark=mark)
 
 
-def render_dingtalk(digest: Digest) -> list[Message]:
-    return render(DINGTALK, digest)
+def render_dingtalk(digest: Digest, *, mark: bool = False) -> list[Message]:
+    return render(DINGTALK, digest, mark=mark)
 
 
-def render_feishu(digest: Digest) -> list[Message]:
-    return render(FEISHU, digest)
+def render_feishu(digest: Digest, *, mark: bool = False) -> list[Message]:
+    return render(FEISHU, digest, mark=mark)
 
 
 RENDERERS = {"wecom": render_wecom, "dingtalk": render_dingtalk, "feishu": render_feishu}

@@ -16,12 +16,15 @@ from bot.digest_words import header_parts, sources_line
 from bot.i18n import t
 from bot.parts import Block, digest_sections, parse_title, plan, title_block
 from bot.telegram.limits import MAX_TEXT_UTF16
+from newsbrief.digest_text import localized
 from newsbrief.records import Digest, Message, Source, StoryItem
 from newsbrief.text.chinese import to_traditional
 
 MAX_TITLE_CHARS = 300
 MAX_SUMMARY_CHARS = 600
 MAX_SOURCE_CHARS = 40
+MAX_ORIGINAL_CHARS = 120
+"""A translated story's own title, on the line under the translation."""
 MAX_LINK_CHARS = 2048
 _TAG = re.compile(r"<[^>]*>")
 
@@ -44,15 +47,22 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def render_item(item: StoryItem, lang: str) -> str:
-    title, summary, source = item.title, item.summary, item.source
-    if lang == "zh-Hant":  # zh-Hant readers get Traditional text, whatever the feed wrote
-        title, summary, source = (to_traditional(x) for x in (title, summary, source))
-    title = esc(_clip(title, MAX_TITLE_CHARS))
+def render_item(item: StoryItem, lang: str, mark: bool = False) -> str:
+    """One story: its title (in the reader's language, see ``localized``), linked; a translated
+    story's own title; the summary (``mark``: an LLM-written one says so); the sources."""
+    shown = localized(item, lang)
+    source = to_traditional(item.source) if lang == "zh-Hant" else item.source
+    title = esc(_clip(shown.title, MAX_TITLE_CHARS))
     head = f'• <a href="{esc(item.url)}">{title}</a>' if item.url else f"• <b>{title}</b>"
     lines = [head]
-    if summary:
-        lines.append(esc(_clip(summary, MAX_SUMMARY_CHARS)))
+    if shown.original_title:
+        original = _clip(shown.original_title, MAX_ORIGINAL_CHARS)
+        lines.append(esc(t("original_title", lang) + original))
+    if shown.summary:
+        summary = esc(_clip(shown.summary, MAX_SUMMARY_CHARS))
+        if mark and shown.by_llm:
+            summary += f" <i>{esc(t('llm_mark', lang))}</i>"
+        lines.append(summary)
     line = f"<i>{esc(_clip(source, 80))}</i>"
     if item.others:
         line += " · " + sources_line(
@@ -112,9 +122,16 @@ class HtmlBlocks:
     limit = MAX_TEXT_UTF16
 
     def __init__(
-        self, lang: str, topic_name: Callable[[str, str], str], stories: Mapping[int, StoryItem]
+        self,
+        lang: str,
+        topic_name: Callable[[str, str], str],
+        stories: Mapping[int, StoryItem],
+        *,
+        mark: bool = False,
     ) -> None:
         self.lang = lang
+        self.mark = mark
+        """Mark the summaries the LLM wrote (``llm.mark``)."""
         self.topic_name = topic_name
         self.stories = stories
         self._cache: dict[Block, tuple[str, int]] = {}
@@ -128,7 +145,7 @@ class HtmlBlocks:
             kind, _, arg = block.partition(":")
             match kind:
                 case "story":
-                    html_text = render_item(self.stories[int(arg)], lang)
+                    html_text = render_item(self.stories[int(arg)], lang, self.mark)
                 case "topic":
                     html_text = f"🔹 <b>{esc(self.topic_name(arg, lang))}</b>"
                 case "title":
@@ -147,10 +164,14 @@ class HtmlBlocks:
         return Message(text="\n\n".join(self._render(b)[0] for b in blocks))
 
 
-def render_digest(digest: Digest, limit: int = MAX_TEXT_UTF16) -> list[Message]:
+def render_digest(
+    digest: Digest, limit: int = MAX_TEXT_UTF16, *, mark: bool = False
+) -> list[Message]:
     stories = {item.story_id: item for section in digest.sections for item in section.items}
     names = {s.topic_id: s.topic_name for s in digest.sections}
-    html_blocks = HtmlBlocks(digest.lang, lambda topic, _lang: names.get(topic, topic), stories)
+    html_blocks = HtmlBlocks(
+        digest.lang, lambda topic, _lang: names.get(topic, topic), stories, mark=mark
+    )
     title = title_block(digest.item_count, digest.edition)
     sections = digest_sections(digest)
     parts = plan(digest.item_count, sections, digest.more, html_blocks.size, limit, title)

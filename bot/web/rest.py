@@ -17,6 +17,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from bot.i18n import t
+from bot.render import text_model
 from bot.telegram.render import render_item
 from newsbrief.config.settings import Config
 from newsbrief.store import digest_rest
@@ -42,13 +43,15 @@ class RestPages:
         self.db, self.config, self.clock = db, config, clock
 
     def _load(self, token: str) -> tuple[str, list[str]] | None:
+        config = self.config()
         with self.db.session() as session:
             found = digest_rest.find(session, token, self.clock())
             if found is None:
                 return None
-            stories = story_store.stories_by_id(session, found.story_ids)
+            stories = story_store.stories_by_id(session, found.story_ids, text_model(config))
         items = [stories[i] for i in found.story_ids if i in stories]
-        return found.lang, [render_item(item, found.lang) for item in items]
+        mark = config.llm.mark
+        return found.lang, [render_item(item, found.lang, mark) for item in items]
 
     async def get(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]

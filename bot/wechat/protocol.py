@@ -87,12 +87,15 @@ class _PlainBlocks:
         return len(self.text(block).encode("utf-8")) + 2  # + "\n\n"
 
 
-def render_pull(digest: Digest, limit: int = PART_MAX_BYTES) -> list[Message]:
-    """A digest as plain-text parts of at most ``limit`` UTF-8 bytes, cut between items."""
+def render_pull(
+    digest: Digest, limit: int = PART_MAX_BYTES, *, mark: bool = False
+) -> list[Message]:
+    """A digest as plain-text parts of at most ``limit`` UTF-8 bytes, cut between items
+    (``mark``: LLM-written summaries say so, ``llm.mark``)."""
     stories = {item.story_id: item for section in digest.sections for item in section.items}
     names = {s.topic_id: s.topic_name for s in digest.sections}
     blocks = _PlainBlocks(
-        HtmlBlocks(digest.lang, lambda topic, _lang: names.get(topic, topic), stories)
+        HtmlBlocks(digest.lang, lambda topic, _lang: names.get(topic, topic), stories, mark=mark)
     )
     parts = plan(digest.item_count, digest_sections(digest), digest.more, blocks.size, limit)
     # One item longer than a whole reply (a very long summary) is clipped, not dropped.

@@ -291,14 +291,23 @@ def _age(now: datetime, then: datetime | None) -> str:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """The deployment at a glance: the figures ``/metrics`` reads from the database."""
-    from newsbrief.store import stats
+    from newsbrief.store import llm, stats
 
     now = datetime.now(UTC)
     # Read only: no sync with this config's feeds (one run with the wrong config must not
     # mark every feed removed).
-    with open_database(args) as (_, db), db.session() as session:
+    with open_database(args) as (config, db), db.session() as session:
         found = stats.pipeline(session, now)
+        spent = llm.usage(session, now)
     data = asdict(found)
+    budget = config.llm.daily_token_budget
+    data["llm"] = {
+        **asdict(spent),
+        "on": config.llm.enabled,
+        "model": config.llm.model or None,
+        "budget": budget or None,
+        "budget_left": max(0, budget - spent.tokens) if budget else None,
+    }
     data["processing_lag_seconds"] = (
         (now - found.oldest_waiting).total_seconds() if found.oldest_waiting else 0.0
     )
@@ -322,6 +331,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(
         f"sent 24h   {sent or 'none'}; last digest {_age(now, found.last_digest)}, "
         f"last send {_age(now, found.last_sent)}"
+    )
+    texts = ", ".join(f"{n} {status}" for status, n in sorted(spent.texts.items()))
+    left = f" of {budget:,} ({max(0, budget - spent.tokens):,} left)" if budget else ""
+    state = f"model {config.llm.model}" if config.llm.enabled else "off"
+    print(
+        f"llm        {state}; today {spent.tokens:,} tokens{left}, {spent.calls} calls; "
+        f"texts today {texts or 'none'}"
     )
     return 0
 

@@ -45,6 +45,7 @@ from newsbrief.config.channels import (
     check_robot_ids,
     check_robot_keys,
 )
+from newsbrief.config.llm import LlmConfig
 from newsbrief.config.taxonomy import TaxonomyError
 from newsbrief.config.taxonomy_cache import load_taxonomy_cached
 from newsbrief.config.yamlfile import YamlFileError, load_yaml
@@ -334,6 +335,9 @@ class SchedulerConfig(Section):
     process: float = Field(default=15, gt=0)
     compose: float = Field(default=30, gt=0)
     deliver: float = Field(default=2, gt=0)
+    llm: float = Field(default=15, gt=0)
+    """Seconds between LLM ticks (run by ``process`` processes): summaries and translations
+    written ahead of the digests, which never wait for them."""
     delivery_lease: float = Field(default=600, ge=1)
     """Seconds a claimed message stays claimed: after a crash mid-send it is retried then."""
     poll_lease: float = Field(default=600, ge=1)
@@ -404,6 +408,8 @@ class Config(BaseSettings):
     admin: AdminConfig = AdminConfig()
     robots: tuple[RobotConfig, ...] = ()
     """Group robots (WeCom, DingTalk, Feishu) that get digests of their topics."""
+    llm: LlmConfig = LlmConfig()
+    """The optional LLM for story summaries and translation (off without ``llm.base_url``)."""
 
     @classmethod
     def settings_customise_sources(
@@ -686,6 +692,16 @@ def _reference_problems(data: Mapping[str, Any]) -> list[tuple[tuple[object, ...
                                 f"feeds[{i}].topics: unknown topic {topic_id!r}",
                             )
                         )
+    llm = data.get("llm")
+    budgets = llm.get("topic_budgets") if isinstance(llm, dict) else None
+    for topic_id in budgets if isinstance(budgets, dict) else ():
+        if isinstance(topic_id, str) and topic_id not in known:
+            problems.append(
+                (
+                    ("llm", "topic_budgets", topic_id),
+                    f"llm.topic_budgets: unknown topic {topic_id!r}",
+                )
+            )
     robots = data.get("robots") or []
     if isinstance(robots, list):
         for i, robot in enumerate(robots):

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from newsbrief.records import Delivery, DeliveryStatus, Message
@@ -40,20 +40,22 @@ class Rehearsal(Database):
     def session(self, *, write_lock: bool = False) -> Iterator[Session]:
         try:
             with self._db.session(write_lock=write_lock) as session:
+                before = session.scalar(select(func.max(DeliveryRow.id))) or 0
                 yield session
-                self.parts += _written(session, self._subscriber_id, self._now)
+                self.parts += _written(session, self._subscriber_id, before)
                 if not self._keep:
                     raise _Undo
         except _Undo:
             pass
 
 
-def _written(session: Session, subscriber_id: int, now: datetime) -> list[Delivery]:
-    """The outbox rows queued for the subscriber at ``now`` (what this transaction wrote: its
-    clock reading is the rows' ``created_at``)."""
+def _written(session: Session, subscriber_id: int, before: int) -> list[Delivery]:
+    """The outbox rows this transaction queued for the subscriber: ids past the newest one at
+    its start (not rows of the same ``created_at``: an earlier /digest page at the same clock
+    reading would count as new, and a paging loop would never end)."""
     query = (
         select(DeliveryRow)
-        .where(DeliveryRow.subscriber_id == subscriber_id, DeliveryRow.created_at == now)
+        .where(DeliveryRow.subscriber_id == subscriber_id, DeliveryRow.id > before)
         .order_by(DeliveryRow.id)
     )
     return [

@@ -63,7 +63,7 @@ from sqlalchemy.orm import Session
 
 from newsbrief.config.settings import Config
 from newsbrief.records import DeliveryStatus
-from newsbrief.store import callbacks, digest_rest, updates
+from newsbrief.store import callbacks, digest_rest, llm, updates
 from newsbrief.store.articles import head_position, lock_story_matching
 from newsbrief.store.db import Database
 from newsbrief.store.tables import (
@@ -187,6 +187,8 @@ def prune(db: Database, now: datetime, windows: Windows, *, batch: int = BATCH) 
         cutoff = now - max(windows.telegram_updates, updates.KEEP_HANDLED)
         counts["telegram_updates"] = _prune_updates(db, cutoff, batch)
     counts["digest_rest"] = _prune_rest(db, now - digest_rest.KEEP, batch)
+    with db.session(write_lock=True) as session:  # a few rows a day: not worth a kind
+        llm.prune_usage(session, now)
     return counts
 
 
@@ -340,6 +342,7 @@ def _prune_stories(
                 topics += _count(
                     session.execute(delete(StoryTopicRow).where(StoryTopicRow.story_id.in_(gone)))
                 )
+                llm.forget_stories(session, gone)  # their LLM texts (``story_texts``) go too
                 stories += _count(session.execute(delete(StoryRow).where(StoryRow.id.in_(gone))))
         if len(ids) < batch:
             return stories, topics

@@ -1,7 +1,9 @@
 """Stories as ``StoryItem`` records, read in bulk: a window of the newest, or by id.
 
 A merged story comes with its other sources (feed name and that feed's article link), read
-in one more query for the stories that have any, so a digest can name and link them.
+in one more query for the stories that have any, so a digest can name and link them. Given an
+LLM ``model``, each story also comes with that model's ``ok`` texts (``story_texts``), read in
+one more query; without one (``llm`` off) that query is not made.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from newsbrief.articles.images import public_image_url
 from newsbrief.feeds.names import display_name
-from newsbrief.records import MAX_OTHER_SOURCES, Source, StoryItem
-from newsbrief.store.tables import ArticleRow, FeedRow, StoryRow
+from newsbrief.records import MAX_OTHER_SOURCES, Source, StoryItem, StoryText
+from newsbrief.store.tables import ArticleRow, FeedRow, StoryRow, StoryTextRow
 
 _STORY_COLUMNS = (
     StoryRow.id,
@@ -30,6 +32,7 @@ _STORY_COLUMNS = (
     StoryRow.image_url,
     FeedRow.title,
     FeedRow.name,
+    StoryRow.lang,
 )
 _CHUNK = 500
 """Ids per IN list: under every driver's parameter limit."""
@@ -48,6 +51,7 @@ def _item(row: Sequence[Any]) -> StoryItem:
         image,
         feed_title,
         name,
+        lang,
     ) = row
     return StoryItem(
         story_id=story_id,
@@ -60,6 +64,7 @@ def _item(row: Sequence[Any]) -> StoryItem:
         source_count=sources,
         published_at=published,
         image_url=public_image_url(image),  # checked again: rows older than the check
+        lang=lang,
     )
 
 
@@ -96,8 +101,46 @@ def _with_others(
     ]
 
 
-def story_window(session: Session, after: int, upto: int, limit: int) -> list[StoryItem]:
-    """The newest ``limit`` stories numbered in (after, upto], on any topic."""
+def _with_texts(
+    session: Session, items: list[StoryItem], model: str | None, window: bool
+) -> list[StoryItem]:
+    """``items`` with the ``ok`` texts ``model`` wrote for them (None: none, no query).
+
+    ``window``: the items are a window of consecutive ids, read in one range query over the
+    table's key (story_id first) instead of IN lists."""
+    if model is None or not items:
+        return items
+    wanted = {item.story_id for item in items}
+    columns = (StoryTextRow.story_id, StoryTextRow.lang, StoryTextRow.title, StoryTextRow.summary)
+    ok = (StoryTextRow.model == model, StoryTextRow.status == "ok")
+    if window:
+        queries = [
+            select(*columns).where(StoryTextRow.story_id.between(min(wanted), max(wanted)), *ok)
+        ]
+    else:
+        ordered = sorted(wanted)
+        queries = [
+            select(*columns).where(StoryTextRow.story_id.in_(ordered[start : start + _CHUNK]), *ok)
+            for start in range(0, len(ordered), _CHUNK)
+        ]
+    texts: dict[int, list[StoryText]] = {}
+    for query in queries:
+        for story_id, lang, title, summary in session.execute(query):
+            if story_id in wanted and title:  # an ok row without a title is no text to show
+                texts.setdefault(story_id, []).append(StoryText(lang, title, summary or ""))
+    return [
+        replace(item, texts=tuple(sorted(texts[item.story_id], key=lambda x: x.lang)))
+        if item.story_id in texts
+        else item
+        for item in items
+    ]
+
+
+def story_window(
+    session: Session, after: int, upto: int, limit: int, model: str | None = None
+) -> list[StoryItem]:
+    """The newest ``limit`` stories numbered in (after, upto], on any topic (with ``model``'s
+    texts, see the module's docstring)."""
     query = (
         select(*_STORY_COLUMNS)
         .join(FeedRow, FeedRow.id == StoryRow.feed_id, isouter=True)
@@ -106,10 +149,14 @@ def story_window(session: Session, after: int, upto: int, limit: int) -> list[St
         .limit(limit)
     )
     rows = list(session.execute(query))
-    return _with_others(session, [_item(row) for row in rows], {r[0]: r[4] for r in rows})
+    items = _with_others(session, [_item(row) for row in rows], {r[0]: r[4] for r in rows})
+    return _with_texts(session, items, model, window=True)
 
 
-def stories_by_id(session: Session, ids: Iterable[int]) -> dict[int, StoryItem]:
+def stories_by_id(
+    session: Session, ids: Iterable[int], model: str | None = None
+) -> dict[int, StoryItem]:
+    """The stories of ``ids`` that exist (with ``model``'s texts, see the module's docstring)."""
     wanted = sorted(set(ids))
     rows: list[Any] = []
     for start in range(0, len(wanted), _CHUNK):
@@ -120,4 +167,5 @@ def stories_by_id(session: Session, ids: Iterable[int]) -> dict[int, StoryItem]:
         )
         rows.extend(session.execute(query))
     items = _with_others(session, [_item(row) for row in rows], {r[0]: r[4] for r in rows})
+    items = _with_texts(session, items, model, window=False)
     return {item.story_id: item for item in items}

@@ -377,3 +377,41 @@ class ChatPauseRow(Base):
     chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     reason: Mapped[str] = mapped_column(Text)
     since: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StoryTextRow(Base):
+    """A story's title and summary written by the LLM in one language (``llm``): the cache that
+    makes it one call per story, language and model however many readers get it. ``status`` is
+    ``ok`` (shown), ``rejected`` (failed the checks: the extractive one goes, never retried) or
+    ``failed`` (timeout, 429, 5xx, malformed: tried again after ``retry_at``)."""
+
+    __tablename__ = "story_texts"
+
+    story_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
+    lang: Mapped[str] = mapped_column(String(16), primary_key=True)
+    model: Mapped[str] = mapped_column(String(128), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    """Why it was rejected or failed (for the logs and the console)."""
+    tokens: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LlmUsageRow(Base):
+    """Tokens and calls spent on the LLM per UTC day and scope (``*`` the deployment, ``topic:ID``
+    one topic): the daily budgets are checked against it before each call, by every process."""
+
+    __tablename__ = "llm_usage"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(80), primary_key=True)
+    tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    told_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the admins were told this budget was spent (once a day)."""
