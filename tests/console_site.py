@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,15 +127,16 @@ def wait_until(check: Any, timeout: float = 30.0, what: str = "condition") -> No
         time.sleep(0.2)
 
 
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    """A running instance (see the module docstring), its feeds already served."""
+@contextmanager
+def running(tmp: Path, *, token: str | None = TOKEN, roles: tuple[str, ...] = ()) -> Iterator[Site]:
+    """``newsbrief run`` (every role, or ``roles``) on the config above (its comments kept by every edit),
+    with ``token`` as NEWSBRIEF_ADMIN__TOKEN (None: unset)."""
     with FeedServer() as feeds:
         feeds.set("/zh.xml", rss([ZH_AI, ZH_CRYPTO], title="中文科技快讯"))
         feeds.set("/en.xml", rss([EN_AI], title="NYT &gt; Technology"))
         port = free_port()
-        database_url = f"sqlite:///{tmp_path / 'newsbrief.db'}"
-        config = tmp_path / "newsbrief.yaml"
+        database_url = f"sqlite:///{tmp / 'newsbrief.db'}"
+        config = tmp / "newsbrief.yaml"
         config.write_text(
             CONFIG.format(
                 database_url=database_url,
@@ -144,18 +146,24 @@ def site(tmp_path: Path) -> Iterator[Site]:
             ),
             encoding="utf-8",
         )
-        log = tmp_path / "run.log"
-        env = {**os.environ, "NEWSBRIEF_ADMIN__TOKEN": TOKEN, "PYTHONPATH": str(ROOT)}
+        log = tmp / "run.log"
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
         env.pop("TELEGRAM_BOT_TOKEN", None)
+        env.pop("NEWSBRIEF_ADMIN__TOKEN", None)
+        if token is not None:
+            env["NEWSBRIEF_ADMIN__TOKEN"] = token
+        role_args = [arg for role in roles for arg in ("--role", role)]
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [str(COMMAND), "--config", str(config), "run"],
-                cwd=tmp_path,
+                [str(COMMAND), "--config", str(config), "run", *role_args],
+                cwd=tmp,
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        site = Site(f"http://127.0.0.1:{port}", TOKEN, config, database_url, feeds, log, process)
+        site = Site(
+            f"http://127.0.0.1:{port}", token or "", config, database_url, feeds, log, process
+        )
         try:
             wait_until(
                 lambda: process.poll() is not None or _get(f"{site.base}/healthz") == 200,
@@ -171,6 +179,13 @@ def site(tmp_path: Path) -> Iterator[Site]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    """A running instance (see the module docstring), its feeds already served."""
+    with running(tmp_path) as found:
+        yield found
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,6 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -38,18 +37,13 @@ from newsbrief.store import subscribers
 from newsbrief.store.db import Database
 from tests.console_site import (
     COMMAND,
-    CONFIG,
-    EN_AI,
     ROOT,
     TOKEN,
-    ZH_AI,
-    ZH_CRYPTO,
     Site,
-    _get,
     free_port,
+    running,
     wait_until,
 )
-from tests.servers.feeds import FeedServer, rss
 
 PRE_COOKIE = "nb_signin"
 OTHER_TOKEN = "another-admin-token-9876543210"
@@ -71,60 +65,6 @@ FORM = {  # what a change form might carry: a bypassed CSRF check would have som
 
 
 # -- a site of this module's own ------------------------------------------------------------------
-
-
-@contextmanager
-def running(tmp: Path, *, token: str | None = TOKEN, roles: tuple[str, ...] = ()) -> Iterator[Site]:
-    """``newsbrief run`` (every role, or ``roles``) on a config like tests/console_site.py's,
-    with ``token`` as NEWSBRIEF_ADMIN__TOKEN (None: unset)."""
-    with FeedServer() as feeds:
-        feeds.set("/zh.xml", rss([ZH_AI, ZH_CRYPTO], title="中文科技快讯"))
-        feeds.set("/en.xml", rss([EN_AI], title="NYT &gt; Technology"))
-        port = free_port()
-        database_url = f"sqlite:///{tmp / 'newsbrief.db'}"
-        config = tmp / "newsbrief.yaml"
-        config.write_text(
-            CONFIG.format(
-                database_url=database_url,
-                port=port,
-                zh_url=feeds.url("/zh.xml"),
-                en_url=feeds.url("/en.xml"),
-            ),
-            encoding="utf-8",
-        )
-        log = tmp / "run.log"
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        env.pop("TELEGRAM_BOT_TOKEN", None)
-        env.pop("NEWSBRIEF_ADMIN__TOKEN", None)
-        if token is not None:
-            env["NEWSBRIEF_ADMIN__TOKEN"] = token
-        role_args = [arg for role in roles for arg in ("--role", role)]
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [str(COMMAND), "--config", str(config), "run", *role_args],
-                cwd=tmp,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        site = Site(
-            f"http://127.0.0.1:{port}", token or "", config, database_url, feeds, log, process
-        )
-        try:
-            wait_until(
-                lambda: process.poll() is not None or _get(f"{site.base}/healthz") == 200,
-                what="the instance to start",
-            )
-            if process.poll() is not None:
-                raise AssertionError(f"newsbrief run exited:\n{site.log_text()}")
-            yield site
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 @dataclass
