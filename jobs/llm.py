@@ -286,32 +286,23 @@ def _answered(
         if pair.refresh:  # the text shown stays
             metrics.llm_calls.labels("rejected").inc()
             store.keep(session, story.id, pair.target, config.model, now, tokens)
-        elif verdict.reason == "malformed":
-            # Not an answer at all, as a 5xx is not: tried again later, like one.
-            metrics.llm_calls.labels("failed").inc()
-            retry = now + timedelta(seconds=BACKOFF * 2 ** (pair.attempt - 1))
-            store.finish(
-                session,
-                story.id,
-                pair.target,
-                config.model,
-                status="failed",
-                now=now,
-                reason=reason,
-                tokens=tokens,
-                retry_at=retry,
-            )
         else:
-            metrics.llm_calls.labels("rejected").inc()
+            # Malformed is not an answer at all, as a 5xx is not: tried again later, like one.
+            malformed = verdict.reason == "malformed"
+            status = "failed" if malformed else "rejected"
+            metrics.llm_calls.labels(status).inc()
             store.finish(
                 session,
                 story.id,
                 pair.target,
                 config.model,
-                status="rejected",
+                status=status,
                 now=now,
                 reason=reason,
                 tokens=tokens,
+                retry_at=now + timedelta(seconds=BACKOFF * 2 ** (pair.attempt - 1))
+                if malformed
+                else None,
             )
     log.info("llm: story %s %s rejected (%s)", story.id, pair.target, reason)
 
