@@ -15,7 +15,9 @@ platform's message, the rest counted ("and N more", which ``/digest`` then pages
 waits until the entries fetched by the time the subscriber subscribed are processed, at most
 ``FIRST_DIGEST_WAIT``: a backlog still being processed would otherwise go out as one digest
 now and another, with a different count, a minute later. A robot's digests are at least
-``robots[].min_interval`` apart, what came in between merged into the next.
+``robots[].min_interval`` apart, what came in between merged into the next. With the LLM on, a
+story waits up to ``llm.wait_seconds`` for the texts its readers need (``jobs.llm.ready_head``):
+otherwise an instant reader would get it before the model has written.
 
 Telegram parts are stored by reference (language and blocks: story ids, topic ids) and rendered
 when sent (``bot.render.materialize``): 100,000 digests over the same 500 stories would
@@ -40,6 +42,7 @@ from bot.parts import Block, plan, title_block
 from bot.render import BY_REFERENCE, renderer_for, text_model, topic_namer
 from bot.telegram.render import HtmlBlocks
 from jobs.context import JobContext
+from jobs.llm import ready_head
 from newsbrief.config.settings import Config
 from newsbrief.digests import NO_KEYWORDS, Sections, StoryPool
 from newsbrief.editions import edition_at
@@ -67,6 +70,9 @@ best of the recent news, not the archive."""
 FIRST_DIGEST_WAIT = timedelta(minutes=10)
 """Longest a first digest waits for the backlog to be processed (a stuck process stage must
 not keep a new subscriber waiting for ever)."""
+LLM_RECHECK = timedelta(seconds=1)
+"""A first digest waiting for LLM texts is looked at again this much later (at the next
+tick): the wait is ``llm.wait_seconds`` at most, the stories' own."""
 FIRST_DIGEST_RECHECK = timedelta(seconds=15)
 """A waiting first digest is looked at again this much later (at the next tick, in practice)."""
 
@@ -164,6 +170,8 @@ class _Pass:
             if robot.min_interval
         }
         self._unprocessed: tuple[int | None] | None = None  # looked up once a pass, when needed
+        self._ready: int | None = None  # the head digests may reach, looked up once a pass
+        self._head = 0  # the newest story
         self.done = False
 
     def _timing(self, subscriber: Subscriber) -> Timing:
@@ -176,7 +184,11 @@ class _Pass:
         return found
 
     def _first_hold(self, session: Any, state: CursorState) -> datetime | None:
-        """Until when a first digest waits for the backlog it was subscribed to; None: now."""
+        """Until when a first digest waits for the backlog it was subscribed to, or for the
+        LLM texts of its newest stories (one digest of all, not one now and the rest in a
+        minute); None: now."""
+        if self._ready is not None and self._ready < self._head:
+            return self.now + LLM_RECHECK
         wait = subscribers.first_wait(state.overflow)
         if wait is None or state.digests_sent:
             return None
@@ -204,7 +216,10 @@ class _Pass:
             return None
         now = self.now
         with self.db.session(write_lock=True) as session:
-            head = articles.head_position(session)
+            if self._ready is None:
+                self._head = articles.head_position(session)
+                self._ready = ready_head(session, self.config.llm, now, self._head)
+            head = self._ready
             claimed = subscribers.claim_due(session, now, self.batch, head)
             if not claimed:
                 return None

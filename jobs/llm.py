@@ -23,6 +23,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from jobs.context import JobContext
 from newsbrief.config.llm import LlmConfig
@@ -88,6 +89,28 @@ def mode_for(config: LlmConfig, story_lang: str, target: str) -> Mode | None:
 def targets_for(reader_langs: set[str]) -> list[str]:
     families = {language_family(lang) for lang in reader_langs}
     return [t for t in TARGETS if t in families]
+
+
+def ready_head(session: Any, config: LlmConfig, now: datetime, head: int) -> int:
+    """The highest story number digests may include now: below the oldest story of the last
+    ``llm.wait_seconds`` that still waits for a text a reader needs (no call yet, or its first
+    still out). A failed or refused call waits for nothing, nor does a spent budget."""
+    if not config.enabled or config.wait_seconds <= 0 or head <= 0:
+        return head
+    targets = targets_for(store.reader_languages(session))
+    if not targets or store.spent_today(session, now, config.daily_token_budget):
+        return head
+    stories = store.recent_stories(session, now - timedelta(seconds=config.wait_seconds), PAGE)
+    states = store.pair_states(session, [s.id for s in stories], config.model)
+    waiting = [
+        story.id
+        for story in stories
+        for target in targets
+        if story.id <= head
+        and mode_for(config, story.lang, target) is not None
+        and ((state := states.get((story.id, target))) is None or state.in_progress)
+    ]
+    return min(waiting) - 1 if waiting else head
 
 
 def client_for(ctx: JobContext) -> LlmClient:

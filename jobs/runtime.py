@@ -60,6 +60,8 @@ log = logging.getLogger(__name__)
 ROLES = ("poll", "process", "compose", "deliver", "bot", "callbacks", "web")
 RETENTION_SECONDS = 3600
 RETENTION_DELAY = 60
+LLM_ROUNDS = 10
+"""Most llm ticks a one-off digest run waits for (``llm_once``)."""
 """Seconds after start before the first retention run: the ticks that matter go first."""
 FIRST_RETRY = 2.0
 MAX_RETRY = 60.0
@@ -186,13 +188,30 @@ class Runtime:
             total += done
         return total
 
+    async def llm_once(self) -> int:
+        """The LLM texts due now, a few ticks' worth (``llm.batch`` calls each) while they
+        write; returns how many passed the checks."""
+        written = 0
+        for _ in range(LLM_ROUNDS):
+            done = await llm_tick(self.ctx)
+            written += done
+            if not done:
+                break
+        return written
+
     async def digest_once(self) -> tuple[int, int]:
-        """Process what was fetched, compose due digests, deliver; returns (queued, sent).
+        """Process what was fetched, write the LLM texts (when on), compose due digests,
+        deliver; returns (queued, sent).
 
         When Telegram cannot be reached (``telegram_problem`` says why), its messages wait in
         the outbox and the robots' go out all the same."""
         await self.process_all()
-        queued = await compose_tick(self.ctx)
+        await self.llm_once()
+        # What the model has written is there now; a story still without a text has nothing
+        # to wait for in a one-off run (nothing runs until the next).
+        llm = self.config.llm.model_copy(update={"wait_seconds": 0})
+        now_only = dataclasses.replace(self.ctx, config=self.config.model_copy(update={"llm": llm}))
+        queued = await compose_tick(now_only)
         deliverer = self.deliverer
         if not await self._connect_sender():
             others = {k: v for k, v in self.ctx.senders.items() if k != "telegram"}

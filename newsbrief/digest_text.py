@@ -3,7 +3,9 @@ there is one (``StoryItem.texts``, loaded only with ``llm`` on), else the story'
 digests always showed it (converted to Traditional for zh-Hant readers).
 
 A translated title keeps the story's own beside it (``Shown.original_title``): the reader can
-tell what the source said, and the link still goes to the source.
+tell what the source said, and the link still goes to the source. A story in the reader's own
+language keeps its own title (the publisher's headline, which readers search for and quote);
+only its summary is the LLM's.
 """
 
 from __future__ import annotations
@@ -43,8 +45,10 @@ def localized(item: StoryItem, lang: str) -> Shown:
         return Shown(item.title, item.summary)
     title, summary = text
     own = family(item.lang)
-    translated = own is not None and own != family(lang)
-    original = item.title if translated and _words(item.title) != _words(title) else None
+    if own is None or own == family(lang):
+        own_title = to_traditional(item.title) if lang == "zh-Hant" else item.title
+        return Shown(own_title, summary, None, bool(summary))
+    original = item.title if _words(item.title) != _words(title) else None
     return Shown(title, summary, original, bool(summary))
 
 

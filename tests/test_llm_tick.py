@@ -376,14 +376,16 @@ async def test_a_failed_pair_is_tried_three_times_in_all(world: World) -> None:
     assert row.status == "failed" and row.attempts == store.MAX_ATTEMPTS
 
 
-async def test_a_slow_model_never_holds_up_a_digest(world: World) -> None:
-    ctx = world.context(timeout=4)
+async def test_a_slow_model_holds_a_story_no_longer_than_the_wait(world: World) -> None:
+    ctx = world.context(timeout=4, wait_seconds=60)
     await world.stories(ctx, {t: ("en", b) for t, b in ENGLISH.items()})
     world.readers({"zh-Hans": 1})
     world.server.answer = lambda request: Reply("模型标题", "模型摘要", delay=10)
 
     llm = asyncio.create_task(llm_tick(ctx))
     await asyncio.sleep(0.3)  # the calls are in flight
+    assert await compose_tick(ctx) == 0  # the stories wait for their texts...
+    world.clock.now = NOW + timedelta(seconds=61)  # ...no longer than llm.wait_seconds
     started = time.monotonic()
     queued = await compose_tick(ctx)
     took = time.monotonic() - started
@@ -395,6 +397,49 @@ async def test_a_slow_model_never_holds_up_a_digest(world: World) -> None:
     assert digest is not None  # with the extractive summaries: no ok text exists yet
     assert await llm == 0
     assert not [r for r in world.texts().values() if r.status == "ok"]
+
+
+async def test_an_instant_reader_gets_a_new_story_once_its_texts_are_written(
+    world: World,
+) -> None:
+    ctx = world.context()
+    title = "OpenAI ships a faster model for coding"
+    await world.stories(ctx, {title: ("en", ENGLISH[title])})
+    world.readers({"zh-Hans": 1, "en": 1})
+    assert await compose_tick(ctx) == 0  # zh-Hans and en texts to come: nothing yet
+    assert await llm_tick(ctx) == 2
+    assert await compose_tick(ctx) == 2  # one digest each, composed with the texts there
+    assert sorted((lang, r.status) for (_, lang), r in world.texts().items()) == [
+        ("en", "ok"),
+        ("zh-Hans", "ok"),
+    ]
+
+
+@pytest.mark.parametrize("why", ["refused", "failed", "spent", "off"])
+async def test_nothing_waits_for_a_text_that_will_not_come(world: World, why: str) -> None:
+    settings: dict[str, Any] = {"daily_token_budget": 1} if why == "spent" else {}
+    if why == "off":
+        settings["wait_seconds"] = 0
+    ctx = world.context(**settings)
+    if why == "spent":  # a first call spends the budget, the second story gets none
+        first = "Meta trims the team behind its chatbot"
+        await world.stories(ctx, {first: ("en", ENGLISH[first])})
+        world.readers({"zh-Hans": 1})
+        assert await llm_tick(ctx) == 1
+        world.clock.now = NOW + timedelta(seconds=1)
+    title = "Google opens its robotics lab to students"
+    (story, *_) = reversed(await world.stories(ctx, {title: ("en", ENGLISH[title])}))
+    world.readers({"zh-Hans": 1})
+    if why == "refused":  # an invented number: the checks refuse it, the row says so
+        world.server.answer = lambda request: Reply(
+            "谷歌机器人实验室", "谷歌将支付 999 名学生的差旅。"
+        )
+    elif why == "failed":
+        world.server.answer = lambda request: Reply("", "", status=500)
+    if why != "off":
+        await llm_tick(ctx)
+    assert await compose_tick(ctx) == 1
+    assert (story, "zh-Hans") not in {k for k, r in world.texts().items() if r.status == "ok"}
 
 
 async def test_a_story_merged_later_gets_a_summary_of_all_its_sources(world: World) -> None:

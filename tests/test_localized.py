@@ -56,12 +56,15 @@ def test_a_zh_hant_row_wins_over_the_conversion_and_the_other_way_round() -> Non
     assert localized(replace(EN, texts=(hant,)), "zh-Hans").title == "OpenAI 推出更快的程式模型"
 
 
-def test_a_same_language_summary_has_no_original_title() -> None:
+def test_a_same_language_summary_keeps_the_story_title() -> None:
     own = StoryText("zh-Hans", "百度文心大模型升级", "百度发布新版文心大模型，推理更强。")
     item = replace(ZH, texts=(own,))
-    assert localized(item, "zh-Hans") == Shown(own.title, own.summary, None, True)
+    # The publisher's headline stays; the LLM's summary replaces the extractive one.
+    assert localized(item, "zh-Hans") == Shown(ZH.title, own.summary, None, True)
     # zh-Hant is the same language in the other script: converted, not translated.
-    assert localized(item, "zh-Hant").original_title is None
+    assert localized(item, "zh-Hant") == Shown(
+        to_traditional(ZH.title), to_traditional(own.summary), None, True
+    )
     # The English reader gets the English text when there is one, else the story as it is.
     assert localized(item, "en") == Shown(ZH.title, ZH.summary)
     english = StoryText("en", "Baidu upgrades its Ernie model", "Baidu released a new version.")

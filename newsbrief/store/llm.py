@@ -30,6 +30,8 @@ from newsbrief.store.tables import ArticleRow, LlmUsageRow, StoryRow, StoryTextR
 MAX_ATTEMPTS = 3
 """Calls a pair gets in all before it keeps its extractive summary for good."""
 DEPLOYMENT = "*"
+IN_PROGRESS = "in progress"
+"""The reason a claimed row carries until its call's outcome is stored."""
 USAGE_KEEP = timedelta(days=60)
 """How long daily usage rows are kept (``newsbrief status`` and the console read today's)."""
 
@@ -58,6 +60,12 @@ class PairState:
     attempts: int
     retry_at: datetime | None
     written_at: datetime
+    reason: str | None = None
+
+    @property
+    def in_progress(self) -> bool:
+        """A first call is out for it (see ``claim``): no outcome yet."""
+        return self.status == "failed" and self.attempts == 1 and self.reason == IN_PROGRESS
 
 
 def reader_languages(session: Session) -> set[str]:
@@ -91,8 +99,10 @@ def pair_states(
         StoryTextRow.attempts,
         StoryTextRow.retry_at,
         StoryTextRow.created_at,
+        StoryTextRow.reason,
     ).where(StoryTextRow.story_id.in_(story_ids), StoryTextRow.model == model)
-    return {(s, lang): PairState(st, n, r, at) for s, lang, st, n, r, at in session.execute(query)}
+    rows = session.execute(query)
+    return {(s, lang): PairState(st, n, r, at, why) for s, lang, st, n, r, at, why in rows}
 
 
 def newest_articles(session: Session, story_ids: Sequence[int]) -> dict[int, datetime]:
@@ -164,7 +174,7 @@ def claim(
             lang=lang,
             model=model,
             status="failed",
-            reason="in progress",
+            reason=IN_PROGRESS,
             tokens=0,
             attempts=1,
             retry_at=now + lease,
@@ -326,6 +336,18 @@ class Usage:
     texts: dict[str, int]
     """Stored (story, language) texts written today, by status (``ok``, ``rejected``,
     ``failed``)."""
+
+
+def spent_today(session: Session, now: datetime, budget: int) -> bool:
+    """Whether the deployment's budget for today is used up (0: no limit, never)."""
+    if budget <= 0:
+        return False
+    tokens = session.scalar(
+        select(LlmUsageRow.tokens).where(
+            LlmUsageRow.day == day_of(now), LlmUsageRow.scope == DEPLOYMENT
+        )
+    )
+    return tokens is not None and tokens >= budget
 
 
 def usage(session: Session, now: datetime) -> Usage:
