@@ -223,3 +223,117 @@ def test_language_families() -> None:
     assert language_family("zh-Hant") == language_family("zh-Hans") == "zh-Hans"
     assert language_family("en") == "en"
     assert language_family("other") == "other"
+
+
+# -- variants: generated, so a reworded trick is caught as well as the one written here ------
+
+DOMAINS = ("evil.example", "airdrop-now.xyz", "t.me/joinchat", "bit.ly/3xYz")
+HIDING = (
+    lambda d: d,
+    lambda d: d.replace(".", "[.]", 1),
+    lambda d: d.replace(".", "(.)", 1),
+    lambda d: d.replace(".", " dot ", 1),
+    lambda d: d.replace(".", "（.）", 1),
+    lambda d: d.replace(".", "点", 1),
+    lambda d: d.replace(".", "．", 1).upper().translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)}),
+)
+PLACES = ("详情见 {}", "更多请访问{}。", "（{}）", "{} 有完整报道")
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+@pytest.mark.parametrize("hide", range(len(HIDING)))
+@pytest.mark.parametrize("place", PLACES)
+def test_a_link_is_refused_however_it_is_written(domain: str, hide: int, place: str) -> None:
+    summary = "华为在深圳发布麒麟9000芯片，" + place.format(HIDING[hide](domain))
+    assert check(answer("华为发布芯片", summary), "zh-Hans", ZH).reason == "link"
+
+
+@pytest.mark.parametrize(
+    "contact",
+    [
+        "加微信 huawei_vip8 领取优惠",
+        "添加vx：hw2025deal",
+        "电报群：@kirin_leaks",
+        "关注 @kirinleaks 获取内幕",
+        "WeChat ID: kirin888",
+        "QQ群 88886666",
+    ],
+)
+def test_a_contact_handle_is_refused_as_a_link(contact: str) -> None:
+    summary = f"华为在深圳发布麒麟9000芯片。{contact}"
+    assert check(answer("华为发布芯片", summary), "zh-Hans", ZH).reason == "link"
+
+
+def test_a_sentence_ending_between_names_is_no_link() -> None:
+    sources = ("Google launches the Gemini app", "Google launched Gemini. The app comes next week.")
+    raw = answer("谷歌发布Gemini", "谷歌推出了Gemini。App版本下周上线。")
+    assert check(raw, "zh-Hans", sources).ok
+
+
+INVENTED = {
+    # The sources (EN) say 40%, $1.5 billion, March 5, 2025: each of these says something else.
+    "zh-Hans": [
+        f"OpenAI训练GPT-5花费{x}美元。"
+        for x in ("20亿", "二十亿", "15.5亿", "1500亿", "２０亿", "三千万")
+    ]
+    + [f"GPT-5比GPT-4快{x}。" for x in ("45%", "百分之五十", "四成五", "２５％")],
+    "en": [
+        f"OpenAI said GPT-5 cost {x} to train."
+        for x in ("$2 billion", "fifty million dollars", "1.5 trillion", "15 billion dollars")
+    ]
+    + [f"OpenAI said GPT-5 runs {x} faster." for x in ("forty-five percent", "60%")],
+}
+
+
+@pytest.mark.parametrize(
+    ("target", "summary"), [(t, s) for t, summaries in INVENTED.items() for s in summaries]
+)
+def test_an_invented_figure_is_refused_however_it_is_written(target: str, summary: str) -> None:
+    title = "OpenAI发布GPT-5" if target == "zh-Hans" else "OpenAI releases GPT-5"
+    assert check(answer(title, summary), target, EN).reason == "number", summary
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        "OpenAI said GPT-5 cost 1.5 billion dollars to train and runs forty percent faster.",
+        "OpenAI said GPT-5 cost $1,500 million to train.",
+        "OpenAI said GPT-5 runs 40 percent faster than GPT-4.",
+    ],
+)
+def test_the_sources_figures_pass_in_other_words(summary: str) -> None:
+    assert check(answer("OpenAI releases GPT-5", summary), "en", EN).ok
+
+
+def test_telegraphic_english_is_english_and_other_latin_languages_are_not() -> None:
+    sources = ("百度发布新一代文心大模型", "百度去年营收达到1345亿元，同比增长8%。")
+    title = "Baidu releases a new Ernie model"
+    ok = answer(title, "Baidu said revenue reached 134.5 billion yuan last year, up 8%.")
+    assert check(ok, "en", sources).ok
+    for foreign in (
+        "Baidu sagte, der Umsatz sei im letzten Jahr um 8 % auf 134,5 Milliarden Yuan gestiegen.",
+        "Baidu mengatakan pendapatan mencapai 134,5 miliar yuan tahun lalu, naik 8%.",
+        "Baidu a déclaré que ses revenus ont atteint 134,5 milliards de yuans, en hausse de 8 %.",
+    ):
+        assert check(answer(title, foreign), "en", sources).reason == "language", foreign
+
+
+@pytest.mark.parametrize(
+    ("chinese", "latin"),
+    [
+        ("英伟达", "Nvidia"),
+        ("微软", "Microsoft"),
+        ("腾讯", "Tencent"),
+        ("字节跳动", "ByteDance"),
+        ("黄仁勋", "Jensen Huang"),
+        ("比特币", "Bitcoin"),
+        ("币安", "Binance"),
+    ],
+)
+def test_a_well_known_name_translated_is_the_sources(chinese: str, latin: str) -> None:
+    sources = (f"{chinese}发布新消息", f"{chinese}周二发布了新消息，市场反应平淡。")
+    raw = answer(f"{latin} makes an announcement", f"{latin} made an announcement on Tuesday.")
+    assert check(raw, "en", sources).ok
+    # The same name with a source that does not mention it is an invented one.
+    other = ("腾讯发布新消息" if chinese != "腾讯" else "百度发布新消息", "市场反应平淡。")
+    assert check(raw, "en", other).reason == "name"

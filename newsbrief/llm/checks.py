@@ -15,11 +15,13 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cache
+from importlib.resources import files
 
 from newsbrief.articles.summaries import EN_BUDGET_WORDS, ZH_BUDGET_CHARS
 from newsbrief.articles.topics import is_ordinary_word
 from newsbrief.text.chinese import to_simplified
-from newsbrief.text.language import detect_language
+from newsbrief.text.language import detect_language, reads_as_english
 
 REASONS = ("malformed", "language", "length", "link", "markup", "number", "name")
 """Why an answer is refused, for the logs and ``newsbrief_llm_rejected_total{reason}``."""
@@ -90,6 +92,22 @@ _LINK = re.compile(
     rf"|{_A}[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)*\.(?:{_TLDS}){_Z}"
     rf"|{_A}[a-z0-9-]+\.[a-z]{{2,}}/\S"  # a bare domain with a path, any suffix
     r"|[a-z0-9._%+-]+@[a-z0-9-]+\.[a-z]",  # an address
+    re.IGNORECASE,
+)
+# A link written to slip past a filter: example[.]com, example (dot) com, example 点 com.
+_HIDDEN_DOT = re.compile(
+    r"\s*[\[(（【［{]\s*(?:\.|。|dot|点)\s*[\])）】］}]\s*"
+    r"|(?<=[a-z0-9])\s+(?:dot|点)\s+(?=[a-z])"
+    r"|(?-i:(?<=[a-z0-9])[。点](?=[a-z]))",  # lowercase: "ChatGPT。Google" ends a sentence
+    re.IGNORECASE,
+)
+# A way to reach someone: a chat handle is a link by other means.
+_APPS = r"(?:微信|威信|薇信|vx|v信|wx|QQ|电报|飞机|TG|Telegram|WhatsApp|WeChat|Signal)"
+_CONTACT = re.compile(
+    rf"{_APPS}\s*(?:号|群|账号|ID)?\s*[:：]\s*[A-Za-z0-9_@+-]{{4,}}"
+    rf"|{_APPS}\s*(?:号|群|账号)\s*[A-Za-z0-9_-]{{4,}}"
+    rf"|(?:加|添加|联系|私信|关注)\s*{_APPS}\s*[A-Za-z0-9_-]{{4,}}"
+    r"|(?<![\w.])@[A-Za-z][A-Za-z0-9_]{3,}",
     re.IGNORECASE,
 )
 _MARKUP = re.compile(
@@ -179,12 +197,50 @@ _WORD_NUMBERS = {
         ]
     )
 }
-_WORD_NUMBERS.update({"thirty": 30, "forty": 40, "fifty": 50, "hundred": 100, "dozen": 12})
+_WORD_NUMBERS.update({w: 10 * i for i, w in enumerate(["thirty", "forty", "fifty"], 3)})
+_WORD_NUMBERS.update({w: 10 * i for i, w in enumerate(["sixty", "seventy", "eighty", "ninety"], 6)})
+_WORD_NUMBERS.update({"hundred": 100, "dozen": 12})
 _EN_NUMBER_WORD = re.compile(r"\b(" + "|".join(_WORD_NUMBERS) + r")\b", re.IGNORECASE)
+_WORD_SCALES = {"hundred": 100, "thousand": 10**3, "million": 10**6, "billion": 10**9}
+_WORD_SCALES["trillion"] = 10**12
+_NUMBER_WORDS = "|".join([*_WORD_NUMBERS, *_WORD_SCALES])
+# A figure opens with a count ("134.5 billion" is the digits' business, see ``_numbers``).
+_EN_WORD_FIGURE = re.compile(
+    rf"\b(?:{'|'.join(_WORD_NUMBERS)})(?:(?:[\s-]+|\s+and\s+)(?:{_NUMBER_WORDS}))*\b",
+    re.IGNORECASE,
+)
+
+
+def _word_figure(run: str) -> int:
+    """The value of a number in English words: ``fifty thousand``, ``twenty-five``."""
+    total = current = 0
+    for word in re.findall(r"[a-z]+", run.lower()):
+        if word == "and":
+            continue
+        if word == "hundred":
+            current = (current or 1) * 100
+        elif (scale := _WORD_SCALES.get(word)) is not None:
+            total += (current or 1) * scale
+            current = 0
+        else:
+            current += _WORD_NUMBERS[word]
+    return total + current
+
+
 _ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5}
 _ZH_DIGITS.update({"六": 6, "七": 7, "八": 8, "九": 9})
 _ZH_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10**4, "萬": 10**4, "亿": 10**8, "億": 10**8}
 _ZH_NUMBER = re.compile(r"[零〇一二两兩三四五六七八九十百千万萬亿億]+")
+_ZH_TENTHS = re.compile(
+    r"([一二两兩三四五六七八九十])成(?!为|員|员|功|立|本|长|長|熟|绩|績|交|果|都|不变|了)"
+    r"([一二三四五六七八九])?"
+)
+"""Tenths as Chinese writes a share: 三成 is 30 %, 四成五 45 %."""
+
+
+def _tenths(text: str) -> Iterable[int]:
+    for whole, part in _ZH_TENTHS.findall(text):
+        yield _ZH_DIGITS.get(whole, 10) * 10 + (_ZH_DIGITS[part] if part else 0)
 
 
 def _canonical(digits: str) -> Decimal | None:
@@ -237,6 +293,9 @@ class Facts:
     """All of the sources, lowercased, for names written with spaces or inside other words."""
     syllables: frozenset[str]
     """The pinyin of their Chinese characters: a name romanised from them is theirs."""
+    names: frozenset[str] = frozenset()
+    """The Latin names a translation writes for the well-known names in them (英伟达: nvidia,
+    ``names.txt``), lowercased."""
 
 
 def facts_of(sources: Sequence[str]) -> Facts:
@@ -251,6 +310,8 @@ def facts_of(sources: Sequence[str]) -> Facts:
         key = month.lower()
         numbers.add(Decimal(next(i for i, m in enumerate(_MONTHS, 1) if m.startswith(key[:3]))))
     numbers.update(Decimal(_WORD_NUMBERS[w.lower()]) for w in _EN_NUMBER_WORD.findall(text))
+    numbers.update(Decimal(_word_figure(run)) for run in _EN_WORD_FIGURE.findall(text))
+    numbers.update(Decimal(share) for share in _tenths(text))
     for run in _ZH_NUMBER.findall(text):
         if (zh := _chinese_numeral(run)) is not None:
             numbers.add(Decimal(zh))
@@ -259,7 +320,24 @@ def facts_of(sources: Sequence[str]) -> Facts:
                 numbers.add(Decimal(zh * factor))
     lowered = text.lower()
     words = frozenset(re.findall(r"[a-z0-9]+", lowered))
-    return Facts(frozenset(numbers), words, lowered, _pinyin_syllables(text))
+    names = frozenset(
+        latin for chinese, latins in known_names() if chinese in lowered for latin in latins
+    )
+    return Facts(frozenset(numbers), words, lowered, _pinyin_syllables(text), names)
+
+
+@cache
+def known_names() -> tuple[tuple[str, frozenset[str]], ...]:
+    """(a Chinese name, the lowercased words of its Latin names) from ``names.txt``."""
+    found: list[tuple[str, frozenset[str]]] = []
+    table = files(__package__).joinpath("names.txt").read_text(encoding="utf-8")
+    for line in table.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        chinese, latin = line.split("\t")
+        words = frozenset(w.lower() for w in _NAME.findall(latin))
+        found.extend((name.lower(), words) for name in chinese.split("|") if name)
+    return tuple(found)
 
 
 def _pinyin_syllables(text: str) -> frozenset[str]:
@@ -274,9 +352,18 @@ def _pinyin_syllables(text: str) -> frozenset[str]:
 def invented_number(output: str, facts: Facts) -> str | None:
     """The first number of ``output`` that is in no source, or None."""
     for written, value in _numbers(output):
-        if written in facts.numbers or (value is not None and value in facts.numbers):
+        # With a scale word, the value must be the sources' (1345亿 is not 1345 billion).
+        if (written if value is None else value) in facts.numbers:
             continue
         return format(written, "f")
+    for share in _tenths(output):
+        if Decimal(share) not in facts.numbers:
+            return f"{share}%"
+    for run in _EN_WORD_FIGURE.findall(output):
+        # Counts to ten are words in any sentence ("one of the", "two companies").
+        figure = _word_figure(run)
+        if figure > 10 and Decimal(figure) not in facts.numbers:
+            return run
     for run in _ZH_NUMBER.findall(output):
         # A figure has a digit and more than one character: 一 and 十 alone are in many
         # words, and 千万 ("by all means") or 万一 ("in case") are no numbers.
@@ -379,7 +466,7 @@ def invented_name(output: str, facts: Facts) -> str | None:
         if not _capitalised(word):
             continue
         lower = word.lower()
-        if lower in facts.words or lower in _COMMON_NAMES:
+        if lower in facts.words or lower in _COMMON_NAMES or lower in facts.names:
             continue
         if lower.endswith("s") and (lower[:-1] in facts.words or lower[:-2] in facts.words):
             continue  # OpenAI's, GPUs
@@ -431,7 +518,8 @@ def check(raw: str, target: str, sources: Sequence[str], *, cut_off: bool = Fals
     if len(title) > TITLE_MAX_CHARS or _too_long(summary, target):
         return rejected("length", f"title {len(title)} chars, summary {len(summary)} chars")
     both = f"{title}\n{summary}"
-    if found := _LINK.search(both):
+    revealed = _HIDDEN_DOT.sub(".", _normalize(both))
+    if found := _LINK.search(revealed) or _CONTACT.search(revealed):
         return rejected("link", found.group())
     if "\n" in title or "\n" in summary.strip() or "\r" in both:
         return rejected("markup", "more than one paragraph")
@@ -444,7 +532,7 @@ def check(raw: str, target: str, sources: Sequence[str], *, cut_off: bool = Fals
         # Traditional where Simplified was asked: the same text in the other script, which
         # OpenCC converts exactly; no reason to throw away a good summary.
         title, summary = to_simplified(title), to_simplified(summary)
-    elif language != target:
+    elif not (reads_as_english(both) if target == "en" else language == target):
         return rejected("language", f"{language}, not {target}")
     facts = facts_of(sources)
     plain = _normalize(both)
