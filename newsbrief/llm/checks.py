@@ -363,7 +363,7 @@ def invented_number(output: str, facts: Facts) -> str | None:
         # Counts to ten are words in any sentence ("one of the", "two companies").
         figure = _word_figure(run)
         if figure > 10 and Decimal(figure) not in facts.numbers:
-            return run
+            return str(run)
     for run in _ZH_NUMBER.findall(output):
         # A figure has a digit and more than one character: 一 and 十 alone are in many
         # words, and 千万 ("by all means") or 万一 ("in case") are no numbers.
