@@ -16,8 +16,9 @@ waits until the entries fetched by the time the subscriber subscribed are proces
 ``FIRST_DIGEST_WAIT``: a backlog still being processed would otherwise go out as one digest
 now and another, with a different count, a minute later. A robot's digests are at least
 ``robots[].min_interval`` apart, what came in between merged into the next. With the LLM on, a
-story waits up to ``llm.wait_seconds`` for the texts its readers need (``jobs.llm.ready_head``):
-otherwise an instant reader would get it before the model has written.
+story waits up to ``llm.wait_seconds`` for the texts its readers need (``jobs.llm.ready_head``)
+before instant and first digests take it: otherwise an instant reader would get it before the
+model has written. A scheduled digest takes it at its time, waiting or not.
 
 Telegram parts are stored by reference (language and blocks: story ids, topic ids) and rendered
 when sent (``bot.render.materialize``): 100,000 digests over the same 500 stories would
@@ -210,6 +211,36 @@ class _Pass:
             return due
         return max(due, self.now + gap)
 
+    def _composer(self, session: Any, low: int, head: int) -> Composer:
+        composer = self.composers.get((low, head))
+        if composer is None:
+            model = text_model(self.config)
+            window = story_store.story_window(session, low, head, WINDOW, model)
+            composer = self.composers[(low, head)] = Composer(self.config, window)
+        return composer
+
+    def _compose(
+        self, session: Any, composer: Composer, due: list[tuple[Subscriber, CursorState]]
+    ) -> Iterator[tuple[Subscriber, CursorState, Composed | None]]:
+        """``compose_many`` over ``due``: a scheduled digest (not a first) takes every story
+        there is, those still waiting for LLM texts too (held, they would miss today's 09:00
+        for tomorrow's); instant and first digests only the ready ones (``ready_head``)."""
+        if self._ready is None or self._ready >= self._head:
+            yield from composer.compose_many(due, self.now)
+            return
+        scheduled = [(s, st) for s, st in due if st.digests_sent and not self._instant(s)]
+        if not scheduled:
+            yield from composer.compose_many(due, self.now)
+            return
+        ids = {s.id for s, _ in scheduled}
+        yield from composer.compose_many([x for x in due if x[0].id not in ids], self.now)
+        low = min(state.position for _, state in scheduled)
+        yield from self._composer(session, low, self._head).compose_many(scheduled, self.now)
+
+    def _instant(self, subscriber: Subscriber) -> bool:
+        schedule, _ = subscriber_timing(subscriber, self.config.subscriber_defaults.schedule)
+        return schedule.kind == "instant"
+
     def next_batch(self) -> int | None:
         """Compose one batch; returns the messages it queued, None when nothing was due."""
         if self.done:
@@ -224,11 +255,7 @@ class _Pass:
             if not claimed:
                 return None
             low = min(state.position for _, state in claimed)
-            composer = self.composers.get((low, head))
-            if composer is None:
-                model = text_model(self.config)
-                window = story_store.story_window(session, low, head, WINDOW, model)
-                composer = self.composers[(low, head)] = Composer(self.config, window)
+            composer = self._composer(session, low, head)
             rows: list[dict[str, Any]] = []
             rest: list[dict[str, Any]] = []
             sent: list[dict[str, Any]] = []
@@ -243,7 +270,7 @@ class _Pass:
                     held[subscriber.id] = _held(subscriber, state, hold)
             due_now = [(s, st) for s, st in claimed if s.id not in held] if held else claimed
             idle.extend(held.values())
-            for subscriber, state, composed in composer.compose_many(due_now, now):
+            for subscriber, state, composed in self._compose(session, composer, due_now):
                 if composed is None:
                     idle.append(_held(subscriber, state, now + RETRY_AFTER_ERROR))
                     continue

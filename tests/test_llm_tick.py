@@ -10,6 +10,7 @@ the cache makes it one call per story and language; the budget stops the calls.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -18,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 
 from jobs.compose import compose_tick
 from jobs.context import JobContext
@@ -31,7 +32,14 @@ from newsbrief.records import Entry, FetchResult, PollOutcome
 from newsbrief.store import feeds, retention, subscribers
 from newsbrief.store import llm as store
 from newsbrief.store.db import Database
-from newsbrief.store.tables import DeliveryRow, LlmUsageRow, StoryRow, StoryTextRow
+from newsbrief.store.tables import (
+    DeliveryRow,
+    DigestCursorRow,
+    LlmUsageRow,
+    StoryRow,
+    StoryTextRow,
+    SubscriberRow,
+)
 from newsbrief.text.language import detect_language
 from tests.servers.llm import LlmServer, Reply, Request, editor
 
@@ -166,18 +174,20 @@ class World:
         with self.db.session() as session:
             return list(session.scalars(select(StoryRow.id).order_by(StoryRow.id)))
 
-    def readers(self, langs: dict[str, int], paused: bool = False) -> None:
+    def readers(
+        self, langs: dict[str, int], paused: bool = False, schedule: str = "instant"
+    ) -> None:
         with self.db.session() as session:
             for lang, count in langs.items():
                 for i in range(count):
                     found, _ = subscribers.ensure(
                         session,
                         "telegram",
-                        f"{lang}-{i}",
+                        f"{lang}-{i}" if schedule == "instant" else f"{lang}-{i}-{schedule}",
                         None,
                         lang=lang,
                         timezone="Asia/Shanghai",
-                        schedule="instant",
+                        schedule=schedule,
                         now=self.clock(),
                         backlog=timedelta(hours=24),
                     )
@@ -413,6 +423,38 @@ async def test_an_instant_reader_gets_a_new_story_once_its_texts_are_written(
         ("en", "ok"),
         ("zh-Hans", "ok"),
     ]
+
+
+async def test_a_scheduled_digest_takes_the_stories_still_waiting(world: World) -> None:
+    """Held, a story found waiting at a daily digest's time would miss it for the next day."""
+    ctx = world.context(timeout=4, wait_seconds=60)
+    await world.stories(ctx, {t: ("en", b) for t, b in list(ENGLISH.items())[:2]})
+    world.readers({"zh-Hans": 1})
+    world.readers({"zh-Hans": 1}, schedule="daily 16:00")  # 08:00 UTC: NOW
+    with world.db.session() as session:  # the daily reader has had digests before
+        session.execute(
+            update(DigestCursorRow)
+            .where(
+                DigestCursorRow.subscriber_id.in_(
+                    select(SubscriberRow.id).where(SubscriberRow.schedule == "daily 16:00")
+                )
+            )
+            .values(digests_sent=3, next_due_at=NOW)
+        )
+    world.server.answer = lambda request: Reply("模型标题", "模型摘要", delay=10)
+    llm = asyncio.create_task(llm_tick(ctx))
+    await asyncio.sleep(0.3)  # the calls are in flight
+    assert await compose_tick(ctx) == 1  # the daily digest, now; the instant reader waits
+    with world.db.session() as session:
+        (digest,) = session.execute(
+            select(DeliveryRow.subscriber_id, SubscriberRow.schedule)
+            .join(SubscriberRow, SubscriberRow.id == DeliveryRow.subscriber_id)
+            .where(DeliveryRow.key.not_like("admin:%"))
+        ).all()
+    assert digest.schedule == "daily 16:00"
+    llm.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await llm
 
 
 @pytest.mark.parametrize("why", ["refused", "failed", "spent", "off"])

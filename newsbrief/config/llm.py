@@ -39,8 +39,9 @@ class LlmConfig(Section):
     max_age_hours: float = Field(default=24, gt=0, le=24 * 14)
     """Stories created this recently get LLM texts; older ones keep their extractive summary."""
     wait_seconds: float = Field(default=120, ge=0, le=3600)
-    """How long a new story waits for its LLM texts before digests include it anyway (an
-    instant reader would otherwise get it before the model has written); 0: never waits."""
+    """How long a new story waits for its LLM texts before instant and first digests include
+    it anyway (an instant reader would otherwise get it before the model has written; a
+    scheduled digest takes it at its time); 0: never waits."""
     batch: int = Field(default=50, ge=1, le=1000)
     """Most (story, language) calls one tick starts."""
     mark: bool = True
