@@ -21,7 +21,9 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select, text, update
 
-from jobs.compose import compose_tick
+from bot.commands.core import CommandCore
+from bot.commands.io import Command
+from jobs.compose import compose_for, compose_tick
 from jobs.context import JobContext
 from jobs.llm import close_llm, llm_tick
 from jobs.metrics import Metrics
@@ -744,6 +746,15 @@ async def test_tokens_and_budget_in_metrics_and_status(
     assert status["llm"]["texts"] == {"ok": 2} and status["llm"]["on"] is False
     assert main(["--no-config", "status"]) == 0
     assert f"today {spent.tokens:,} tokens" in capsys.readouterr().out
+
+    # An admin's /stats in the chat says the same.
+    core = CommandCore(world.db, lambda: ctx.config, compose=compose_for, clock=world.clock)
+    reply = await core.handle(Command("telegram", "42", "private", "42", "/stats", None, "en"))
+    assert reply is not None
+    assert reply.text.splitlines()[-1] == (
+        f"LLM today (UTC): 2 calls · {spent.tokens} tokens "
+        f"({100_000 - spent.tokens} left in the budget) · 2 ok · 0 rejected · 0 failed"
+    )
 
 
 def test_the_loopback_server_is_loopback() -> None:

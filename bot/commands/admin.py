@@ -32,6 +32,7 @@ from newsbrief.config.edit import (
 from newsbrief.config.settings import ConfigError, Problem, load_config
 from newsbrief.records import Message
 from newsbrief.store import feeds as feed_store
+from newsbrief.store import llm as llm_store
 from newsbrief.store import outbox, stats
 
 if TYPE_CHECKING:
@@ -198,9 +199,10 @@ async def topic(core: CommandCore, command: Command, args: list[str], lang: str)
 
 
 def show_stats(core: CommandCore, command: Command, args: list[str], lang: str) -> Reply:
+    config = core.config()
     with core.db.session() as session:
         counts = stats.collect(session, core.clock())
-    config = core.config()
+        spent = llm_store.usage(session, core.clock()) if config.llm.enabled else None
     sep = t("list_sep", lang)
     top = [
         f"{esc(found.display(lang)) if (found := config.topic(i)) else esc(i)} {n}"
@@ -227,6 +229,22 @@ def show_stats(core: CommandCore, command: Command, args: list[str], lang: str) 
             sent=counts.outbox_sent_24h,
         ),
     ]
+    if spent is not None:
+        budget = config.llm.daily_token_budget
+        left = t("stats_llm_left", lang, left=max(0, budget - spent.tokens)) if budget else ""
+        texts = spent.texts
+        lines.append(
+            t(
+                "stats_llm",
+                lang,
+                calls=spent.calls,
+                tokens=spent.tokens,
+                left=left,
+                ok=texts.get("ok", 0),
+                rejected=texts.get("rejected", 0),
+                failed=texts.get("failed", 0),
+            )
+        )
     return Reply("\n".join(lines))
 
 

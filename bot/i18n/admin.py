@@ -241,6 +241,16 @@ ADMIN_CATALOGUE: dict[str, dict[str, str]] = {
         "zh-Hant": "發送佇列：待發 {pending} · 24 小時內失敗 {failed} · 24 小時內已發 {sent}",
         "en": "Outbox: {pending} pending · {failed} failed (24 h) · {sent} sent (24 h)",
     },
+    "stats_llm": {
+        "zh-Hans": "LLM 今日（UTC）：{calls} 次调用 · {tokens} tokens{left} · 通过 {ok} · 拒绝 {rejected} · 失败 {failed}",
+        "zh-Hant": "LLM 今日（UTC）：{calls} 次呼叫 · {tokens} tokens{left} · 通過 {ok} · 拒絕 {rejected} · 失敗 {failed}",
+        "en": "LLM today (UTC): {calls} calls · {tokens} tokens{left} · {ok} ok · {rejected} rejected · {failed} failed",
+    },
+    "stats_llm_left": {
+        "zh-Hans": "（预算余 {left}）",
+        "zh-Hant": "（預算餘 {left}）",
+        "en": " ({left} left in the budget)",
+    },
     # -- /broadcast ----------------------------------------------------------------------
     "broadcast_usage": {
         "zh-Hans": "用法：<code>/broadcast 内容</code>，发给每个未暂停的订阅者。",
