@@ -31,7 +31,7 @@ import pytest
 from aiohttp import web
 
 from bot.commands.core import CommandCore
-from bot.web.app import Console
+from bot.web.app import LANG_COOKIE, MAX_FORM_BYTES, Console
 from bot.web.auth import SESSION_COOKIE, Keys
 from newsbrief.store import subscribers
 from newsbrief.store.db import Database
@@ -566,6 +566,34 @@ def test_every_console_answer_has_the_security_headers(live: Live) -> None:
         assert timing is not None, (where, answer.headers.get("Server-Timing"))
 
 
+def test_the_console_without_its_slash_is_redirected_with_the_headers(live: Live) -> None:
+    answer = call(live.site, "GET", "/admin")
+    assert answer.status in (301, 303) and "/admin/" in answer.location
+    assert "frame-ancestors 'none'" in answer.headers.get("Content-Security-Policy", "")
+    for name, value in SECURITY_HEADERS.items():
+        assert answer.headers.get(name) == value, name
+
+
+@pytest.mark.parametrize("lang", ["zh-Hans", "en"])
+def test_an_upload_over_the_limit_is_told_so_and_changes_nothing(live: Live, lang: str) -> None:
+    site = live.site
+    signed = sign_in(site)
+    before = site.config.read_bytes()
+    form = {"csrf": signed.csrf, "opml": "<opml>" + "x" * (MAX_FORM_BYTES + 10) + "</opml>"}
+    answer = call(
+        site,
+        "POST",
+        "/admin/feeds/import",
+        cookies={**signed.cookies, LANG_COOKIE: lang},
+        form=form,
+        headers={"Accept-Language": "zh-CN" if lang == "zh-Hans" else "en-GB"},
+    )
+    assert answer.status == 413
+    assert ("超过 2 MB" if lang == "zh-Hans" else "larger than 2 MB") in answer.body
+    assert site.config.read_bytes() == before
+    assert answer.headers.get("X-Frame-Options") == "DENY"
+
+
 # -- processes of their own -----------------------------------------------------------------------
 
 
@@ -621,3 +649,18 @@ def test_a_short_token_is_refused_at_start(tmp_path: Path) -> None:
     assert done.returncode == 2, said
     assert "NEWSBRIEF_ADMIN__TOKEN" in said and "16" in said, said
     assert short not in said
+
+
+async def test_the_callback_servers_redirect_to_the_console_has_the_headers() -> None:
+    """Where the console is mounted on the callback server, ``/admin`` is outside its
+    middleware; its redirect still carries the headers."""
+    from aiohttp import web
+    from aiohttp.test_utils import make_mocked_request
+
+    from bot.web.app import _to_slash
+
+    with pytest.raises(web.HTTPMovedPermanently) as raised:
+        await _to_slash(make_mocked_request("GET", "/admin"))
+    assert raised.value.location == "/admin/"
+    for name, value in SECURITY_HEADERS.items():
+        assert raised.value.headers.get(name) == value, name

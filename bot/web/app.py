@@ -23,7 +23,7 @@ from aiohttp import web
 
 from bot.commands.core import CommandCore
 from bot.web.auth import SESSION_COOKIE, Keys, Session, SignInLimiter, same
-from bot.web.text import LANGS, Words
+from bot.web.text import LANGS, TEXT, Words
 
 log = logging.getLogger("newsbrief.console")
 
@@ -248,7 +248,10 @@ async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse
         response = await handler(request)
     except web.HTTPException as exc:
         response = exc
-        if not exc.text and exc.status >= 400:
+        if exc.status == web.HTTPRequestEntityTooLarge.status_code:  # aiohttp's says bytes only
+            mb = MAX_FORM_BYTES >> 20
+            exc.text = TEXT["too_large"][_client_lang(request)].format(mb=mb) + "\n"
+        elif not exc.text and exc.status >= 400:
             exc.text = f"{exc.status}: {exc.reason}\n"
     except Exception:  # a bug: logged, and answered with the same headers as any page
         log.exception("console: %s %s failed", request.method, request.path)
@@ -413,4 +416,5 @@ def mount(root: web.Application, console: Console) -> None:
 
 
 async def _to_slash(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPMovedPermanently(f"{PREFIX}/")
+    # Outside the console's application, so outside its middleware: its headers here.
+    raise web.HTTPMovedPermanently(f"{PREFIX}/", headers=_HEADERS)

@@ -29,6 +29,11 @@ TEXT: Table = {
     "never": {"zh-Hans": "从未", "en": "never"},
     "save": {"zh-Hans": "保存", "en": "Save"},
     "error_title": {"zh-Hans": "出错了", "en": "Something went wrong"},
+    "too_large": {
+        "zh-Hans": "413：上传的内容超过 {mb} MB，未做任何更改。OPML 文件请拆分后分批导入。",
+        "en": "413: the upload is larger than {mb} MB; nothing was changed. Split an OPML file "
+        "and import it in parts.",
+    },
     "counted_ago": {
         "zh-Hans": "订阅者较多，以下统计为 {seconds} 秒前的结果（每分钟更新）。",
         "en": "Many subscribers: these counts are {seconds} s old (recounted every minute).",
