@@ -303,7 +303,9 @@ class Runtime:
             )
         if self.config_watch is not None:  # hand edits of config/, in every process
             scheduler.add_job(
-                _Guarded("config", self.config_watch.tick, self.db.problem).run,
+                _Guarded(
+                    "config", self.config_watch.tick, self.db.problem, metrics, None, journal
+                ).run,
                 "interval",
                 seconds=WATCH_SECONDS,
                 id="config",
@@ -315,7 +317,7 @@ class Runtime:
             if not polling:
                 webhook = WebhookUpdates(app, self.db, lambda: self.ctx.config, self.ctx.clock)
                 scheduler.add_job(
-                    _Guarded("updates", webhook.sweep, self.db.problem).run,
+                    _Guarded("updates", webhook.sweep, self.db.problem, metrics, None, journal).run,
                     "interval",
                     # Often enough to renew a claim well before its lease runs out.
                     seconds=min(SWEEP_SECONDS, intervals.update_lease / 3),

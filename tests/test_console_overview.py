@@ -145,7 +145,7 @@ def test_the_overview_shows_the_running_instance(console: Any, site: Site) -> No
         lambda: (
             (c := _database_counts(site))["stories"] >= 2
             and c["ok"] == 2
-            and {"poll", "process", "compose", "deliver"} <= c["ticks"]
+            and {"poll", "process", "compose", "deliver", "config"} <= c["ticks"]
         ),
         what="the instance to poll and process its feeds",
     )
