@@ -337,3 +337,40 @@ def test_a_well_known_name_translated_is_the_sources(chinese: str, latin: str) -
     # The same name with a source that does not mention it is an invented one.
     other = ("腾讯发布新消息" if chinese != "腾讯" else "百度发布新消息", "市场反应平淡。")
     assert check(raw, "en", other).reason == "name"
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        ("title", "summary"),
+        ("Title", "Summary"),
+        ("headline", "summary"),
+        ("标题", "摘要"),
+        ("title_zh", "summary_zh"),
+        ("標題", "總結"),
+        ("Headline", "Abstract"),
+    ],
+)
+def test_the_keys_may_be_named_as_a_model_names_them(keys: tuple[str, str]) -> None:
+    raw = json.dumps(
+        {keys[0]: " 华为发布芯片 ", keys[1]: "华为在深圳发布麒麟9000芯片。"}, ensure_ascii=False
+    )
+    assert parse_answer(raw) == ("华为发布芯片", "华为在深圳发布麒麟9000芯片。")
+
+
+def test_an_object_without_a_title_and_a_summary_is_malformed() -> None:
+    for raw in (
+        '{"text": "华为发布芯片"}',
+        '{"title": "华为", "body": "x"}',
+        '{"title": 3, "summary": "x"}',
+    ):
+        assert parse_answer(raw) is None
+        assert check(raw, "zh-Hans", ZH).reason == "malformed"
+
+
+def test_a_reasoning_models_thinking_is_not_its_answer() -> None:
+    draft = answer("草稿标题", "草稿：华为发布了芯片，详情见 huawei.example。")
+    final = answer("华为发布麒麟9000芯片", "华为在深圳发布麒麟9000芯片，性能提升30%。")
+    raw = f"<think>\nThe user wants JSON. First try: {draft}\nBetter without the link.\n</think>\n{final}"
+    verdict = check(raw, "zh-Hans", ZH)
+    assert verdict.ok and verdict.title == "华为发布麒麟9000芯片"

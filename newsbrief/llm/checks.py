@@ -55,12 +55,16 @@ def rejected(reason: str, detail: str) -> Verdict:
 # -- parsing -------------------------------------------------------------------------------
 
 _FENCE = re.compile(r"^\s*```[a-zA-Z]*\s*|\s*```\s*$")
+# A reasoning model (Qwen3, DeepSeek-R1 served by Ollama or vLLM) thinks aloud first, drafts
+# of the answer included: only what follows counts.
+_THINKING = re.compile(r"<think(?:ing)?>.*?</think(?:ing)?>", re.S | re.I)
 
 
 def parse_answer(raw: str) -> tuple[str, str] | None:
-    """(title, summary) from the model's answer, leniently: code fences stripped, the first
-    JSON object taken wherever it starts. None when there is no such object."""
-    text = _FENCE.sub("", raw.strip())
+    """(title, summary) from the model's answer, leniently: a reasoning model's thinking and
+    code fences stripped, the first JSON object taken wherever it starts. None when there is
+    no such object."""
+    text = _FENCE.sub("", _THINKING.sub("", raw).strip())
     decoder = json.JSONDecoder()
     start = text.find("{")
     while start != -1:
@@ -70,10 +74,25 @@ def parse_answer(raw: str) -> tuple[str, str] | None:
             start = text.find("{", start + 1)
             continue
         if isinstance(value, dict):
-            title, summary = value.get("title"), value.get("summary")
+            title, summary = _field(value, _TITLE_KEYS), _field(value, _SUMMARY_KEYS)
             if isinstance(title, str) and isinstance(summary, str):
                 return title.strip(), summary.strip()
         return None
+    return None
+
+
+# Models asked in Chinese or told to translate sometimes name the keys their own way.
+_TITLE_KEYS = ("title", "headline", "标题", "標題", "题目")
+_SUMMARY_KEYS = ("summary", "abstract", "摘要", "概要", "总结", "總結")
+
+
+def _field(value: dict[object, object], names: tuple[str, ...]) -> object:
+    """The value of the first key that is one of ``names`` (any case; ``Title``, ``title_zh``
+    and ``summary_zh-Hans`` count too)."""
+    for key, found in value.items():
+        name = str(key).strip().lower()
+        if any(name == n or name.startswith((f"{n}_", f"{n}-", f"{n} ")) for n in names):
+            return found
     return None
 
 
