@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -156,3 +159,19 @@ async def eventually(check: Any, timeout: float = 10.0) -> None:  # noqa: ASYNC1
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"still false after {timeout}s: {check}")
         await asyncio.sleep(0.02)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_process(config: Path, **env: str) -> subprocess.Popen[str]:
+    """``newsbrief run -v`` as a real process on ``config``, with ``env`` added to this one's;
+    its output piped, for ``communicate`` after a SIGTERM."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "jobs.main", "--config", str(config), "-v", "run"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

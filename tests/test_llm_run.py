@@ -5,10 +5,7 @@ extractive summary; one call per story and language; the key never reaches the l
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -22,11 +19,11 @@ from newsbrief.store import feeds as feed_store
 from newsbrief.store.db import Database
 from newsbrief.store.tables import StoryRow, StoryTextRow
 from newsbrief.text.chinese import to_traditional
+from tests.harness import run_process
 from tests.servers.botapi import BotApiServer, SentMessage
 from tests.servers.feeds import FeedServer, rss
 from tests.servers.llm import LlmServer, Reply
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "987654:SECRET-token-value"
 KEY = "sk-loopback-SECRET-llm-key-0123456789"
 HANS, HANT, EN, LATER = 60, 61, 62, 63
@@ -83,19 +80,11 @@ feeds:
 """,
             encoding="utf-8",
         )
-        env = {
-            **os.environ,
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "NEWSBRIEF_DATABASE_URL": database_url,
-            "NEWSBRIEF_LLM__API_KEY": KEY,
-        }
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "jobs.main", "--config", str(config), "-v", "run"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        proc = run_process(
+            config,
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            NEWSBRIEF_DATABASE_URL=database_url,
+            NEWSBRIEF_LLM__API_KEY=KEY,
         )
         try:
             yield botapi, feeds, llm

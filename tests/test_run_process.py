@@ -3,17 +3,14 @@ stops it cleanly, and the token never reaches the logs."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
+from tests.harness import run_process
 from tests.servers.botapi import BotApiServer
 from tests.servers.feeds import FeedServer, rss
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "987654:SECRET-token-value"
 
 
@@ -46,15 +43,7 @@ feeds:
 """,
             encoding="utf-8",
         )
-        env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "NEWSBRIEF_DATABASE_URL": database_url}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "jobs.main", "--config", str(config), "-v", "run"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        proc = run_process(config, TELEGRAM_BOT_TOKEN=TOKEN, NEWSBRIEF_DATABASE_URL=database_url)
         try:
             botapi.send_user_message(50, "/subscribe ai")
             messages = botapi.wait_for_messages_sync(50, 2, timeout=30)
