@@ -158,7 +158,9 @@ async def test_every_fault_ends_in_a_clear_state(
         "429": ("http", "HTTP 429 Too Many Requests"),
         "refused": ("connect", "cannot connect"),
         "slow": ("timeout", "timed out waiting for the server"),
-        "drip": ("timeout", "took longer than 2s in total"),
+        # The total limit; a starved machine may pause the dripping server past the wait for
+        # the next byte first (the same kind, the other message).
+        "drip": ("timeout", ("took longer than 2s in total", "timed out waiting for the server")),
         "huge": ("too_large", "body over the 10,000,000-byte limit"),
         "huge_declared": (
             "too_large",
@@ -174,7 +176,8 @@ async def test_every_fault_ends_in_a_clear_state(
         state = h[feed_id]
         assert state.status == "failing", feed_id
         assert state.last_error_kind == kind, (feed_id, state.last_error)
-        assert message in (state.last_error or ""), (feed_id, state.last_error)
+        messages = (message,) if isinstance(message, str) else message
+        assert any(m in (state.last_error or "") for m in messages), (feed_id, state.last_error)
         assert state.error_count == 1
     assert h["wrong_charset"].status == "ok" and h["wrong_charset"].entries == 1
 
