@@ -60,9 +60,9 @@ log = logging.getLogger(__name__)
 ROLES = ("poll", "process", "compose", "deliver", "bot", "callbacks", "web")
 RETENTION_SECONDS = 3600
 RETENTION_DELAY = 60
+"""Seconds after start before the first retention run: the ticks that matter go first."""
 LLM_ROUNDS = 10
 """Most llm ticks a one-off digest run waits for (``llm_once``)."""
-"""Seconds after start before the first retention run: the ticks that matter go first."""
 FIRST_RETRY = 2.0
 MAX_RETRY = 60.0
 """Seconds between attempts to reach the database or Telegram: doubling from FIRST_RETRY."""
