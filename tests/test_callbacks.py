@@ -608,6 +608,19 @@ def _signed_wecom(served: Served, encrypt: str) -> Attempt:
     return Attempt(path, query, body.encode())
 
 
+def _bad_padding(served: Served, pad: int) -> Attempt:
+    message = b"<xml/>"
+    plain = secrets.token_bytes(16) + struct.pack(">I", len(message)) + message + CORP
+    plain += bytes([pad]) * (-len(plain) % 32 or 32)
+    return _signed_wecom(served, _raw_encrypt(WECOM_KEY, plain))
+
+
+def _bad_length(served: Served, message: bytes, length: int) -> Attempt:
+    plain = secrets.token_bytes(16) + struct.pack(">I", length) + message + CORP
+    pad = 32 - len(plain) % 32
+    return _signed_wecom(served, _raw_encrypt(WECOM_KEY, plain + bytes([pad]) * pad))
+
+
 @st.composite
 def hostile(draw: st.DrawFn, served: Served) -> Attempt:
     kind = draw(
@@ -650,17 +663,11 @@ def hostile(draw: st.DrawFn, served: Served) -> Attempt:
     if kind == "base64":  # a signed envelope around any base64 (wrong lengths included)
         return _signed_wecom(served, base64.b64encode(draw(st.binary(max_size=600))).decode())
     if kind == "padding":  # a well-formed plaintext whose padding byte is wrong
-        message = b"<xml/>"
-        plain = secrets.token_bytes(16) + struct.pack(">I", len(message)) + message + CORP
-        pad = draw(st.integers(0, 255).filter(lambda p: not 1 <= p <= 32))
-        plain += bytes([pad]) * (-len(plain) % 32 or 32)
-        return _signed_wecom(served, _raw_encrypt(WECOM_KEY, plain))
+        return _bad_padding(served, draw(st.integers(0, 255).filter(lambda p: not 1 <= p <= 32)))
     if kind == "length":  # a length field that lies, properly padded
         message = draw(st.binary(max_size=100))
         length = draw(st.integers(0, 2**32 - 1).filter(lambda n: n != len(message)))
-        plain = secrets.token_bytes(16) + struct.pack(">I", length) + message + CORP
-        pad = 32 - len(plain) % 32
-        return _signed_wecom(served, _raw_encrypt(WECOM_KEY, plain + bytes([pad]) * pad))
+        return _bad_length(served, message, length)
     if kind == "inner":  # genuine encryption of a message that is not a message
         inner = draw(st.text(max_size=300))
         return _signed_wecom(served, served.wecom.encrypt(inner))
@@ -688,12 +695,16 @@ def test_fuzzed_bodies_are_refused_cleanly_and_the_server_keeps_answering(
         assert served.state()[:3] == before[:3]
 
     attempt()
-    # Sixty random draws can miss a kind: the oversized body, once for sure.
+    # Sixty random draws can miss a kind (a run without a wrong padding byte failed): each
+    # kind once for sure.
     path, query, _ = served.request("wecom", "x")
-    huge = served.post(
-        path, query, b"<xml><Encrypt>" + b"A" * (64 * 1024 + 1) + b"</Encrypt></xml>"
-    )
-    statuses.append(huge.status_code)
+    huge = Attempt(path, query, b"<xml><Encrypt>" + b"A" * (64 * 1024 + 1) + b"</Encrypt></xml>")
+    broken = Attempt(path, query, b"<xml><Encrypt>")
+    path, query, body = served.request("wecom", served.wecom.encrypt("<xml/>"))
+    unsigned = Attempt(path, {**query, "msg_signature": "0" * 40}, body.encode())
+    padding, length = _bad_padding(served, 0), _bad_length(served, b"<xml/>", 999)
+    for sure in (huge, broken, unsigned, padding, length):
+        statuses.append(served.post(sure.path, sure.query, sure.body).status_code)
     assert statuses and all(s != 500 for s in statuses)
     # Each kind of damage reached the check meant for it (behind a valid signature).
     reasons = {m.split("reason=")[1].split()[0] for m in caplog.messages if "reason=" in m}
