@@ -711,8 +711,8 @@ class _PlainBatch:
         self.bounds = np.concatenate(([0], np.cumsum(sel.counts + sections))).tolist()
         self.entries = np.concatenate(([0], np.cumsum(sel.counts))).tolist()
         self.counts = sel.counts.tolist()
-        # Each digest's story ids in rank order (for "and N more"), sorted once for the batch.
-        self.shown = composer.id_array[sel.ranks[np.lexsort((sel.ranks, sel.rows))]]
+        # Each digest's story ids in rank order (for "and N more").
+        self.shown = composer.id_array[sel.by_rank]
         self.more = sel.more.tolist()
         # Each digest's size without its title and "more" line, in its reader's language.
         codes = {lang: i for i, lang in enumerate(dict.fromkeys(langs))}
@@ -728,6 +728,7 @@ class _PlainBatch:
             head_rows, topic_sizes[lang_of[head_rows], sel.topics[heads]], minlength=count
         )
         self.body = body.astype(np.int64).tolist()
+        self.titles: dict[tuple[int, str], str] = {}  # (stories, timezone) -> title block
 
     def compose(self, subscriber: Subscriber, state: CursorState, now: datetime) -> Composed:
         composer, row = self.composer, self.row_of[subscriber.id]
@@ -746,7 +747,10 @@ class _PlainBatch:
             overflow = {"after": position, "upto": upto, "shown": shown}
         cursor = composer.cursor(subscriber, state, overflow, now, True)
         html = composer.html(subscriber.lang)
-        title = title_block(count, edition_at(now, subscriber.timezone))
+        title = self.titles.get((count, subscriber.timezone))
+        if title is None:
+            title = title_block(count, edition_at(now, subscriber.timezone))
+            self.titles[count, subscriber.timezone] = title
         tail = [f"more:{more}"] if more else []
         size = self.body[row] + html.sizes[title] + (html.sizes[tail[0]] if more else 0)
         if size <= html.limit:

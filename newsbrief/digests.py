@@ -72,7 +72,7 @@ class StoryPool:
         self._keywords: dict[Keywords, int] = {}
         self._texts: list[str] | None = None
         self._arrays: _PoolArrays | None = None
-        self._passing_arrays: dict[Keywords, npt.NDArray[np.uint8]] = {}
+        self._passing_arrays: dict[Keywords, npt.NDArray[np.uint64]] = {}
 
     def __len__(self) -> int:
         return len(self.ranked)
@@ -183,7 +183,7 @@ class StoryPool:
         flat arrays let a caller build every digest without a Python loop over the picks.
         """
         arrays = self._arrays or self._build_arrays()
-        count = len(subscriptions)
+        count, n = len(subscriptions), len(self.ranked)
         lengths = np.fromiter(map(len, subscriptions), np.int64, count)
         flat = np.fromiter(
             map(arrays.index.__getitem__, map(_topic_of, chain.from_iterable(subscriptions))),
@@ -192,19 +192,17 @@ class StoryPool:
         )
         starts = np.zeros(count, np.int64)
         np.cumsum(lengths[:-1], out=starts[1:])
-        # Each subscriber's matches: the OR of its topics' bitsets, unpacked to one bool a story.
+        # Each subscriber's matches as 64-bit words: the OR of its topics' bitsets, after its
+        # cursor (one mask per distinct position, few in a batch), through its filters.
         words = np.bitwise_or.reduceat(arrays.words[flat], starts, axis=0)
-        n = len(self.ranked)
-        matched = np.unpackbits(words.view(np.uint8), axis=1, count=n, bitorder="little")
-        matched &= arrays.seqs[None, :] > np.asarray(positions, np.int64)[:, None]
-        for row, keywords in enumerate(filters):
-            if keywords:
-                matched[row] &= self._passing_bits(keywords)
-        # The best max_items: the first set bits in rank order.
-        running = np.cumsum(matched, axis=1, dtype=np.int32)
-        kept = matched.view(np.bool_) & (running <= np.asarray(max_items, np.int64)[:, None])
-        totals = running[:, -1].astype(np.int64) if n else np.zeros(count, np.int64)
-        rows, ranks = np.nonzero(kept)  # by subscriber, then rank
+        distinct, which = np.unique(np.asarray(positions, np.int64), return_inverse=True)
+        words &= self._packed(arrays.seqs[None, :] > distinct[:, None])[which]
+        filtered = [row for row, k in enumerate(filters) if k.include or k.exclude]
+        if filtered:
+            words[filtered] &= np.stack([self._passing_words(filters[row]) for row in filtered])
+        totals = np.bitwise_count(words).sum(axis=1, dtype=np.int64)
+        rows, ranks = _first_bits(words, np.asarray(max_items, np.int64), totals, n)
+        by_rank = ranks
         # A story's section: the first of its topics (strongest evidence first) that the
         # subscriber follows.
         missing = arrays.index.missing
@@ -224,33 +222,34 @@ class StoryPool:
         rows, ranks, sections = rows[order], ranks[order], candidates[picked, best][order]
         opens = np.ones(len(rows), np.bool_)
         opens[1:] = (rows[1:] != rows[:-1]) | (sections[1:] != sections[:-1])
-        counts = np.bincount(rows, minlength=count)
+        counts = np.bincount(rows, minlength=count).astype(np.int64)
         return PlainSelection(
-            rows, ranks, sections, opens, counts, totals - counts, arrays.topic_ids
+            rows, ranks, sections, opens, counts, totals - counts, arrays.topic_ids, by_rank
         )
 
-    def _passing_bits(self, keywords: Keywords) -> npt.NDArray[np.uint8]:
-        """``passing(keywords)`` as one 0/1 byte a story, by rank."""
+    def _passing_words(self, keywords: Keywords) -> npt.NDArray[np.uint64]:
+        """``passing(keywords)`` as 64-bit words, as ``select_plain`` holds a subscriber's
+        matches."""
         found = self._passing_arrays.get(keywords)
         if found is None:
-            n = len(self.ranked)
-            packed = np.frombuffer(
-                self.passing(keywords).to_bytes((n + 7) // 8, "little"), np.uint8
-            )
-            found = np.unpackbits(packed, count=n, bitorder="little")
-            self._passing_arrays[keywords] = found
+            found = self._passing_arrays[keywords] = _words(self.passing(keywords), len(self))
         return found
+
+    def _packed(self, bits: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint64]:
+        """Rows of one bool a story (by rank) as rows of 64-bit words."""
+        width = _width(len(self))
+        packed = np.zeros((len(bits), width * 8), np.uint8)
+        packed[:, : (bits.shape[1] + 7) // 8] = np.packbits(bits, axis=1, bitorder="little")
+        return packed.view(np.uint64)
 
     def _build_arrays(self) -> _PoolArrays:
         topic_ids = list(self._topics)
         index = _TopicIndex(topic_ids)
         n = len(self.ranked)
-        width = max((n + 63) // 64, 1)
         # One row of 64-bit words per topic, and an empty last row for topics not in the window.
-        words = np.zeros((len(topic_ids) + 1, width), np.uint64)
+        words = np.zeros((len(topic_ids) + 1, _width(n)), np.uint64)
         for i, topic in enumerate(topic_ids):
-            bits = self._topics[topic].to_bytes(width * 8, "little")
-            words[i] = np.frombuffer(bits, np.dtype("<u8"))
+            words[i] = _words(self._topics[topic], n)
         most = max((len(s.topics) for s in self.ranked), default=1) or 1
         story_topics = np.full((n, most), len(topic_ids), np.int64)
         for rank, story in enumerate(self.ranked):
@@ -303,6 +302,51 @@ class StoryPool:
 
 _LAST = np.iinfo(np.int64).max
 _topic_of = attrgetter("topic")
+_PREFIX_WORDS = 1
+"""``_first_bits`` unpacks this many words (64 stories) of every subscriber's matches first: a
+digest of 20 of 500 stories is nearly always found among the best 64."""
+
+
+def _width(stories: int) -> int:
+    """64-bit words a bitset over ``stories`` takes (at least one)."""
+    return max((stories + 63) // 64, 1)
+
+
+def _words(bitset: int, stories: int) -> npt.NDArray[np.uint64]:
+    """A bitset (bit = rank) as little-endian 64-bit words."""
+    return np.frombuffer(bitset.to_bytes(_width(stories) * 8, "little"), "<u8").astype(np.uint64)
+
+
+def _first_bits(
+    words: npt.NDArray[np.uint64],
+    limits: npt.NDArray[np.int64],
+    totals: npt.NDArray[np.int64],
+    stories: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The lowest ``limits[row]`` set bits of each row of ``words``, as (rows, bits) sorted by
+    row then bit. Rows whose picks lie in the first ``_PREFIX_WORDS`` words (nearly all) are
+    found there; only the others are unpacked whole: a cumulative count over every story of
+    every row was most of the selection's time."""
+    prefix = min(stories, _PREFIX_WORDS * 64)
+    if not prefix:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    head_words = np.ascontiguousarray(words[:, :_PREFIX_WORDS])
+    bits = np.unpackbits(head_words.view(np.uint8), axis=1, count=prefix, bitorder="little")
+    running = np.cumsum(bits, axis=1, dtype=np.int32)
+    found = running[:, -1]
+    done = (found >= limits) | (found == totals)
+    kept = bits.view(np.bool_) & (running <= limits[:, None]) & done[:, None]
+    rows, ranks = np.nonzero(kept)
+    rest = np.flatnonzero(~done)
+    if not len(rest):
+        return rows, ranks
+    bits = np.unpackbits(words[rest].view(np.uint8), axis=1, count=stories, bitorder="little")
+    running = np.cumsum(bits, axis=1, dtype=np.int32)
+    more_rows, more_ranks = np.nonzero(bits.view(np.bool_) & (running <= limits[rest, None]))
+    rows = np.concatenate((rows, rest[more_rows]))
+    ranks = np.concatenate((ranks, more_ranks))
+    order = np.argsort(rows * stories + ranks)
+    return rows[order], ranks[order]
 
 
 class _TopicIndex(dict[str, int]):
@@ -339,6 +383,7 @@ class PlainSelection:
     counts: npt.NDArray[np.int64]  # subscriber -> stories picked
     more: npt.NDArray[np.int64]  # subscriber -> matching stories left out
     topic_ids: list[str]
+    by_rank: npt.NDArray[np.int64]  # the picked ranks by subscriber, then rank (not section)
 
     def sections(self, row: int) -> Sections:
         """Subscriber ``row``'s sections as ``select`` gives them (ranks, not bitsets)."""

@@ -49,7 +49,8 @@ def some_keywords(rng: random.Random) -> Keywords:
 @given(seed=st.integers(0, 2**32 - 1))
 def test_select_plain_picks_what_select_picks(seed: int) -> None:
     rng = random.Random(seed)
-    topics, count = rng.randint(1, 12), rng.randint(0, 90)
+    # Up to four 64-bit words of stories: the first word's picks and the rows unpacked whole.
+    topics, count = rng.randint(1, 12), rng.randint(0, 250)
     pool = StoryPool(
         pool_stories(rng, topics, count), {f"t{k}": rng.randint(-1, 1) for k in range(3)}
     )
@@ -61,7 +62,7 @@ def test_select_plain_picks_what_select_picks(seed: int) -> None:
     ]
     filters = [some_keywords(rng) for _ in range(batch)]
     positions = [rng.randint(0, count) for _ in range(batch)]
-    limits = [rng.randint(0, 12) for _ in range(batch)]
+    limits = [rng.randint(0, rng.choice((12, 80))) for _ in range(batch)]
     picked = pool.select_plain(subs, positions, limits, filters)
     for i in range(batch):
         masks, kept, more = pool.select(subs[i], filters[i], positions[i], limits[i])
