@@ -247,7 +247,7 @@ class _Pass:
         if self.done:
             return None
         now = self.now
-        with self.db.session(write_lock=True) as session:
+        with self.db.session(write_lock=True, redoable=True) as session:
             if self._ready is None:
                 self._head = articles.head_position(session)
                 self._ready = ready_head(session, self.config.llm, now, self._head)

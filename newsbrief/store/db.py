@@ -115,16 +115,25 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def session(self, *, write_lock: bool = False) -> Iterator[Session]:
+    def session(self, *, write_lock: bool = False, redoable: bool = False) -> Iterator[Session]:
         """One transaction: committed on success, rolled back on any error.
 
         ``write_lock`` takes SQLite's write lock before the first read, so what the transaction
         reads stays true until it commits (SQLite has no ``SELECT … FOR UPDATE``; PostgreSQL's
         row locks do the same there).
+
+        ``redoable``: the transaction's work is done again, the same, if it is lost (a compose
+        batch: its keys make a repeat a no-op). On PostgreSQL its commit then does not wait for
+        the disk (``synchronous_commit``): a server crash in the next fraction of a second
+        may undo it, never half of it, and the next ordinary commit (the deliverer's claim,
+        before it sends) flushes it first, so nothing is sent from it before it is on disk. A
+        compose pass on PostgreSQL spent 0.25 of its 2.9 s waiting there.
         """
         with self._sessions() as session, session.begin():
             if write_lock and self.engine.dialect.name == "sqlite":
                 session.execute(text("BEGIN IMMEDIATE"))
+            if redoable and self.is_postgres:
+                session.execute(text("SET LOCAL synchronous_commit TO OFF"))
             yield session
 
     def ping(self) -> None:

@@ -37,9 +37,9 @@ class Rehearsal(Database):
         self.parts: list[Delivery] = []
 
     @contextmanager
-    def session(self, *, write_lock: bool = False) -> Iterator[Session]:
+    def session(self, *, write_lock: bool = False, redoable: bool = False) -> Iterator[Session]:
         try:
-            with self._db.session(write_lock=write_lock) as session:
+            with self._db.session(write_lock=write_lock, redoable=redoable) as session:
                 before = session.scalar(select(func.max(DeliveryRow.id))) or 0
                 yield session
                 self.parts += _written(session, self._subscriber_id, before)

@@ -249,9 +249,11 @@ class DeliveryRow(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
-    subscriber_id: Mapped[int | None] = mapped_column(
-        ForeignKey("subscribers.id", ondelete="SET NULL"), index=True
-    )
+    subscriber_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    """No foreign key: its check locked the subscriber's row for every part a compose pass
+    wrote (0.23 s of a 2.9 s pass on PostgreSQL). ``subscribers.delete`` deletes a
+    subscriber's messages itself; one composed meanwhile keeps the id and is sent, as it was
+    with the id set to NULL."""
     platform: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(64))
     thread_id: Mapped[int] = mapped_column(BigInteger, default=0)
