@@ -11,7 +11,9 @@ the same process it times the one-subscriber path (``/digest``) on a sample.
         [--workers N]
 
 ``--workers N`` composes in N worker processes, as ``newsbrief run`` does on PostgreSQL
-(``polling.parse_workers``); CPU then includes theirs.
+(``polling.parse_workers``: by default one per core, up to 4, which is also this bench's
+default there; ``--workers 0`` composes in-process); CPU then includes theirs. SQLite composes
+in-process, as ``run`` does.
 
 PostgreSQL runs in a database created for the run on the local server and dropped after it
 (``NEWSBRIEF_TEST_POSTGRES`` names the server, as for the tests).
@@ -48,7 +50,7 @@ from newsbrief.store.tables import (
     StoryTopicRow,
     SubscriberRow,
 )
-from newsbrief.workers import WorkerPool
+from newsbrief.workers import WorkerPool, auto_workers
 
 TOPICS = 100
 STORIES = 500
@@ -178,10 +180,13 @@ def main() -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        default=0,
-        help="compose in this many worker processes, as `run` does on PostgreSQL (0: in-process)",
+        default=None,
+        help="compose in this many worker processes (0: in-process); default: as `run` does, "
+        "one per core up to 4 on PostgreSQL, in-process on SQLite",
     )
     args = parser.parse_args()
+    if args.workers is None:
+        args.workers = auto_workers() if args.database == "postgres" else 0
     rng = random.Random(11)
     now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
     cfg = config()
@@ -252,8 +257,9 @@ def main() -> None:
                 )
             )
         rate = args.subscribers / seconds
+        where = f"{args.workers} worker processes" if args.workers else "in-process"
         print(
-            f"compose pass: {seconds:.2f} s for {args.subscribers:,} subscribers "
+            f"compose pass ({where}): {seconds:.2f} s for {args.subscribers:,} subscribers "
             f"= {rate:,.0f} subscribers/s (target: 100,000 in <= 10 s); "
             f"CPU {cpu:.2f} s = {args.subscribers / cpu:,.0f} subscribers per CPU second"
         )

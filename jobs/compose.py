@@ -34,7 +34,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from operator import attrgetter
+from operator import attrgetter, countOf
 from typing import Any
 
 import numpy as np
@@ -519,7 +519,7 @@ class Composer:
             for subscriber, state in claimed
             if subscriber.platform in BY_REFERENCE
             and subscriber.subscriptions
-            and list(map(_keywords_of, subscriber.subscriptions)).count(NO_KEYWORDS)
+            and countOf(map(_keywords_of, subscriber.subscriptions), NO_KEYWORDS)
             == len(subscriber.subscriptions)
         ]
         try:
