@@ -8,9 +8,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 
 from newsbrief.config.settings import PollingConfig
 from newsbrief.records import Entry, ErrorKind, Feed, FetchResult, PollOutcome
@@ -171,3 +174,64 @@ def test_processes_starting_at_once_migrate_a_new_database_once() -> None:
             db.dispose()
     finally:
         made.close()
+
+
+def test_a_redoable_transaction_skips_the_disk_wait_and_only_it() -> None:
+    """Compose batches commit without waiting for PostgreSQL's WAL flush; the setting is the
+    transaction's own (SET LOCAL), so the pooled connection's next user waits as usual."""
+    made = postgres_database()
+    db = Database(next(made))
+    try:
+        db.upgrade()
+        with db.session(redoable=True) as session:
+            assert session.scalar(text("SHOW synchronous_commit")) == "off"
+        for _ in range(3):  # whichever pooled connection comes next
+            with db.session() as session:
+                assert session.scalar(text("SHOW synchronous_commit")) == "on"
+    finally:
+        db.dispose()
+        made.close()
+
+
+def test_the_outbox_migration_keeps_messages_and_downgrades(database_url: str) -> None:
+    """0014 drops the outbox's foreign key to subscribers, keeping every message; going back
+    sets the id of a message whose subscriber is gone to NULL, as ON DELETE SET NULL did."""
+    db = Database(database_url)
+    try:
+        db.upgrade("0013")
+        insert = (
+            "INSERT INTO deliveries (key, subscriber_id, platform, chat_id, thread_id, text, "
+            "disable_preview, status, attempts, due_at, created_at, priority) VALUES "
+            "(:key, :sid, 'telegram', '1', 0, 'hi', true, 'pending', 0, :now, :now, 0)"
+        )
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO subscribers (id, platform, chat_id, thread_id, lang, timezone, "
+                    "schedule, paused, created_at, subscriptions, filters) VALUES (7, 'telegram', "
+                    "'1', 0, 'en', 'UTC', 'instant', false, :now, '[]', '{}')"
+                ),
+                {"now": NOW.replace(tzinfo=None)},
+            )
+            connection.execute(
+                text(insert), {"key": "a", "sid": 7, "now": NOW.replace(tzinfo=None)}
+            )
+        db.upgrade()
+        with db.engine.begin() as connection:  # no key now: a subscriber that is not there
+            connection.execute(
+                text(insert), {"key": "b", "sid": 99, "now": NOW.replace(tzinfo=None)}
+            )
+        config = AlembicConfig()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with db.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0013")
+        with db.engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT key, subscriber_id FROM deliveries ORDER BY key")
+            )
+            assert [tuple(r) for r in rows] == [("a", 7), ("b", None)]
+        db.upgrade()
+        assert db.current_revision() == head_revision()
+    finally:
+        db.dispose()
