@@ -14,6 +14,7 @@ from bot.telegram import render as telegram_render
 from bot.telegram.render import HtmlBlocks
 from bot.wechat.protocol import WECHAT, WECOM_APP, render_pull
 from newsbrief.config.settings import Config
+from newsbrief.digest_text import TextChoice
 from newsbrief.records import Delivery, Digest, Message
 from newsbrief.store import stories as story_store
 from newsbrief.store.db import Database
@@ -47,10 +48,12 @@ def renderer_for(platform: str) -> Renderer:
         raise ValueError(f"no renderer for platform {platform!r}") from None
 
 
-def text_model(config: Config) -> str | None:
-    """The model whose texts (``story_texts``) digests show; None with the LLM off, when none
-    are loaded (and no query is made for them)."""
-    return config.llm.model if config.llm.enabled else None
+def text_model(config: Config) -> TextChoice | None:
+    """The stored LLM texts (``story_texts``) digests show; None with the LLM off or showing
+    none, when none are loaded (and no query is made for them)."""
+    llm = config.llm
+    own, other = llm.summaries == "stories", llm.translate
+    return TextChoice(llm.model, own, other) if llm.enabled and (own or other) else None
 
 
 def topic_namer(config: Config) -> Callable[[str, str], str]:
@@ -79,9 +82,9 @@ def materialize(db: Database, config: Config, deliveries: Sequence[Delivery]) ->
         for block in (d.payload or {}).get("blocks", ())
         if block.startswith("story:")
     }
-    model = text_model(config)
+    texts = text_model(config)
     with db.session() as session:
-        stories = story_store.stories_by_id(session, ids, model)
+        stories = story_store.stories_by_id(session, ids, texts)
     name = topic_namer(config)
     renderers: dict[str, HtmlBlocks] = {}
     planned: dict[str, HtmlBlocks] = {}  # without LLM texts, for the parts they would overflow
@@ -99,7 +102,7 @@ def materialize(db: Database, config: Config, deliveries: Sequence[Delivery]) ->
             for b in delivery.payload.get("blocks", ())
             if not b.startswith("story:") or int(b[6:]) in stories  # a story since deleted
         ]
-        if model is not None and sum(map(html.sizes.__getitem__, blocks)) - 2 > html.limit:
+        if texts is not None and sum(map(html.sizes.__getitem__, blocks)) - 2 > html.limit:
             if lang not in planned:
                 bare = {i: replace(s, texts=()) for i, s in stories.items()}
                 planned[lang] = HtmlBlocks(lang, name, bare, mark=config.llm.mark)

@@ -214,8 +214,8 @@ class _Pass:
     def _composer(self, session: Any, low: int, head: int) -> Composer:
         composer = self.composers.get((low, head))
         if composer is None:
-            model = text_model(self.config)
-            window = story_store.story_window(session, low, head, WINDOW, model)
+            texts = text_model(self.config)
+            window = story_store.story_window(session, low, head, WINDOW, texts)
             composer = self.composers[(low, head)] = Composer(self.config, window)
         return composer
 

@@ -36,6 +36,21 @@ def family(lang: str | None) -> str | None:
     return "zh" if lang.startswith("zh") else lang
 
 
+@dataclass(frozen=True, slots=True)
+class TextChoice:
+    """Which stored LLM texts digests show: ``model``'s, in a story's own language only while
+    ``llm.summaries`` is on, in another only while ``llm.translate`` is (as the llm tick
+    writes them). A text written before a switch went off stays stored, unshown."""
+
+    model: str
+    own_language: bool
+    other_language: bool
+
+    def shows(self, story_lang: str | None, text_lang: str) -> bool:
+        own = family(story_lang)  # unknown: as ``localized`` takes it, the reader's own
+        return self.own_language if own in (None, family(text_lang)) else self.other_language
+
+
 def localized(item: StoryItem, lang: str) -> Shown:
     """What a reader of ``lang`` sees of ``item``: see the module's docstring."""
     text = _text_for(item.texts, lang) if item.texts else None

@@ -202,7 +202,7 @@ class StoryPool:
             words[filtered] &= np.stack([self._passing_words(filters[row]) for row in filtered])
         totals = np.bitwise_count(words).sum(axis=1, dtype=np.int64)
         rows, ranks = _first_bits(words, np.asarray(max_items, np.int64), totals, n)
-        by_rank = ranks
+        by_rank = ranks  # each subscriber's picks best first, before they go into sections
         # A story's section: the first of its topics (strongest evidence first) that the
         # subscriber follows.
         missing = arrays.index.missing

@@ -462,3 +462,36 @@ def test_texts_written_after_planning_never_overflow_a_part(db: Database) -> Non
     assert all(visible_len(text) <= MAX_TEXT_UTF16 for text in texts)
     assert all(f"Story {i} about" in "".join(texts) for i in range(1, 31))  # all still there
     assert any("原文：" not in text for text in texts)  # a part that went as planned
+
+
+@pytest.mark.parametrize(("summaries", "translate"), [("off", True), ("stories", False)])
+async def test_texts_stored_before_a_switch_went_off_are_not_shown(
+    world: World, summaries: str, translate: bool
+) -> None:
+    """``summaries: off``: a story in the reader's own language shows its extractive summary
+    again, though the LLM's is stored; ``translate: false``: no stored translation is shown."""
+    world.write_texts()
+    config = world.config(
+        base_url="http://127.0.0.1:9/v1", model=MODEL, summaries=summaries, translate=translate
+    )
+    hans = world.reader("zh-Hans")
+    assert compose_due(world.db, config, LATER) == 1
+    s = world.stories
+    openai, baidu = s["OpenAI ships a faster model for coding"], s["百度发布新版文心大模型"]
+    by_story = {(row[0], row[1]): row for row in TEXTS if row[2] == "ok" and row[5] == MODEL}
+    text = world.telegram(config, hans)
+    translated = by_story[(openai.title, "zh-Hans")][3]
+    own_summary = by_story[(baidu.title, "zh-Hans")][4]
+    if translate:  # the English story translated, the Chinese one as its feed had it
+        assert linked(openai, translated) in text and f"原文：{esc(openai.title)}" in text
+        assert (
+            own_summary not in text
+            and f"{linked(baidu, baidu.title)}\n{esc(baidu.summary)}\n" in text
+        )
+        assert text.count("〔AI 摘要〕") == 2
+    else:  # the Chinese story summarized, the English ones as they came
+        assert translated not in text and "原文：" not in text
+        assert f"{linked(openai, openai.title)}\n{esc(openai.summary)}\n" in text
+        assert f"{esc(own_summary)} <i>〔AI 摘要〕</i>" in text
+        assert text.count("〔AI 摘要〕") == 1
+    assert_never_shown(text)

@@ -1,9 +1,10 @@
 """Stories as ``StoryItem`` records, read in bulk: a window of the newest, or by id.
 
 A merged story comes with its other sources (feed name and that feed's article link), read
-in one more query for the stories that have any, so a digest can name and link them. Given an
-LLM ``model``, each story also comes with that model's ``ok`` texts (``story_texts``), read in
-one more query; without one (``llm`` off) that query is not made.
+in one more query for the stories that have any, so a digest can name and link them. Given a
+``TextChoice`` (the LLM's model and which languages digests show), each story also comes with
+that model's ``ok`` texts (``story_texts``) it shows, read in one more query; without one
+(``llm`` off) that query is not made.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsbrief.articles.images import public_image_url
+from newsbrief.digest_text import TextChoice
 from newsbrief.feeds.names import display_name
 from newsbrief.records import MAX_OTHER_SOURCES, Source, StoryItem, StoryText
 from newsbrief.store.tables import ArticleRow, FeedRow, StoryRow, StoryTextRow
@@ -102,17 +104,19 @@ def _with_others(
 
 
 def _with_texts(
-    session: Session, items: list[StoryItem], model: str | None, window: bool
+    session: Session, items: list[StoryItem], choice: TextChoice | None, window: bool
 ) -> list[StoryItem]:
-    """``items`` with the ``ok`` texts ``model`` wrote for them (None: none, no query).
+    """``items`` with the ``ok`` texts of ``choice.model`` that ``choice`` shows (None: none,
+    no query).
 
     ``window``: the items are a window of consecutive ids, read in one range query over the
     table's key (story_id first) instead of IN lists."""
-    if model is None or not items:
+    if choice is None or not items:
         return items
-    wanted = {item.story_id for item in items}
+    langs = {item.story_id: item.lang for item in items}
+    wanted = set(langs)
     columns = (StoryTextRow.story_id, StoryTextRow.lang, StoryTextRow.title, StoryTextRow.summary)
-    ok = (StoryTextRow.model == model, StoryTextRow.status == "ok")
+    ok = (StoryTextRow.model == choice.model, StoryTextRow.status == "ok")
     if window:
         queries = [
             select(*columns).where(StoryTextRow.story_id.between(min(wanted), max(wanted)), *ok)
@@ -126,7 +130,8 @@ def _with_texts(
     texts: dict[int, list[StoryText]] = {}
     for query in queries:
         for story_id, lang, title, summary in session.execute(query):
-            if story_id in wanted and title:  # an ok row without a title is no text to show
+            # An ok row without a title is no text to show.
+            if story_id in wanted and title and choice.shows(langs[story_id], lang):
                 texts.setdefault(story_id, []).append(StoryText(lang, title, summary or ""))
     return [
         replace(item, texts=tuple(sorted(texts[item.story_id], key=lambda x: x.lang)))
@@ -137,10 +142,10 @@ def _with_texts(
 
 
 def story_window(
-    session: Session, after: int, upto: int, limit: int, model: str | None = None
+    session: Session, after: int, upto: int, limit: int, choice: TextChoice | None = None
 ) -> list[StoryItem]:
-    """The newest ``limit`` stories numbered in (after, upto], on any topic (with ``model``'s
-    texts, see the module's docstring)."""
+    """The newest ``limit`` stories numbered in (after, upto], on any topic (with the LLM
+    texts ``choice`` shows, see the module's docstring)."""
     query = (
         select(*_STORY_COLUMNS)
         .join(FeedRow, FeedRow.id == StoryRow.feed_id, isouter=True)
@@ -150,13 +155,14 @@ def story_window(
     )
     rows = list(session.execute(query))
     items = _with_others(session, [_item(row) for row in rows], {r[0]: r[4] for r in rows})
-    return _with_texts(session, items, model, window=True)
+    return _with_texts(session, items, choice, window=True)
 
 
 def stories_by_id(
-    session: Session, ids: Iterable[int], model: str | None = None
+    session: Session, ids: Iterable[int], choice: TextChoice | None = None
 ) -> dict[int, StoryItem]:
-    """The stories of ``ids`` that exist (with ``model``'s texts, see the module's docstring)."""
+    """The stories of ``ids`` that exist (with the LLM texts ``choice`` shows, see the
+    module's docstring)."""
     wanted = sorted(set(ids))
     rows: list[Any] = []
     for start in range(0, len(wanted), _CHUNK):
@@ -167,5 +173,5 @@ def stories_by_id(
         )
         rows.extend(session.execute(query))
     items = _with_others(session, [_item(row) for row in rows], {r[0]: r[4] for r in rows})
-    items = _with_texts(session, items, model, window=False)
+    items = _with_texts(session, items, choice, window=False)
     return {item.story_id: item for item in items}
