@@ -566,6 +566,14 @@ class _Guarded:
         self.delay = 0.0
         self.resume_at = 0.0
 
+    async def _record(self, journal: TickJournal, seconds: float, error: str | None) -> None:
+        try:
+            await journal.record(self.name, seconds, error)
+        except asyncio.CancelledError:
+            # The process is stopping just after the tick: the run goes unrecorded, and the
+            # scheduler would print the cancellation as a traceback.
+            log.debug("%s tick cancelled while recorded: stopping", self.name)
+
     async def run(self) -> None:
         now = asyncio.get_running_loop().time()
         if now < self.resume_at:
@@ -596,7 +604,7 @@ class _Guarded:
             if self.metrics is not None:
                 record_tick(self.metrics, self.readiness, self.name, seconds, ok)
             if self.journal is not None and journal:
-                await self.journal.record(self.name, seconds, error)
+                await self._record(self.journal, seconds, error)
         if self.delay:
             log.info("%s tick: the database is back", self.name)
             self.delay = 0.0
