@@ -349,6 +349,8 @@ def claim_due(
     claimed = []
     # Core, not ORM, execution: the ORM's result machinery cost three times the query.
     for r in session.connection().execute(query).all():
+        # Positional, in Subscriber's field order (keywords cost 0.4 µs a claim, 40 ms of a
+        # 100,000-subscriber pass); paused is False: the query leaves paused subscribers out.
         subscriber = Subscriber(
             r[0],
             r[1],
