@@ -48,7 +48,7 @@ def renderer_for(platform: str) -> Renderer:
         raise ValueError(f"no renderer for platform {platform!r}") from None
 
 
-def text_model(config: Config) -> TextChoice | None:
+def text_choice(config: Config) -> TextChoice | None:
     """The stored LLM texts (``story_texts``) digests show; None with the LLM off or showing
     none, when none are loaded (and no query is made for them)."""
     llm = config.llm
@@ -82,7 +82,7 @@ def materialize(db: Database, config: Config, deliveries: Sequence[Delivery]) ->
         for block in (d.payload or {}).get("blocks", ())
         if block.startswith("story:")
     }
-    texts = text_model(config)
+    texts = text_choice(config)
     with db.session() as session:
         stories = story_store.stories_by_id(session, ids, texts)
     name = topic_namer(config)

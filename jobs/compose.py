@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from bot.parts import Block, plan, title_block
-from bot.render import BY_REFERENCE, renderer_for, text_model, topic_namer
+from bot.render import BY_REFERENCE, renderer_for, text_choice, topic_namer
 from bot.telegram.render import HtmlBlocks
 from jobs.context import JobContext
 from jobs.llm import ready_head
@@ -214,7 +214,7 @@ class _Pass:
     def _composer(self, session: Any, low: int, head: int) -> Composer:
         composer = self.composers.get((low, head))
         if composer is None:
-            texts = text_model(self.config)
+            texts = text_choice(self.config)
             window = story_store.story_window(session, low, head, WINDOW, texts)
             composer = self.composers[(low, head)] = Composer(self.config, window)
         return composer
@@ -344,7 +344,7 @@ def compose_for(
         head = articles.head_position(session)
         paging = _paging(state.overflow)
         low = int(paging["after"]) if paging else state.position
-        window = story_store.story_window(session, min(low, head), head, WINDOW, text_model(config))
+        window = story_store.story_window(session, min(low, head), head, WINDOW, text_choice(config))
         composer = Composer(config, window)
         composed = composer.compose(subscriber, state, now, on_demand=on_demand)
         outbox.insert_deliveries(session, composed.deliveries)

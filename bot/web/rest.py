@@ -17,7 +17,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from bot.i18n import t
-from bot.render import text_model
+from bot.render import text_choice
 from bot.telegram.render import render_item
 from newsbrief.config.settings import Config
 from newsbrief.store import digest_rest
@@ -48,7 +48,7 @@ class RestPages:
             found = digest_rest.find(session, token, self.clock())
             if found is None:
                 return None
-            stories = story_store.stories_by_id(session, found.story_ids, text_model(config))
+            stories = story_store.stories_by_id(session, found.story_ids, text_choice(config))
         items = [stories[i] for i in found.story_ids if i in stories]
         mark = config.llm.mark
         return found.lang, [render_item(item, found.lang, mark) for item in items]
