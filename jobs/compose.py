@@ -344,7 +344,9 @@ def compose_for(
         head = articles.head_position(session)
         paging = _paging(state.overflow)
         low = int(paging["after"]) if paging else state.position
-        window = story_store.story_window(session, min(low, head), head, WINDOW, text_choice(config))
+        window = story_store.story_window(
+            session, min(low, head), head, WINDOW, text_choice(config)
+        )
         composer = Composer(config, window)
         composed = composer.compose(subscriber, state, now, on_demand=on_demand)
         outbox.insert_deliveries(session, composed.deliveries)
